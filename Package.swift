@@ -1,0 +1,124 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+/// The six services of the API contract: each is a library of handlers plus a thin executable.
+let services = ["Users", "Marketplace", "Contracts", "Payments", "Communication", "Files"]
+
+let package = Package(
+    name: "blytz",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "blytz", targets: ["BlytzCLI"]),
+        .library(name: "Blytz", targets: ["Blytz"]),
+        .library(name: "BlytzTesting", targets: ["BlytzTesting"]),
+    ] + services.map { .executable(name: $0.lowercased(), targets: ["\($0)Worker"]) },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // The manifest: functions.yaml model, validation with file:line, routes, cron.
+        .target(
+            name: "BlytzManifest",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        // The handler SDK and the worker side of the Lambda Runtime API.
+        .target(
+            name: "Blytz",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // fork/exec with a parent-death signal, which Foundation's Process cannot set.
+        .target(name: "CBlytzSpawn"),
+        // The local runner: gateway, service ports, Runtime API, worker pools, schedules, WebSockets.
+        .target(
+            name: "BlytzRunner",
+            dependencies: [
+                "Blytz", "BlytzManifest", "CBlytzSpawn",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "BlytzCLI",
+            dependencies: [
+                "BlytzRunner", "BlytzManifest", "Blytz",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Test support: a context factory, a handler driver, and a client for the real runner.
+        .target(
+            name: "BlytzTesting",
+            dependencies: [
+                "Blytz",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Handlers used by the runner's integration tests: crash, hang, slow, echo, queue, schedule, WebSocket.
+        .executableTarget(
+            name: "BlytzFixtures",
+            dependencies: ["Blytz"],
+            path: "Tests/Fixtures/BlytzFixtures",
+            swiftSettings: swiftSettings
+        ),
+        // The in-process baseline of the benchmark: the same handler behind a bare Hummingbird server.
+        .executableTarget(
+            name: "BenchBaseline",
+            dependencies: ["Blytz", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "bench/BenchBaseline",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BlytzTests",
+            dependencies: [
+                "Blytz", "BlytzManifest", "BlytzRunner", "BlytzTesting",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+        + services.flatMap { name in
+            [
+                Target.target(name: name, dependencies: ["Blytz"], swiftSettings: swiftSettings),
+                Target.executableTarget(
+                    name: "\(name)Worker",
+                    dependencies: [.byName(name: name), "Blytz"],
+                    swiftSettings: swiftSettings
+                ),
+            ]
+        }
+)

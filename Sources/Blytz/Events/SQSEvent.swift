@@ -1,0 +1,63 @@
+/// A batch of queue messages, in the shape SQS hands them to a function.
+public struct SQSEvent: Codable, Sendable, Equatable {
+    public struct Message: Codable, Sendable, Equatable {
+        public var messageId: String
+        public var receiptHandle: String
+        public var body: String
+        public var attributes: [String: String]
+        public var messageAttributes: [String: MessageAttribute]
+        public var md5OfBody: String
+        public var eventSource: String
+        public var eventSourceARN: String
+        public var awsRegion: String
+
+        public init(messageId: String, body: String, attributes: [String: String] = [:], messageAttributes: [String: MessageAttribute] = [:], queue: String) {
+            self.messageId = messageId
+            self.receiptHandle = messageId
+            self.body = body
+            self.attributes = attributes
+            self.messageAttributes = messageAttributes
+            self.md5OfBody = ""
+            self.eventSource = "aws:sqs"
+            self.eventSourceARN = "arn:aws:sqs:local:000000000000:\(queue)"
+            self.awsRegion = "local"
+        }
+    }
+
+    public struct MessageAttribute: Codable, Sendable, Equatable {
+        public var stringValue: String?
+        public var dataType: String
+
+        public init(stringValue: String?, dataType: String = "String") {
+            self.stringValue = stringValue
+            self.dataType = dataType
+        }
+    }
+
+    public var records: [Message]
+
+    public init(records: [Message]) {
+        self.records = records
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case records = "Records"
+    }
+}
+
+/// The answer to a batch: the messages that failed and must be delivered again.
+public struct SQSBatchResponse: Codable, Sendable, Equatable {
+    public struct ItemFailure: Codable, Sendable, Equatable {
+        public var itemIdentifier: String
+
+        public init(itemIdentifier: String) {
+            self.itemIdentifier = itemIdentifier
+        }
+    }
+
+    public var batchItemFailures: [ItemFailure]
+
+    public init(batchItemFailures: [ItemFailure]) {
+        self.batchItemFailures = batchItemFailures
+    }
+}

@@ -1,0 +1,84 @@
+import Logging
+
+/// Everything one invocation may use: who it is, how long it has, and its dependencies.
+///
+/// Handlers never reach for globals: a unit test builds a context with in-memory parts
+/// (see `BlytzTesting.TestContext`) and calls the handler directly.
+public struct FunctionContext: Sendable {
+    /// The invocation's id; also the `X-Request-Id` of an HTTP request.
+    public var requestId: String
+    /// The function being invoked.
+    public var functionName: String
+    /// When the invocation must have answered, in milliseconds since 1970.
+    public var deadlineEpochMilliseconds: Int64
+    /// The W3C trace context of the invocation, continued from the caller.
+    public var traceparent: String?
+    /// A logger already tagged with `fn.name` and `fn.request.id`.
+    public var logger: Logger
+    /// The function's environment (manifest `environment` plus what the runner sets).
+    public var configuration: Configuration
+    /// Databases, publishers, clients, storage and the clock.
+    public var dependencies: Dependencies
+    /// Pushes to WebSocket connections through the management endpoint.
+    public var connections: any ConnectionManager
+
+    public init(
+        requestId: String, functionName: String, deadlineEpochMilliseconds: Int64, traceparent: String?,
+        logger: Logger, configuration: Configuration, dependencies: Dependencies, connections: any ConnectionManager
+    ) {
+        self.requestId = requestId
+        self.functionName = functionName
+        self.deadlineEpochMilliseconds = deadlineEpochMilliseconds
+        self.traceparent = traceparent
+        var logger = logger
+        logger[metadataKey: "fn.name"] = "\(functionName)"
+        logger[metadataKey: "fn.request.id"] = "\(requestId)"
+        if let traceparent { logger[metadataKey: "trace.parent"] = "\(traceparent)" }
+        self.logger = logger
+        self.configuration = configuration
+        self.dependencies = dependencies
+        self.connections = connections
+    }
+
+    /// Time left before the deadline.
+    public var remainingTime: Duration {
+        .milliseconds(deadlineEpochMilliseconds - Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+    }
+}
+
+/// A function's environment, read through typed accessors.
+public struct Configuration: Sendable {
+    public var values: [String: String]
+
+    public init(_ values: [String: String]) {
+        self.values = values
+    }
+
+    public subscript(_ key: String) -> String? { values[key] }
+
+    /// The base URL of another service, as the runner publishes it (`BLYTZ_SERVICE_URL_USERS`, …).
+    public func serviceURL(_ service: String) -> String? {
+        values["BLYTZ_SERVICE_URL_\(service.uppercased())"]
+    }
+}
+
+/// A typed key into `Dependencies`: later layers (database, events, clients, storage) declare theirs.
+public protocol DependencyKey {
+    associatedtype Value: Sendable
+}
+
+/// The parts a handler works with, looked up by key; the clock is always there.
+public struct Dependencies: Sendable {
+    private var storage: [ObjectIdentifier: any Sendable] = [:]
+    /// The clock retries, timeouts and schedules read; tests hand in a manual one.
+    public var clock: any Clock<Duration>
+
+    public init(clock: any Clock<Duration> = ContinuousClock()) {
+        self.clock = clock
+    }
+
+    public subscript<Key: DependencyKey>(_ key: Key.Type) -> Key.Value? {
+        get { storage[ObjectIdentifier(key)] as? Key.Value }
+        set { storage[ObjectIdentifier(key)] = newValue }
+    }
+}

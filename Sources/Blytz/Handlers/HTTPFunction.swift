@@ -1,0 +1,83 @@
+import Logging
+
+/// A typed HTTP handler: the JSON body decodes into `Input`, the answer is a `Response<Output>`.
+///
+/// ```
+/// struct GetJob: HTTPFunction {
+///     func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Job> {
+///         .ok(try await jobs.find(request.parameter("id")))
+///     }
+/// }
+/// ```
+/// A body that does not decode answers 400/422 naming the field; a thrown `HTTPResponseError` answers its
+/// problem; anything else answers a generic 500 and logs the detail.
+public protocol HTTPFunction: FunctionHandler {
+    associatedtype Input: Decodable & Sendable = Empty
+    associatedtype Output: ResponseBody = Empty
+
+    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<Output>
+}
+
+extension HTTPFunction {
+    public func invoke(_ event: Data, context: FunctionContext) async throws -> Data {
+        let request = try JSON.decoder().decode(APIGatewayV2Request.self, from: event)
+        let response = await respond(to: request, context: context)
+        return try JSON.encoder().encode(response)
+    }
+
+    /// Decodes, handles and encodes one API Gateway request; never throws, every failure is a response.
+    public func respond(to event: APIGatewayV2Request, context: FunctionContext) async -> APIGatewayV2Response {
+        do {
+            let request = try decodeRequest(event)
+            let response = try await handle(request, context: context)
+            var headers = response.headers
+            guard let encoded = try response.body?.encodedBody() else {
+                return APIGatewayV2Response(statusCode: response.status, headers: headers)
+            }
+            if !headers.keys.contains(where: { $0.lowercased() == "content-type" }) {
+                headers["Content-Type"] = encoded.contentType
+            }
+            return APIGatewayV2Response(statusCode: response.status, headers: headers, data: encoded.data)
+        } catch let error as any HTTPResponseError {
+            return Self.problemResponse(error.problem, headers: error.headers)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+            return Self.problemResponse(Problem(status: 500, detail: "An unexpected error occurred; see the log for request \(context.requestId)."), headers: [:])
+        }
+    }
+
+    static func problemResponse(_ problem: Problem, headers: [String: String]) -> APIGatewayV2Response {
+        var headers = headers
+        headers["Content-Type"] = Problem.contentType
+        return APIGatewayV2Response(statusCode: problem.status, headers: headers, data: problem.encoded)
+    }
+
+    func decodeRequest(_ event: APIGatewayV2Request) throws -> Request<Input> {
+        let body = event.bodyData ?? Data()
+        let input: Input
+        if Input.self == Empty.self {
+            input = Empty() as! Input
+        } else {
+            guard !body.isEmpty else {
+                throw Problem(status: 400, detail: "A JSON body is required.", errors: [.init(field: "body", message: "is required")])
+            }
+            if let type = event.headers["content-type"], !type.lowercased().contains("json") {
+                throw Problem(status: 415, detail: "The body must be application/json, not \(type).", errors: [.init(field: "content-type", message: "must be application/json")])
+            }
+            do {
+                input = try JSON.decoder().decode(Input.self, from: body)
+            } catch let error as DecodingError {
+                throw error.problem
+            }
+            if let validatable = input as? any Validatable {
+                let errors = validatable.validate()
+                if !errors.isEmpty { throw HTTPError.unprocessable(errors) }
+            }
+        }
+        return Request(
+            method: event.requestContext.http.method, path: event.rawPath, pathParameters: event.pathParameters ?? [:],
+            query: event.queryStringParameters ?? [:], headers: event.headers, input: input, body: body,
+            sourceIP: event.requestContext.http.sourceIp
+        )
+    }
+}

@@ -1,0 +1,69 @@
+import Logging
+
+/// A queue-triggered handler: called once per message of a batch; a message whose call throws
+/// (or whose body does not decode into `Message`) is reported back for redelivery, the rest are done.
+public protocol QueueFunction: FunctionHandler {
+    associatedtype Message: Decodable & Sendable
+
+    func handle(_ message: Message, metadata: QueueMessageMetadata, context: FunctionContext) async throws
+}
+
+/// What a queue message carries besides its body.
+public struct QueueMessageMetadata: Sendable {
+    public var messageId: String
+    public var attributes: [String: String]
+    /// How many times this message was delivered, this delivery included.
+    public var receiveCount: Int
+}
+
+extension QueueFunction {
+    public func invoke(_ event: Data, context: FunctionContext) async throws -> Data {
+        let batch = try JSON.decoder().decode(SQSEvent.self, from: event)
+        var failures: [SQSBatchResponse.ItemFailure] = []
+        for record in batch.records {
+            let metadata = QueueMessageMetadata(
+                messageId: record.messageId, attributes: record.attributes,
+                receiveCount: record.attributes["ApproximateReceiveCount"].flatMap(Int.init) ?? 1
+            )
+            do {
+                let message = try JSON.decoder().decode(Message.self, from: Data(record.body.utf8))
+                try await handle(message, metadata: metadata, context: context)
+            } catch {
+                context.logger.warning("message failed", metadata: ["message.id": "\(record.messageId)", "error": "\(String(reflecting: error))"])
+                failures.append(.init(itemIdentifier: record.messageId))
+            }
+        }
+        return try JSON.encoder().encode(SQSBatchResponse(batchItemFailures: failures))
+    }
+}
+
+/// A schedule-triggered handler, called with the EventBridge event of each firing.
+public protocol ScheduleFunction: FunctionHandler {
+    func handle(_ event: ScheduledEvent, context: FunctionContext) async throws
+}
+
+extension ScheduleFunction {
+    public func invoke(_ event: Data, context: FunctionContext) async throws -> Data {
+        try await handle(try JSON.decoder().decode(ScheduledEvent.self, from: event), context: context)
+        return Data("{}".utf8)
+    }
+}
+
+/// A WebSocket route handler (`$connect`, `$disconnect`, `$default` or a named action).
+/// On `$connect` a non-2xx status refuses the upgrade; a body, on a message route, is sent back to the caller.
+public protocol WebSocketFunction: FunctionHandler {
+    func handle(_ event: APIGatewayWebSocketRequest, context: FunctionContext) async throws -> APIGatewayWebSocketResponse
+}
+
+extension WebSocketFunction {
+    public func invoke(_ event: Data, context: FunctionContext) async throws -> Data {
+        let request = try JSON.decoder().decode(APIGatewayWebSocketRequest.self, from: event)
+        let response: APIGatewayWebSocketResponse
+        do {
+            response = try await handle(request, context: context)
+        } catch let error as any HTTPResponseError {
+            response = APIGatewayWebSocketResponse(statusCode: error.problem.status, body: String(decoding: error.problem.encoded, as: UTF8.self))
+        }
+        return try JSON.encoder().encode(response)
+    }
+}

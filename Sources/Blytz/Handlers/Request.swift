@@ -1,0 +1,44 @@
+/// An HTTP request as a handler sees it: decoded input plus everything about the call.
+public struct Request<Input: Sendable>: Sendable {
+    public var method: String
+    /// The path the service saw (without the gateway's `/api` prefix).
+    public var path: String
+    public var pathParameters: [String: String]
+    public var query: [String: String]
+    /// Lower-cased header names.
+    public var headers: [String: String]
+    public var input: Input
+    /// The body's raw bytes.
+    public var body: Data
+    public var sourceIP: String
+
+    public init(
+        method: String, path: String, pathParameters: [String: String] = [:], query: [String: String] = [:],
+        headers: [String: String] = [:], input: Input, body: Data = Data(), sourceIP: String = "127.0.0.1"
+    ) {
+        self.method = method
+        self.path = path
+        self.pathParameters = pathParameters
+        self.query = query
+        self.headers = headers
+        self.input = input
+        self.body = body
+        self.sourceIP = sourceIP
+    }
+
+    /// A header by case-insensitive name.
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    /// A path parameter the route declares; a missing one is a 400 naming it.
+    public func parameter(_ name: String) throws(HTTPError) -> String {
+        guard let value = pathParameters[name], !value.isEmpty else {
+            throw .badRequest("is required", field: name)
+        }
+        return value
+    }
+}
+
+/// The input of a handler that takes no body.
+public struct Empty: Codable, Sendable, Equatable {
+    public init() {}
+}

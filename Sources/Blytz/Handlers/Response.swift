@@ -1,0 +1,53 @@
+/// A body a handler can answer with: JSON for any `Encodable` that adopts it, raw bytes with `Bytes`.
+public protocol ResponseBody: Sendable {
+    /// The bytes and their content type; `nil` for no body.
+    func encodedBody() throws -> (data: Data, contentType: String)?
+}
+
+extension ResponseBody where Self: Encodable {
+    public func encodedBody() throws -> (data: Data, contentType: String)? {
+        (try JSON.encoder().encode(self), "application/json")
+    }
+}
+
+extension Empty: ResponseBody {
+    public func encodedBody() throws -> (data: Data, contentType: String)? { nil }
+}
+
+/// Raw bytes with their content type, for downloads and non-JSON answers.
+public struct Bytes: ResponseBody, Equatable {
+    public var data: Data
+    public var contentType: String
+
+    public init(_ data: Data, contentType: String = "application/octet-stream") {
+        self.data = data
+        self.contentType = contentType
+    }
+
+    public func encodedBody() throws -> (data: Data, contentType: String)? { (data, contentType) }
+}
+
+/// What an HTTP handler answers: a status, headers and a typed body.
+public struct Response<Body: ResponseBody>: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: Body?
+
+    public init(status: Int = 200, headers: [String: String] = [:], body: Body?) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// 200 with `body`.
+    public static func ok(_ body: Body) -> Response { Response(body: body) }
+    /// 201 with `body`.
+    public static func created(_ body: Body, location: String? = nil) -> Response {
+        Response(status: 201, headers: location.map { ["Location": $0] } ?? [:], body: body)
+    }
+}
+
+extension Response where Body == Empty {
+    /// 204 with no body.
+    public static var noContent: Response { Response(status: 204, body: nil) }
+}

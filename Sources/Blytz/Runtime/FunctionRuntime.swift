@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The worker side of the AWS Lambda Runtime API: a service executable hands its handlers here and the
+/// function named by `_HANDLER` is served at `AWS_LAMBDA_RUNTIME_API` until the runtime goes away.
+///
+/// ```
+/// // Sources/UsersWorker/main.swift
+/// await FunctionRuntime.run(Users.functions)
+/// ```
+public enum FunctionRuntime {
+    static let base = "/2018-06-01/runtime"
+
+    /// Serves one function of `functions` and returns when the Runtime API closes; exits 1 on a failed start.
+    public static func run(_ functions: [String: any FunctionHandler], environment: [String: String] = ProcessInfo.processInfo.environment) async {
+        let level = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let name = environment["_HANDLER"] ?? ""
+        let logger = Logger(label: name.isEmpty ? "worker" : name) { JSONLogHandler(label: $0, level: level) }
+        guard let endpoint = environment["AWS_LAMBDA_RUNTIME_API"], let (host, port) = split(endpoint) else {
+            logger.critical("AWS_LAMBDA_RUNTIME_API is not set to host:port")
+            exit(1)
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            let connection = try await HTTPClientConnection.connect(host: host, port: port, group: group)
+            guard let handler = functions[name] else {
+                let known = functions.keys.sorted().joined(separator: ", ")
+                _ = try? await connection.request(
+                    .POST, "\(base)/init/error", headers: ["Lambda-Runtime-Function-Error-Type": "Runtime.NoSuchHandler"],
+                    body: errorBody("no handler named '\(name)' in this executable (it has: \(known))", type: "Runtime.NoSuchHandler")
+                )
+                logger.critical("no such handler", metadata: ["fn.name": "\(name)"])
+                exit(1)
+            }
+            let shared = Shared(
+                functionName: name, logger: logger, configuration: Configuration(environment),
+                connections: RuntimeConnectionManager(endpoint: environment["BLYTZ_WEBSOCKET_ENDPOINT"], group: group)
+            )
+            try await loop(connection, handler: handler, shared: shared)
+        } catch {
+            logger.info("runtime API closed; stopping", metadata: ["error": "\(error)"])
+        }
+        try? await group.shutdownGracefully()
+    }
+
+    struct Shared {
+        var functionName: String
+        var logger: Logger
+        var configuration: Configuration
+        var connections: RuntimeConnectionManager
+    }
+
+    static func loop(_ connection: HTTPClientConnection, handler: any FunctionHandler, shared: Shared) async throws {
+        let dependencies = Dependencies()
+        while true {
+            let next = try await connection.request(.GET, "\(base)/invocation/next")
+            guard next.status == 200, let requestId = next.headers.first(name: "Lambda-Runtime-Aws-Request-Id") else {
+                throw HTTPClientConnection.Closed()
+            }
+            let context = FunctionContext(
+                requestId: requestId, functionName: shared.functionName,
+                deadlineEpochMilliseconds: next.headers.first(name: "Lambda-Runtime-Deadline-Ms").flatMap { Int64($0) } ?? Int64.max,
+                traceparent: next.headers.first(name: "traceparent"), logger: shared.logger,
+                configuration: shared.configuration, dependencies: dependencies, connections: shared.connections
+            )
+            let event = Data(buffer: next.body)
+            do {
+                let output = try await handler.invoke(event, context: context)
+                _ = try await connection.request(.POST, "\(base)/invocation/\(requestId)/response", body: ByteBuffer(data: output))
+            } catch {
+                let type = "\(Swift.type(of: error))"
+                context.logger.error("invocation failed", metadata: ["error": "\(String(reflecting: error))"])
+                _ = try await connection.request(
+                    .POST, "\(base)/invocation/\(requestId)/error", headers: ["Lambda-Runtime-Function-Error-Type": "Unhandled"],
+                    body: errorBody("\(error)", type: type)
+                )
+            }
+        }
+    }
+
+    static func errorBody(_ message: String, type: String) -> ByteBuffer {
+        let body = ["errorMessage": message, "errorType": type, "stackTrace": ""] as [String: String]
+        return ByteBuffer(data: (try? JSONEncoder().encode(body)) ?? Data())
+    }
+
+    static func split(_ endpoint: String) -> (String, Int)? {
+        guard let colon = endpoint.lastIndex(of: ":"), let port = Int(endpoint[endpoint.index(after: colon)...]) else { return nil }
+        return (String(endpoint[..<colon]), port)
+    }
+}
+
+extension Data {
+    init(buffer: ByteBuffer) {
+        self = buffer.withUnsafeReadableBytes { Data($0) }
+    }
+}
+
+extension ByteBuffer {
+    init(data: Data) {
+        self.init(bytes: data)
+    }
+}

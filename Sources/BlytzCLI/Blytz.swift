@@ -1,0 +1,181 @@
+import ArgumentParser
+import Blytz
+import BlytzManifest
+import BlytzRunner
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+@main
+struct BlytzCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "blytz",
+        abstract: "Run, check and call BlytzWork's functions.",
+        subcommands: [Local.self, Validate.self, Routes.self, Invoke.self]
+    )
+}
+
+/// Options every command that reads the manifest shares.
+struct ManifestOptions: ParsableArguments {
+    @Option(name: .long, help: "The manifest to read.")
+    var manifest = "functions.yaml"
+
+    @Option(name: .long, help: "Where the service executables are (default: beside blytz).")
+    var binDir: String?
+
+    var binDirectory: String {
+        binDir ?? Self.ownDirectory
+    }
+
+    /// The folder of the running `blytz` executable, where SwiftPM puts the service executables too.
+    static var ownDirectory: String {
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: path).deletingLastPathComponent().path
+    }
+
+    func lookup(checkExecutables: Bool = true) -> ExecutableLookup? {
+        guard checkExecutables else { return nil }
+        let directory = URL(fileURLWithPath: manifest).standardizedFileURL.deletingLastPathComponent().path
+        return ExecutableLookup(binDirectory: binDirectory, manifestDirectory: directory)
+    }
+}
+
+struct Local: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve every function locally: gateway on :3000, services on their ports.")
+
+    @OptionGroup var manifestOptions: ManifestOptions
+
+    @Option(name: .long, help: "Logs and local state (default: $BLYTZ_DATA_DIR or local/.data).")
+    var dataDir: String?
+
+    @Flag(name: .long, help: "Bind every listener to a free port; the ready line says which.")
+    var ephemeralPorts = false
+
+    @Option(name: .long, help: "The gateway's port.")
+    var port = 3000
+
+    @Flag(name: .long, help: "Rebuild a service when its sources change and replace its workers.")
+    var watch = false
+
+    @Option(name: .long, help: "Largest request body accepted, in bytes.")
+    var maxBodyBytes = 6 * 1024 * 1024
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var options = Runner.Options(
+            manifestPath: manifestOptions.manifest,
+            dataDirectory: dataDir ?? environment["BLYTZ_DATA_DIR"] ?? "local/.data",
+            binDirectory: manifestOptions.binDirectory
+        )
+        options.ephemeralPorts = ephemeralPorts
+        options.gatewayPort = port
+        options.watch = watch
+        options.maxBodyBytes = maxBodyBytes
+        let level = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let logger = Logger(label: "blytz") { JSONLogHandler(label: $0, level: level) }
+        do {
+            try await Runner(options: options, logger: logger).run()
+        } catch let error as ManifestError {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check a manifest; print each problem as file:line: reason.")
+
+    @Argument(help: "The manifest to check.")
+    var path = "functions.yaml"
+
+    @Option(name: .long, help: "Where the service executables are (default: beside blytz).")
+    var binDir: String?
+
+    @Flag(name: .long, help: "Do not check that executables exist (before a build).")
+    var skipExecutables = false
+
+    func run() throws {
+        var options = ManifestOptions()
+        options.manifest = path
+        options.binDir = binDir
+        do {
+            let manifest = try Manifest.load(path: path, executables: options.lookup(checkExecutables: !skipExecutables))
+            print("\(path): valid — \(manifest.services.count) services, \(manifest.functions.count) functions")
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Routes: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the routing table: every function, its trigger and URL.")
+
+    @Argument(help: "The manifest to read.")
+    var path = "functions.yaml"
+
+    @Flag(name: .long, help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() throws {
+        do {
+            let listing = RoutesListing(manifest: try Manifest.load(path: path))
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(listing.rows), as: UTF8.self))
+            } else {
+                print(listing.text)
+            }
+        } catch let error as ManifestError {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Invoke: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Invoke one function of a running `blytz local` with a raw event and print its result.",
+        discussion: "Without --event, an empty event of the function's trigger kind is sent."
+    )
+
+    @Argument(help: "The function's name.")
+    var function: String
+
+    @Option(name: .long, help: "The event, as JSON.")
+    var event: String?
+
+    @Option(name: .long, help: "A file holding the event.")
+    var eventFile: String?
+
+    @Option(name: .long, help: "The runner's gateway.")
+    var gateway = "http://127.0.0.1:3000"
+
+    func run() async throws {
+        var body = Data()
+        if let event { body = Data(event.utf8) }
+        if let eventFile { body = try Data(contentsOf: URL(fileURLWithPath: eventFile)) }
+        guard let url = URL(string: "\(gateway)/_local/functions/\(function)/invoke") else { throw ValidationError("bad gateway URL") }
+        let (status, output) = try await LocalClient.post(url, body: body)
+        print(String(decoding: output, as: UTF8.self))
+        if !(200..<300).contains(status) { throw ExitCode(1) }
+    }
+}
+
+/// Calls the runner's local endpoints.
+enum LocalClient {
+    static func post(_ url: URL, body: Data) async throws -> (Int, Data) {
+        guard let host = url.host, let port = url.port else { throw ValidationError("the gateway URL needs a host and a port") }
+        let connection = try await HTTPClientConnection.connect(host: host, port: port)
+        do {
+            let response = try await connection.request(.POST, url.path, headers: ["Content-Type": "application/json"], body: ByteBuffer(bytes: body))
+            await connection.close()
+            return (response.status, Data(response.body.readableBytesView))
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+}

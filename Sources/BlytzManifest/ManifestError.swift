@@ -1,0 +1,15 @@
+/// One reason a manifest is refused, with where it is.
+public struct ManifestProblem: Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var reason: String
+
+    public var description: String { "\(file):\(line): \(reason)" }
+}
+
+/// A manifest that cannot be used, with every problem found in it.
+public struct ManifestError: Error, Sendable, CustomStringConvertible {
+    public var problems: [ManifestProblem]
+
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+}

@@ -1,0 +1,127 @@
+import Blytz
+import BlytzManifest
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The request context of the runner's listeners: it keeps the channel, for the caller's address.
+struct RunnerRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+}
+
+/// Answers HTTP on one listener: the gateway (`service == nil`, routing `/api/<segment>/…`) or one
+/// service's own port. Routes come from the manifest; each request becomes an API Gateway v2.0 event
+/// for the function's pool.
+struct RunnerResponder: HTTPResponder {
+    typealias Context = RunnerRequestContext
+
+    let core: RunnerCore
+    /// The service this listener belongs to; nil for the gateway.
+    let service: String?
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let requestID = TraceContext.acceptableRequestID(request.headers[.xRequestID]) ?? TraceContext.requestID()
+        var response = await answer(request, context: context, requestID: requestID)
+        response.headers[.xRequestID] = requestID
+        return response
+    }
+
+    private func answer(_ request: Request, context: Context, requestID: String) async -> Response {
+        let path = request.uri.path
+        switch path {
+        case "/health":
+            return EventMapping.json(["status": "ok"])
+        case "/ready":
+            return core.draining
+                ? EventMapping.problem(503, "The runner is shutting down.")
+                : EventMapping.json(["status": "ready"])
+        default:
+            break
+        }
+        if let rejection = core.hub.takeRejection(for: context.channel) {
+            return rejection
+        }
+        let servicePath: String
+        let owner: String
+        if let service {
+            servicePath = path
+            owner = service
+        } else {
+            if path.hasPrefix("/_local/") { return await LocalEndpoints(core: core).answer(request, path: path, requestID: requestID) }
+            if path.hasPrefix("/@connections/") { return await core.hub.manage(request, path: path) }
+            guard path == "/api" || path.hasPrefix("/api/") else { return EventMapping.problem(404, "No route for \(path); the API lives under /api.") }
+            servicePath = String(path.dropFirst(4))
+            guard let found = core.routes.service(forPath: servicePath) else {
+                return EventMapping.problem(404, "No service serves \(servicePath).")
+            }
+            owner = found
+        }
+        let method = request.method.rawValue
+        switch core.routes.match(method: method, path: servicePath, service: owner) {
+        case .notFound:
+            return EventMapping.problem(404, "No route for \(method) \(servicePath).")
+        case .methodNotAllowed(let allowed):
+            var headers = HTTPFields()
+            headers[.allow] = allowed.joined(separator: ", ")
+            return EventMapping.problem(405, "\(method) is not allowed on \(servicePath); allowed: \(allowed.joined(separator: ", ")).", headers: headers)
+        case .function(let function, let parameters):
+            return await invoke(function, request: request, context: context, path: servicePath, parameters: parameters, requestID: requestID)
+        }
+    }
+
+    private func invoke(
+        _ function: String, request: Request, context: Context, path: String, parameters: [String: String], requestID: String
+    ) async -> Response {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > core.maxBodyBytes {
+            return EventMapping.problem(413, "The body is larger than \(core.maxBodyBytes) bytes.")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: core.maxBodyBytes)
+        } catch {
+            return EventMapping.problem(413, "The body is larger than \(core.maxBodyBytes) bytes.")
+        }
+        let traceparent = TraceContext.child(of: request.headers[.traceparent])
+        let routeKey: String
+        if case .http(let method, let pattern) = core.manifest.function(named: function)?.trigger {
+            routeKey = "\(method) \(pattern)"
+        } else {
+            routeKey = "$default"
+        }
+        let event = EventMapping.event(
+            request: request, path: path, routeKey: routeKey, parameters: parameters, body: body, requestID: requestID,
+            traceparent: traceparent, sourceIP: context.channel.remoteAddress?.ipAddress ?? "127.0.0.1",
+            host: request.head.authority ?? "127.0.0.1"
+        )
+        guard let payload = try? JSONEncoder().encode(event) else { return EventMapping.problem(400, "The request cannot be represented as an event.") }
+        let (result, milliseconds) = await core.invoke(function, payload: ByteBuffer(bytes: payload), requestID: requestID, traceparent: traceparent)
+        let response: Response
+        switch result {
+        case .response(let output, _):
+            response = EventMapping.response(from: output) ?? EventMapping.problem(502, "The function answered with something that is not a valid response.")
+        case .functionError(let output, _):
+            response = EventMapping.problem(502, "The function failed: \(RuntimeAPIHandler.errorMessage(output))")
+        case .failed(let failure):
+            var headers = HTTPFields()
+            if failure.status == 503 { headers[.retryAfter] = "1" }
+            response = EventMapping.problem(failure.status, failure.detail, headers: headers)
+        }
+        core.log.record(
+            function: function, requestID: requestID, status: response.status.code, durationMs: milliseconds,
+            coldStart: result.coldStart, trigger: "http"
+        )
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let xRequestID = HTTPField.Name("X-Request-Id")!
+    static let traceparent = HTTPField.Name("traceparent")!
+}

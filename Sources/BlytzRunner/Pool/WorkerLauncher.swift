@@ -1,0 +1,65 @@
+import BlytzManifest
+import NIOCore
+
+/// Starts one worker process of a function, with its own Runtime API endpoint and environment.
+struct WorkerLauncher: Sendable {
+    let spawner: ProcessSpawner
+    let group: any EventLoopGroup
+    let manifest: Manifest
+    let lookup: ExecutableLookup
+    let dataDirectory: String
+    let ports: PortRegistry
+    /// Variables every worker inherits from the runner (PATH, HOME, LOG_LEVEL, …).
+    let inherited: [String: String]
+
+    struct Launched: Sendable {
+        var process: ProcessSpawner.Spawned
+        var server: RuntimeAPIServer
+    }
+
+    struct Unlaunchable: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func launch(function: FunctionSpec, worker: Int, pool: FunctionPool) async throws -> Launched {
+        let urls = await ports.ready()
+        guard let service = manifest.service(named: function.service) else { throw Unlaunchable(description: "unknown service") }
+        let command: [String]
+        if let custom = function.command {
+            guard let resolved = lookup.command(custom) else { throw Unlaunchable(description: "command '\(custom[0])' not found") }
+            command = resolved
+        } else {
+            guard let path = lookup.executable(service.executable) else {
+                throw Unlaunchable(description: "executable '\(service.executable)' not found in \(lookup.binDirectory)")
+            }
+            command = [path]
+        }
+        let server = try await RuntimeAPIServer.start(group: group, pool: pool, worker: worker)
+        var environment = inherited
+        environment["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:\(server.port)"
+        environment["_HANDLER"] = function.name
+        environment["AWS_LAMBDA_FUNCTION_NAME"] = function.name
+        environment["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST"
+        environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = "\(function.memoryMB)"
+        environment["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "\(function.timeout.milliseconds / 1000)"
+        environment["AWS_REGION"] = "local"
+        environment["BLYTZ_SERVICE"] = service.name
+        environment["BLYTZ_DATABASE"] = service.database
+        environment["BLYTZ_DATA_DIR"] = dataDirectory
+        environment["BLYTZ_WEBSOCKET_ENDPOINT"] = urls.gateway
+        for (name, url) in urls.services {
+            environment["BLYTZ_SERVICE_URL_\(name.uppercased())"] = url
+        }
+        environment.merge(function.environment) { $1 }
+        do {
+            let process = try await spawner.spawn(
+                command, environment: environment, directory: lookup.manifestDirectory,
+                logPath: "\(dataDirectory)/logs/\(function.name).log"
+            )
+            return Launched(process: process, server: server)
+        } catch {
+            await server.close()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import BlytzManifest
+import NIOCore
+import Synchronization
+
+/// What every listener of the runner shares: the manifest, the routes, one pool per function, the
+/// WebSocket hub and the invocation log.
+final class RunnerCore: Sendable {
+    let manifest: Manifest
+    let routes: RouteTable
+    let pools: [String: FunctionPool]
+    let hub: WebSocketHub
+    let log: InvocationLog
+    let ports: PortRegistry
+    let group: any EventLoopGroup
+    /// Request bodies above this are answered 413 (API Gateway's limit for Lambda payloads is 6 MB).
+    let maxBodyBytes: Int
+    private let drainingFlag = Atomic<Bool>(false)
+
+    init(manifest: Manifest, pools: [String: FunctionPool], log: InvocationLog, ports: PortRegistry, group: any EventLoopGroup, maxBodyBytes: Int) {
+        self.manifest = manifest
+        self.routes = RouteTable(manifest: manifest)
+        self.pools = pools
+        self.log = log
+        self.ports = ports
+        self.group = group
+        self.maxBodyBytes = maxBodyBytes
+        self.hub = WebSocketHub(manifest: manifest, pools: pools, log: log)
+    }
+
+    /// Whether shutdown has begun (`/ready` answers 503).
+    var draining: Bool {
+        get { drainingFlag.load(ordering: .relaxed) }
+        set { drainingFlag.store(newValue, ordering: .relaxed) }
+    }
+
+    func beginDraining() {
+        drainingFlag.store(true, ordering: .relaxed)
+    }
+
+    /// Invokes `function` with a raw event and measures it.
+    func invoke(_ function: String, payload: ByteBuffer, requestID: String, traceparent: String?) async -> (result: InvocationResult, milliseconds: Double) {
+        guard let pool = pools[function] else { return (.failed(.startFailed("no function named '\(function)'")), 0) }
+        let start = ContinuousClock.now
+        let result = await pool.invoke(id: requestID, payload: payload, traceparent: traceparent, on: group.any())
+        let elapsed = ContinuousClock.now - start
+        return (result, Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+    }
+}
+
+extension InvocationResult {
+    var coldStart: Bool {
+        switch self {
+        case .response(_, let cold), .functionError(_, let cold): cold
+        case .failed: false
+        }
+    }
+}

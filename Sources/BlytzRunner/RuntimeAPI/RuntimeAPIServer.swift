@@ -1,0 +1,133 @@
+import BlytzManifest
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The AWS Lambda Runtime API as one worker sees it, on a loopback port of its own, so every request
+/// on it belongs to that worker: `GET /2018-06-01/runtime/invocation/next`, `POST …/{id}/response`,
+/// `POST …/{id}/error` and `POST /2018-06-01/runtime/init/error`.
+struct RuntimeAPIServer: Sendable {
+    let channel: any Channel
+
+    var port: Int { channel.localAddress?.port ?? 0 }
+
+    static func start(group: any EventLoopGroup, pool: FunctionPool, worker: Int) async throws -> RuntimeAPIServer {
+        let functionName = pool.function.name
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(RuntimeAPIHandler(pool: pool, worker: worker, functionName: functionName))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        return RuntimeAPIServer(channel: channel)
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+/// Serves the Runtime API requests of one worker connection.
+final class RuntimeAPIHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    static let prefix = "/2018-06-01/runtime/"
+
+    let pool: FunctionPool
+    let worker: Int
+    let functionArn: String
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+
+    init(pool: FunctionPool, worker: Int, functionName: String) {
+        self.pool = pool
+        self.worker = worker
+        self.functionArn = "arn:aws:lambda:local:000000000000:function:\(functionName)"
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body.clear()
+        case .body(var part):
+            body.writeBuffer(&part)
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            route(head, context: context)
+        }
+    }
+
+    private func route(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        guard path.hasPrefix(Self.prefix) else { return reply(context, 404, error: "Not found", type: "NotFound") }
+        let parts = path.dropFirst(Self.prefix.count).split(separator: "/")
+        switch (head.method, parts.count, parts.first, parts.last) {
+        case (.GET, 2, "invocation", "next"):
+            let promise = context.eventLoop.makePromise(of: NextInvocation.self)
+            pool.next(worker: worker, promise: promise)
+            promise.futureResult.assumeIsolated().whenComplete { [self] result in
+                switch result {
+                case .success(let next): deliver(next, context: context)
+                case .failure: context.close(promise: nil)
+                }
+            }
+        case (.POST, 3, "invocation", "response"), (.POST, 3, "invocation", "error"):
+            let accepted = pool.respond(worker: worker, invocation: String(parts[1]), body: body, isError: parts[2] == "error")
+            if accepted {
+                reply(context, 202, json: #"{"status":"OK"}"#)
+            } else {
+                reply(context, 400, error: "Invalid request ID", type: "InvalidRequestID")
+            }
+        case (.POST, 2, "init", "error"):
+            pool.initFailed(worker: worker, reason: Self.errorMessage(body))
+            reply(context, 202, json: #"{"status":"OK"}"#)
+        default:
+            reply(context, 404, error: "Not found", type: "NotFound")
+        }
+    }
+
+    private func deliver(_ next: NextInvocation, context: ChannelHandlerContext) {
+        var headers: HTTPHeaders = [
+            "Content-Type": "application/json",
+            "Content-Length": "\(next.payload.readableBytes)",
+            "Lambda-Runtime-Aws-Request-Id": next.id,
+            "Lambda-Runtime-Deadline-Ms": "\(next.deadlineEpochMilliseconds)",
+            "Lambda-Runtime-Invoked-Function-Arn": functionArn,
+        ]
+        if let traceparent = next.traceparent {
+            headers.add(name: "traceparent", value: traceparent)
+            headers.add(name: "Lambda-Runtime-Trace-Id", value: TraceContext.xrayHeader(traceparent))
+        }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(next.payload))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    private func reply(_ context: ChannelHandlerContext, _ status: Int, error: String, type: String) {
+        reply(context, status, json: #"{"errorMessage":"\#(error)","errorType":"\#(type)"}"#)
+    }
+
+    private func reply(_ context: ChannelHandlerContext, _ status: Int, json: String) {
+        let headers: HTTPHeaders = ["Content-Type": "application/json", "Content-Length": "\(json.utf8.count)"]
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: json)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// The `errorMessage` of a Runtime API error body, or the body itself.
+    static func errorMessage(_ body: ByteBuffer) -> String {
+        struct RuntimeError: Decodable { var errorMessage: String? }
+        let text = String(buffer: body)
+        let decoded = try? JSONDecoder().decode(RuntimeError.self, from: Data(text.utf8))
+        return decoded?.errorMessage ?? (text.isEmpty ? "no reason given" : text)
+    }
+}

@@ -1,0 +1,259 @@
+import Blytz
+import BlytzManifest
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+/// WebSocket APIs the way API Gateway runs them: the runner holds every connection, invokes the
+/// service's `$connect` (which may refuse the upgrade), `$disconnect`, `$default` and named-action
+/// functions, and lets handlers push to a connection id through `/@connections/{id}`.
+final class WebSocketHub: Sendable {
+    /// One open connection.
+    struct Connection: Sendable {
+        var service: String
+        var outbound: WebSocketOutboundWriter
+        var connectedAt: Int64
+        var lastActiveAt: Int64
+        var sourceIP: String
+    }
+
+    struct ConnectionInfo: Codable {
+        struct Identity: Codable { var sourceIp: String }
+        var connectedAt: String
+        var lastActiveAt: String
+        var identity: Identity
+    }
+
+    typealias Handler = WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
+
+    let manifest: Manifest
+    let pools: [String: FunctionPool]
+    let log: InvocationLog
+    /// Routes per service: route key → function.
+    let routes: [String: [String: String]]
+    private let connections = Mutex<[String: Connection]>([:])
+    private let rejections = Mutex<[ObjectIdentifier: Response]>([:])
+    /// Largest message accepted from a client (API Gateway's frame limit is 32 KB, its message limit 128 KB).
+    static let maxMessageBytes = 128 * 1024
+
+    init(manifest: Manifest, pools: [String: FunctionPool], log: InvocationLog) {
+        self.manifest = manifest
+        self.pools = pools
+        self.log = log
+        var routes: [String: [String: String]] = [:]
+        for function in manifest.functions {
+            if case .websocket(let route) = function.trigger { routes[function.service, default: [:]][route] = function.name }
+        }
+        self.routes = routes
+    }
+
+    var count: Int { connections.withLock { $0.count } }
+
+    // MARK: Upgrade
+
+    /// Decides an upgrade request on the listener of `listener` (nil: the gateway) by invoking `$connect`.
+    func shouldUpgrade(_ head: HTTPRequest, channel: any Channel, listener: String?) async -> ShouldUpgradeResult<Handler> {
+        let fullPath = head.path ?? "/"
+        let parts = fullPath.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        var path = String(parts[0])
+        if listener == nil {
+            guard path.hasPrefix("/api/") else { return .dontUpgrade }
+            path.removeFirst(4)
+        }
+        guard let service = manifest.services.first(where: { $0.websocketPath == path && (listener == nil || listener == $0.name) }) else {
+            return .dontUpgrade
+        }
+        let connectionID = TraceContext.requestID()
+        let sourceIP = channel.remoteAddress?.ipAddress ?? "127.0.0.1"
+        let connectedAt = wallClockMilliseconds()
+        if let function = routes[service.name]?["$connect"] {
+            var headers: [String: String] = [:]
+            for field in head.headerFields {
+                let name = field.name.canonicalName.lowercased()
+                headers[name] = headers[name].map { "\($0),\(field.value)" } ?? field.value
+            }
+            let query = parts.count > 1 ? Self.query(String(parts[1])) : [:]
+            let event = event(service: service.name, route: "$connect", type: "CONNECT", connectionID: connectionID, connectedAt: connectedAt, headers: headers, query: query)
+            let outcome = await invoke(function, event: event)
+            guard case .accepted = outcome else {
+                rejections.withLock { $0[ObjectIdentifier(channel)] = outcome.response }
+                return .dontUpgrade
+            }
+        }
+        let handler: Handler = { [self] inbound, outbound, _ in
+            await serve(connectionID, service: service.name, sourceIP: sourceIP, connectedAt: connectedAt, inbound: inbound, outbound: outbound)
+        }
+        return .upgrade([:], handler)
+    }
+
+    /// The refusal `$connect` gave on this channel, once.
+    func takeRejection(for channel: any Channel) -> Response? {
+        rejections.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    // MARK: Connection
+
+    private func serve(
+        _ id: String, service: String, sourceIP: String, connectedAt: Int64, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
+    ) async {
+        connections.withLock {
+            $0[id] = Connection(service: service, outbound: outbound, connectedAt: connectedAt, lastActiveAt: connectedAt, sourceIP: sourceIP)
+        }
+        do {
+            for try await message in inbound.messages(maxSize: Self.maxMessageBytes) {
+                connections.withLock { $0[id]?.lastActiveAt = wallClockMilliseconds() }
+                let (body, isBase64): (String, Bool) =
+                    switch message {
+                    case .text(let text): (text, false)
+                    case .binary(let buffer): (Data(buffer.readableBytesView).base64EncodedString(), true)
+                    }
+                let route = Self.route(of: body, isBase64: isBase64, available: routes[service] ?? [:])
+                guard let route, let function = routes[service]?[route] else {
+                    try await outbound.write(.text(#"{"message":"No route for this message","connectionId":"\#(id)"}"#))
+                    continue
+                }
+                var event = event(service: service, route: route, type: "MESSAGE", connectionID: id, connectedAt: connectedAt)
+                event.body = body
+                event.isBase64Encoded = isBase64
+                if case .replied(let reply) = await invoke(function, event: event), let reply {
+                    try await outbound.write(.text(reply))
+                }
+            }
+        } catch {
+            // The client went away or sent a frame over the limit; the connection ends either way.
+        }
+        connections.withLock { _ = $0.removeValue(forKey: id) }
+        if let function = routes[service]?["$disconnect"] {
+            _ = await invoke(function, event: event(service: service, route: "$disconnect", type: "DISCONNECT", connectionID: id, connectedAt: connectedAt))
+        }
+    }
+
+    /// `action` of a JSON message when a function serves it, else `$default`.
+    static func route(of body: String, isBase64: Bool, available: [String: String]) -> String? {
+        if !isBase64, body.first == "{",
+            let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+            let action = object["action"] as? String, !action.hasPrefix("$"), available[action] != nil
+        {
+            return action
+        }
+        return available["$default"] != nil ? "$default" : nil
+    }
+
+    // MARK: Management endpoint
+
+    /// `GET`, `POST` and `DELETE /@connections/{id}`: 410 when the connection is gone.
+    func manage(_ request: Request, path: String) async -> Response {
+        let id = String(path.dropFirst("/@connections/".count))
+        guard let connection = connections.withLock({ $0[id] }) else {
+            return EventMapping.problem(410, "Connection \(id) is gone.")
+        }
+        switch request.method {
+        case .get:
+            return EventMapping.json(ConnectionInfo(
+                connectedAt: Self.iso(connection.connectedAt), lastActiveAt: Self.iso(connection.lastActiveAt),
+                identity: .init(sourceIp: connection.sourceIP)
+            ))
+        case .post:
+            guard let body = try? await request.body.collect(upTo: Self.maxMessageBytes) else {
+                return EventMapping.problem(413, "A message may be at most \(Self.maxMessageBytes) bytes.")
+            }
+            do {
+                if let text = body.getString(at: body.readerIndex, length: body.readableBytes), text.utf8.count == body.readableBytes {
+                    try await connection.outbound.write(.text(text))
+                } else {
+                    try await connection.outbound.write(.binary(body))
+                }
+                return Response(status: .ok)
+            } catch {
+                return EventMapping.problem(410, "Connection \(id) is gone.")
+            }
+        case .delete:
+            try? await connection.outbound.close(.normalClosure, reason: nil)
+            return Response(status: .noContent)
+        default:
+            var headers = HTTPFields()
+            headers[.allow] = "GET, POST, DELETE"
+            return EventMapping.problem(405, "Use GET, POST or DELETE on a connection.", headers: headers)
+        }
+    }
+
+    // MARK: Invocation
+
+    enum Outcome {
+        case accepted
+        case replied(String?)
+        case refused(Response)
+
+        var response: Response {
+            if case .refused(let response) = self { return response }
+            return Response(status: .ok)
+        }
+    }
+
+    private func invoke(_ function: String, event: APIGatewayWebSocketRequest) async -> Outcome {
+        guard let pool = pools[function], let payload = try? JSONEncoder().encode(event) else {
+            return .refused(EventMapping.problem(502, "The WebSocket function is unavailable."))
+        }
+        let requestID = event.requestContext.requestId
+        let start = ContinuousClock.now
+        let result = await pool.invoke(id: requestID, payload: ByteBuffer(bytes: payload), traceparent: TraceContext.child(of: nil), on: pool.launcher.group.any())
+        let outcome: Outcome
+        var status = 200
+        switch result {
+        case .response(let output, _):
+            let response = try? JSONDecoder().decode(APIGatewayWebSocketResponse.self, from: Data(output.readableBytesView))
+            status = response?.statusCode ?? 200
+            if (200..<300).contains(status) {
+                outcome = event.requestContext.eventType == "CONNECT" ? .accepted : .replied(response?.body)
+            } else {
+                let detail = response?.body ?? "The connection was refused."
+                outcome = .refused(EventMapping.problem((400...599).contains(status) ? status : 403, detail))
+            }
+        case .functionError:
+            status = 502
+            outcome = .refused(EventMapping.problem(502, "The WebSocket function failed."))
+        case .failed(let failure):
+            status = failure.status
+            outcome = .refused(EventMapping.problem(failure.status, failure.detail))
+        }
+        let elapsed = ContinuousClock.now - start
+        log.record(
+            function: function, requestID: requestID, status: status,
+            durationMs: Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15,
+            coldStart: result.coldStart, trigger: "websocket"
+        )
+        return outcome
+    }
+
+    private func event(
+        service: String, route: String, type: String, connectionID: String, connectedAt: Int64,
+        headers: [String: String]? = nil, query: [String: String]? = nil
+    ) -> APIGatewayWebSocketRequest {
+        APIGatewayWebSocketRequest(
+            requestContext: .init(
+                routeKey: route, eventType: type, connectionId: connectionID, requestId: TraceContext.requestID(),
+                messageId: type == "MESSAGE" ? TraceContext.requestID() : nil, domainName: "127.0.0.1",
+                connectedAt: connectedAt, requestTimeEpoch: wallClockMilliseconds()
+            ),
+            headers: headers, queryStringParameters: query
+        )
+    }
+
+    static func query(_ raw: String) -> [String: String] {
+        var query: [String: String] = [:]
+        for pair in raw.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let value = parts.count > 1 ? String(parts[1]) : ""
+            query[String(parts[0]).removingPercentEncoding ?? String(parts[0])] = value.removingPercentEncoding ?? value
+        }
+        return query
+    }
+
+    static func iso(_ milliseconds: Int64) -> String {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1000).formatted(.iso8601)
+    }
+}

@@ -1,0 +1,9 @@
+import Blytz
+
+/// The communication service's functions, by the names `functions.yaml` gives them.
+public enum Communication {
+    public static let functions: [String: any FunctionHandler] = [
+        "communication-ping": Ping(service: "communication"),
+        "communication-echo": Echo(service: "communication"),
+    ]
+}

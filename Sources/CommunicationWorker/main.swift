@@ -1,0 +1,4 @@
+import Blytz
+import Communication
+
+await FunctionRuntime.run(Communication.functions)

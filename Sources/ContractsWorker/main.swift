@@ -1,0 +1,4 @@
+import Blytz
+import Contracts
+
+await FunctionRuntime.run(Contracts.functions)

@@ -1,0 +1,9 @@
+import Blytz
+
+/// The files service's functions, by the names `functions.yaml` gives them.
+public enum Files {
+    public static let functions: [String: any FunctionHandler] = [
+        "files-ping": Ping(service: "files"),
+        "files-echo": Echo(service: "files"),
+    ]
+}

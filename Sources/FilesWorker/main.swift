@@ -1,0 +1,4 @@
+import Blytz
+import Files
+
+await FunctionRuntime.run(Files.functions)

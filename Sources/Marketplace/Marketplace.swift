@@ -1,0 +1,9 @@
+import Blytz
+
+/// The marketplace service's functions, by the names `functions.yaml` gives them.
+public enum Marketplace {
+    public static let functions: [String: any FunctionHandler] = [
+        "marketplace-ping": Ping(service: "marketplace"),
+        "marketplace-echo": Echo(service: "marketplace"),
+    ]
+}

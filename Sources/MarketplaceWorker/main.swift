@@ -1,0 +1,4 @@
+import Blytz
+import Marketplace
+
+await FunctionRuntime.run(Marketplace.functions)

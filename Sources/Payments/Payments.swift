@@ -1,0 +1,9 @@
+import Blytz
+
+/// The payments service's functions, by the names `functions.yaml` gives them.
+public enum Payments {
+    public static let functions: [String: any FunctionHandler] = [
+        "payments-ping": Ping(service: "payments"),
+        "payments-echo": Echo(service: "payments"),
+    ]
+}

@@ -1,0 +1,4 @@
+import Blytz
+import Payments
+
+await FunctionRuntime.run(Payments.functions)

@@ -1,0 +1,9 @@
+import Blytz
+
+/// The users service's functions, by the names `functions.yaml` gives them.
+public enum Users {
+    public static let functions: [String: any FunctionHandler] = [
+        "users-ping": Ping(service: "users"),
+        "users-echo": Echo(service: "users"),
+    ]
+}

@@ -1,0 +1,4 @@
+import Blytz
+import Users
+
+await FunctionRuntime.run(Users.functions)
