@@ -17,6 +17,8 @@ let package = Package(
         .executable(name: "blytz", targets: ["BlytzCLI"]),
         .library(name: "Blytz", targets: ["Blytz"]),
         .library(name: "BlytzTesting", targets: ["BlytzTesting"]),
+        .executable(name: "blytz-fixtures", targets: ["BlytzFixtures"]),
+        .executable(name: "bench-baseline", targets: ["BenchBaseline"]),
     ] + services.map { .executable(name: $0.lowercased(), targets: ["\($0)Worker"]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -85,6 +87,9 @@ let package = Package(
             dependencies: [
                 "Blytz",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -107,6 +112,9 @@ let package = Package(
             dependencies: [
                 "Blytz", "BlytzManifest", "BlytzRunner", "BlytzTesting",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

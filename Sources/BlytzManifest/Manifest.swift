@@ -88,6 +88,12 @@ public struct Backoff: Sendable, Equatable {
     public var initial: Duration
     public var maximum: Duration
     public var multiplier: Double
+
+    public init(initial: Duration, maximum: Duration, multiplier: Double) {
+        self.initial = initial
+        self.maximum = maximum
+        self.multiplier = multiplier
+    }
 }
 
 /// Worker pool limits of one function.
@@ -100,4 +106,11 @@ public struct Scaling: Sendable, Equatable {
     public var idle: Duration
     /// Invocations that may wait for a worker before new ones are answered 503.
     public var backlog: Int
+
+    public init(min: Int, max: Int, idle: Duration, backlog: Int) {
+        self.min = min
+        self.max = max
+        self.idle = idle
+        self.backlog = backlog
+    }
 }

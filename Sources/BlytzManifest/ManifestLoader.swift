@@ -23,7 +23,7 @@ extension Manifest {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw ManifestError(problems: [.init(file: file, line: error.line, reason: "not valid YAML: \(error.reason)")])
+            throw ManifestError(problems: [.init(file: file, line: error.line(in: text), reason: "not valid YAML: \(error.reason)")])
         } catch {
             throw ManifestError(problems: [.init(file: file, line: 0, reason: "not valid YAML: \(error)")])
         }
@@ -41,7 +41,20 @@ extension Manifest {
 }
 
 extension YamlError {
-    fileprivate var line: Int {
+    /// The line of the problem; for a duplicated key, the line of its last occurrence.
+    fileprivate func line(in text: String) -> Int {
+        if case .duplicatedKeysInMapping(let duplicates, _) = self, let key = duplicates.first {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let found = lines.indices.filter { index in
+                let trimmed = lines[index].drop { $0 == " " || $0 == "-" }
+                return trimmed.hasPrefix("\(key):") || trimmed.hasPrefix("\"\(key)\":")
+            }
+            if let last = found.last { return last + 1 }
+        }
+        return line
+    }
+
+    private var line: Int {
         switch self {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
         case .duplicatedKeysInMapping(_, let context): context.mark.line

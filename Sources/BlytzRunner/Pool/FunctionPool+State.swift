@@ -39,7 +39,8 @@ extension FunctionPool {
             {
                 return [.complete(invocation, .failed(.startFailed(failure.reason)))]
             }
-            guard backlog.count < max(scaling.backlog, 1) || live < scaling.max && backlog.count < scaling.max else {
+            // Waiting is bounded: what idle-to-be and startable workers will absorb, plus `backlog` more.
+            guard backlog.count < scaling.max - working + scaling.backlog else {
                 metrics.throttled += 1
                 return [.complete(invocation, .failed(.backlogFull))]
             }

@@ -1,1 +1,191 @@
+// Handlers the runner's integration tests drive through real processes: each one shows one behaviour
+// (a crash, a hang, a slow call, binary bodies, a queue batch, a schedule, WebSocket routes).
+#if canImport(Glibc)
+import Glibc
+#endif
 import Blytz
+
+/// Answers everything it was given, so tests can check the event the worker saw.
+struct Inspect: HTTPFunction {
+    struct Output: Codable, ResponseBody {
+        var method: String
+        var path: String
+        var pathParameters: [String: String]
+        var query: [String: String]
+        var headers: [String: String]
+        var bodyBase64: String
+        var requestId: String
+        var traceparent: String?
+        var pid: Int32
+        var remainingMs: Int64
+    }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+        .ok(Output(
+            method: request.method, path: request.path, pathParameters: request.pathParameters, query: request.query,
+            headers: request.headers, bodyBase64: request.body.base64EncodedString(), requestId: context.requestId,
+            traceparent: context.traceparent, pid: getpid(), remainingMs: context.remainingTime.components.seconds * 1000
+        ))
+    }
+}
+
+/// Sends the request body back byte for byte with the request's content type.
+struct Mirror: HTTPFunction {
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Bytes> {
+        .ok(Bytes(request.body, contentType: request.header("content-type") ?? "application/octet-stream"))
+    }
+}
+
+/// Kills its own process in the middle of the invocation.
+struct Crash: HTTPFunction {
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
+        kill(getpid(), SIGKILL)
+        return .noContent
+    }
+}
+
+/// Never answers: a busy loop that ignores everything.
+struct Hang: HTTPFunction {
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
+        var spin = 0
+        while true { spin &+= 1 }
+    }
+}
+
+/// Waits `?ms=` milliseconds, then answers its pid.
+struct Slow: HTTPFunction {
+    struct Output: Codable, ResponseBody {
+        var pid: Int32
+        var waitedMs: Int
+    }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+        let milliseconds = request.query["ms"].flatMap(Int.init) ?? 100
+        try await Task.sleep(for: .milliseconds(milliseconds))
+        return .ok(Output(pid: getpid(), waitedMs: milliseconds))
+    }
+}
+
+/// Throws an error that is not an HTTP error: the client must see a generic 500.
+struct Throw: HTTPFunction {
+    struct SecretFailure: Error { var secret = "database password is hunter2" }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
+        throw SecretFailure()
+    }
+}
+
+/// A typed input with nested fields and validation.
+struct CreateThing: HTTPFunction {
+    struct Input: Codable, Sendable, Validatable {
+        struct Price: Codable, Sendable {
+            var amountCents: Int
+            var currency: String
+        }
+
+        var title: String
+        var price: Price
+        var tags: [String]?
+
+        func validate() -> [Problem.FieldError] {
+            var errors: [Problem.FieldError] = []
+            if title.count < 3 { errors.append(.init(field: "title", message: "must be at least 3 characters")) }
+            if price.amountCents < 0 { errors.append(.init(field: "price.amountCents", message: "must not be negative")) }
+            if price.currency.count != 3 { errors.append(.init(field: "price.currency", message: "must be an ISO-4217 code")) }
+            return errors
+        }
+    }
+
+    struct Output: Codable, ResponseBody {
+        var id: String
+        var title: String
+    }
+
+    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<Output> {
+        .created(Output(id: context.requestId, title: request.input.title), location: "/things/\(context.requestId)")
+    }
+}
+
+/// A queue consumer: messages with `fail: true` are reported back; the others are recorded.
+struct Consume: QueueFunction {
+    struct Message: Decodable, Sendable {
+        var n: Int
+        var fail: Bool?
+    }
+
+    func handle(_ message: Message, metadata: QueueMessageMetadata, context: FunctionContext) async throws {
+        struct Refused: Error {}
+        if message.fail == true { throw Refused() }
+    }
+}
+
+/// A schedule: appends the firing's time to `ticks` in the data directory.
+struct Tick: ScheduleFunction {
+    func handle(_ event: ScheduledEvent, context: FunctionContext) async throws {
+        let path = (context.configuration["BLYTZ_DATA_DIR"] ?? "/tmp") + "/ticks"
+        let line = "\(event.time)\n"
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        guard fd >= 0 else { return }
+        _ = line.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+    }
+}
+
+/// `$connect`: only `?token=good` may connect.
+struct Connect: WebSocketFunction {
+    func handle(_ event: APIGatewayWebSocketRequest, context: FunctionContext) async throws -> APIGatewayWebSocketResponse {
+        guard event.queryStringParameters?["token"] == "good" else {
+            return APIGatewayWebSocketResponse(statusCode: 401, body: "a valid token is required")
+        }
+        return APIGatewayWebSocketResponse(statusCode: 200)
+    }
+}
+
+/// `$default`: pushes `pushed:<body>` through the management endpoint, and replies `echo:<body>`.
+struct Default: WebSocketFunction {
+    func handle(_ event: APIGatewayWebSocketRequest, context: FunctionContext) async throws -> APIGatewayWebSocketResponse {
+        let body = event.body ?? ""
+        try await context.connections.post(Data("pushed:\(body)".utf8), to: event.requestContext.connectionId)
+        if body == "close me" { try await context.connections.close(event.requestContext.connectionId) }
+        return APIGatewayWebSocketResponse(statusCode: 200, body: "echo:\(body)")
+    }
+}
+
+/// The named action `shout`.
+struct Shout: WebSocketFunction {
+    func handle(_ event: APIGatewayWebSocketRequest, context: FunctionContext) async throws -> APIGatewayWebSocketResponse {
+        APIGatewayWebSocketResponse(statusCode: 200, body: (event.body ?? "").uppercased())
+    }
+}
+
+/// `$disconnect`: records the connection id in `disconnects` in the data directory.
+struct Disconnect: WebSocketFunction {
+    func handle(_ event: APIGatewayWebSocketRequest, context: FunctionContext) async throws -> APIGatewayWebSocketResponse {
+        let path = (context.configuration["BLYTZ_DATA_DIR"] ?? "/tmp") + "/disconnects"
+        let line = "\(event.requestContext.connectionId)\n"
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        if fd >= 0 {
+            _ = line.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+        }
+        return APIGatewayWebSocketResponse(statusCode: 200)
+    }
+}
+
+await FunctionRuntime.run([
+    "fx-inspect": Inspect(),
+    "fx-mirror": Mirror(),
+    "fx-crash": Crash(),
+    "fx-hang": Hang(),
+    "fx-slow": Slow(),
+    "fx-scaled": Slow(),
+    "fx-warm": Slow(),
+    "fx-throw": Throw(),
+    "fx-create": CreateThing(),
+    "fx-queue": Consume(),
+    "fx-tick": Tick(),
+    "fx-ws-connect": Connect(),
+    "fx-ws-default": Default(),
+    "fx-ws-shout": Shout(),
+    "fx-ws-disconnect": Disconnect(),
+])

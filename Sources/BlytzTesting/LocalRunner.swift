@@ -1,0 +1,228 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AsyncHTTPClient
+import Blytz
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// The real `blytz local` in a child process on free ports, for integration tests: it is started,
+/// waited on through its ready line (no sleeps), talked to over HTTP, and stopped with a signal.
+///
+/// ```
+/// let runner = try await LocalRunner.start(manifest: "Tests/Fixtures/fixtures.yaml")
+/// let response = try await runner.get("/api/fx/slow")
+/// try await runner.stop()
+/// ```
+public final class LocalRunner: Sendable {
+    /// Where the runner's ready line said it listens.
+    public struct URLs: Decodable, Sendable {
+        public var gateway: String
+        public var services: [String: String]
+    }
+
+    /// An HTTP answer.
+    public struct Reply: Sendable {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: Data
+
+        public var text: String { String(decoding: body, as: UTF8.self) }
+
+        public func json<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+            try JSON.decoder().decode(type, from: body)
+        }
+
+        public func header(_ name: String) -> String? { headers[name.lowercased()] }
+    }
+
+    public struct StartFailed: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let process: Process
+    public let urls: URLs
+    public let dataDirectory: String
+    private let output: OutputCollector
+
+    private init(process: Process, urls: URLs, dataDirectory: String, output: OutputCollector) {
+        self.process = process
+        self.urls = urls
+        self.dataDirectory = dataDirectory
+        self.output = output
+    }
+
+    /// The folder holding `blytz` and the service executables: the build folder of these tests.
+    public static var buildDirectory: String {
+        if let directory = ProcessInfo.processInfo.environment["BLYTZ_BIN_DIR"] { return directory }
+        var path = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        // On Linux the test binary is `<build>/<package>PackageTests.xctest`; on macOS a bundle inside the build folder.
+        while !FileManager.default.isExecutableFile(atPath: path.appendingPathComponent("blytz").path), path.path != "/" {
+            path.deleteLastPathComponent()
+        }
+        return path.path
+    }
+
+    /// Starts `blytz local` for `manifest` on ephemeral ports with a fresh data directory.
+    public static func start(manifest: String, arguments: [String] = [], environment: [String: String] = [:], dataDirectory: String? = nil) async throws -> LocalRunner {
+        let directory = dataDirectory ?? NSTemporaryDirectory() + "blytz-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: buildDirectory + "/blytz")
+        process.arguments = ["local", "--manifest", manifest, "--ephemeral-ports", "--data-dir", directory, "--bin-dir", buildDirectory] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let stdout = Pipe()
+        let stderr = FileHandle(forWritingAtPath: directory + "/runner.log") ?? {
+            FileManager.default.createFile(atPath: directory + "/runner.log", contents: nil)
+            return FileHandle(forWritingAtPath: directory + "/runner.log")!
+        }()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        let output = OutputCollector()
+        stdout.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                output.finish()
+            } else {
+                output.append(data)
+            }
+        }
+        try process.run()
+        guard let line = await output.firstLine(where: { $0.contains(#""event":"ready""#) }),
+            let urls = try? JSONDecoder().decode(URLs.self, from: Data(line.utf8))
+        else {
+            let log = (try? String(contentsOfFile: directory + "/runner.log", encoding: .utf8)) ?? ""
+            throw StartFailed(description: "blytz local did not become ready:\n\(log)")
+        }
+        return LocalRunner(process: process, urls: urls, dataDirectory: directory, output: output)
+    }
+
+    /// Sends `signal` and waits for the runner to exit; returns its exit status.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM) async -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        await output.finished()
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
+        return process.terminationStatus
+    }
+
+    /// Lines the runner printed on standard output (ready line, invocation log).
+    public var lines: [String] { output.lines }
+
+    /// Waits until a line satisfying `predicate` has been printed.
+    public func waitForLine(timeout: Duration = .seconds(10), where predicate: @escaping @Sendable (String) -> Bool) async -> String? {
+        await output.firstLine(timeout: timeout, where: predicate)
+    }
+
+    // MARK: HTTP
+
+    public func request(_ method: HTTPMethod, _ path: String, base: String? = nil, headers: [String: String] = [:], body: Data? = nil, timeout: Duration = .seconds(15)) async throws -> Reply {
+        var request = HTTPClientRequest(url: (base ?? urls.gateway) + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+        let collected = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        var replyHeaders: [String: String] = [:]
+        for header in response.headers { replyHeaders[header.name.lowercased()] = header.value }
+        return Reply(status: Int(response.status.code), headers: replyHeaders, body: Data(collected.readableBytesView))
+    }
+
+    public func get(_ path: String, base: String? = nil, headers: [String: String] = [:]) async throws -> Reply {
+        try await request(.GET, path, base: base, headers: headers)
+    }
+
+    public func post(_ path: String, json: String, base: String? = nil, headers: [String: String] = [:]) async throws -> Reply {
+        try await request(.POST, path, base: base, headers: headers.merging(["Content-Type": "application/json"]) { $1 }, body: Data(json.utf8))
+    }
+}
+
+/// Collects a child's standard output line by line and wakes whoever waits for a line.
+final class OutputCollector: Sendable {
+    private struct State {
+        var pending = Data()
+        var lines: [String] = []
+        var done = false
+        var waiters: [(id: Int, predicate: @Sendable (String) -> Bool, continuation: CheckedContinuation<String?, Never>)] = []
+        var finishWaiters: [CheckedContinuation<Void, Never>] = []
+        var nextID = 0
+    }
+
+    private let state = Mutex(State())
+
+    var lines: [String] { state.withLock { $0.lines } }
+
+    func append(_ data: Data) {
+        let resumed = state.withLock { state -> [(CheckedContinuation<String?, Never>, String)] in
+            state.pending.append(data)
+            var resumed: [(CheckedContinuation<String?, Never>, String)] = []
+            while let newline = state.pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: state.pending[state.pending.startIndex..<newline], as: UTF8.self)
+                state.pending.removeSubrange(state.pending.startIndex...newline)
+                state.lines.append(line)
+                state.waiters.removeAll { waiter in
+                    guard waiter.predicate(line) else { return false }
+                    resumed.append((waiter.continuation, line))
+                    return true
+                }
+            }
+            return resumed
+        }
+        resumed.forEach { $0.0.resume(returning: $0.1) }
+    }
+
+    func finish() {
+        let (waiters, finishers) = state.withLock { state in
+            state.done = true
+            defer { state.waiters = []; state.finishWaiters = [] }
+            return (state.waiters.map(\.continuation), state.finishWaiters)
+        }
+        waiters.forEach { $0.resume(returning: nil) }
+        finishers.forEach { $0.resume() }
+    }
+
+    func finished() async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { state in
+                if !state.done { state.finishWaiters.append(continuation) }
+                return state.done
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    func firstLine(timeout: Duration = .seconds(60), where predicate: @escaping @Sendable (String) -> Bool) async -> String? {
+        let id = state.withLock { state -> Int in
+            state.nextID += 1
+            return state.nextID
+        }
+        return await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let found = self.state.withLock { state -> String?? in
+                        if let line = state.lines.first(where: predicate) { return .some(line) }
+                        if state.done { return .some(nil) }
+                        state.waiters.append((id, predicate, continuation))
+                        return nil
+                    }
+                    if let found { continuation.resume(returning: found) }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                let waiter = self.state.withLock { state -> CheckedContinuation<String?, Never>? in
+                    guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                    return state.waiters.remove(at: index).continuation
+                }
+                waiter?.resume(returning: nil)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+}
