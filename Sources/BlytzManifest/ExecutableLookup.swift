@@ -7,9 +7,10 @@ public struct ExecutableLookup: Sendable {
     /// The folder of the manifest; relative `command` paths resolve against it.
     public var manifestDirectory: String
 
+    /// Relative folders are resolved against the current directory: workers start in the manifest's folder.
     public init(binDirectory: String, manifestDirectory: String) {
-        self.binDirectory = binDirectory
-        self.manifestDirectory = manifestDirectory
+        self.binDirectory = URL(fileURLWithPath: binDirectory).standardizedFileURL.path
+        self.manifestDirectory = URL(fileURLWithPath: manifestDirectory).standardizedFileURL.path
     }
 
     /// The full path of a service executable, if it exists.

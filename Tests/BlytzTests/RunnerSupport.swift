@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Blytz
+import BlytzTesting
+import Foundation
+import Testing
+
+/// The fixtures manifest the runner tests serve.
+let fixturesManifest = "Tests/Fixtures/fixtures.yaml"
+
+/// Starts a runner on the fixtures, runs `body`, and always stops it.
+func withRunner<T>(
+    manifest: String = fixturesManifest, arguments: [String] = [], environment: [String: String] = [:],
+    _ body: (LocalRunner) async throws -> T
+) async throws -> T {
+    let runner = try await LocalRunner.start(manifest: manifest, arguments: arguments, environment: environment)
+    do {
+        let value = try await body(runner)
+        await runner.stop()
+        return value
+    } catch {
+        await runner.stop()
+        throw error
+    }
+}
+
+/// Whether a process with this pid exists (and is not a zombie).
+func isAlive(_ pid: Int32) -> Bool {
+    guard kill(pid, 0) == 0 else { return false }
+    let status = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    return !status.contains(") Z ")
+}
+
+/// Waits (bounded) until `condition` holds, checking every few milliseconds; for state a timer changes.
+func eventually(within limit: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
+/// The `/_local/functions` entry of one function.
+struct PoolReport: Decodable {
+    struct Workers: Decodable { var total: Int, starting: Int, idle: Int, busy: Int, stopping: Int }
+    struct Latency: Decodable { var p50: Double?, p90: Double?, p99: Double? }
+    var name: String
+    var workers: Workers
+    var invocations: Int
+    var errors: Int
+    var timeouts: Int
+    var crashes: Int
+    var throttled: Int
+    var coldStarts: Int
+    var workersStarted: Int
+    var latencyMs: Latency
+    var coldStartMs: Latency
+}
+
+extension LocalRunner {
+    func pool(_ name: String) async throws -> PoolReport {
+        struct Listing: Decodable { var functions: [PoolReport] }
+        let listing = try await get("/_local/functions").json(Listing.self)
+        return try #require(listing.functions.first { $0.name == name })
+    }
+}
+
+struct SlowReply: Decodable {
+    var pid: Int32
+    var waitedMs: Int
+}

@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Blytz
+import BlytzTesting
+import Foundation
+import NIOHTTP1
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import Testing
+
+/// Schedules, direct invocation, WebSockets, hot reload and the CLI, through real processes.
+@Suite(.serialized) struct RunnerTriggerTests {
+    @Test func schedulesFireOnTheirCron() async throws {
+        try await withRunner { runner in
+            let fired = await runner.waitForLine(timeout: .seconds(5)) { $0.contains(#""fn":"fx-tick""#) && $0.contains(#""trigger":"schedule""#) }
+            #expect(fired?.contains(#""status":200"#) == true)
+            #expect(await eventually { FileManager.default.fileExists(atPath: runner.dataDirectory + "/ticks") })
+        }
+    }
+
+    @Test func blytzInvokeSendsARawEventAndPrintsTheResult() async throws {
+        try await withRunner { runner in
+            let event = #"{"Records":[{"messageId":"ok-1","receiptHandle":"r","body":"{\"n\":1}","attributes":{},"messageAttributes":{},"md5OfBody":"","eventSource":"aws:sqs","eventSourceARN":"a","awsRegion":"local"},{"messageId":"bad-2","receiptHandle":"r","body":"{\"n\":2,\"fail\":true}","attributes":{},"messageAttributes":{},"md5OfBody":"","eventSource":"aws:sqs","eventSourceARN":"a","awsRegion":"local"}]}"#
+            let (status, output) = try run(["invoke", "fx-queue", "--event", event, "--gateway", runner.urls.gateway])
+            #expect(status == 0)
+            let response = try JSONDecoder().decode(SQSBatchResponse.self, from: Data(output.utf8))
+            #expect(response.batchItemFailures.map(\.itemIdentifier) == ["bad-2"])
+
+            let (scheduleStatus, _) = try run(["invoke", "fx-tick", "--gateway", runner.urls.gateway])
+            #expect(scheduleStatus == 0)
+            let (unknownStatus, _) = try run(["invoke", "no-such-function", "--gateway", runner.urls.gateway])
+            #expect(unknownStatus == 1)
+        }
+    }
+
+    @Test func webSocketsFollowTheAPIGatewayModel() async throws {
+        try await withRunner { runner in
+            let wsBase = runner.urls.gateway.replacingOccurrences(of: "http://", with: "ws://")
+            let logger = Logger(label: "ws-test")
+
+            // $connect refuses: the upgrade does not happen.
+            await #expect(throws: (any Error).self) {
+                try await WebSocketClient.connect(url: "\(wsBase)/api/socket?token=bad", logger: logger) { _, _, _ in }
+            }
+            let refused = try await runner.get("/api/socket?token=bad", headers: ["Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="])
+            #expect(refused.status >= 400)
+            #expect(try await runner.pool("fx-ws-connect").invocations == 2)
+
+            let received = try await WebSocketClient.connect(url: "\(wsBase)/api/socket?token=good", logger: logger) { inbound, outbound, _ in
+                var messages: [String] = []
+                try await outbound.write(.text("hello"))
+                var iterator = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
+                for _ in 0..<2 {
+                    if case .text(let text) = try await iterator.next() { messages.append(text) }
+                }
+                try await outbound.write(.text(#"{"action":"shout","say":"hey"}"#))
+                if case .text(let text) = try await iterator.next() { messages.append(text) }
+                try await outbound.write(.text("close me"))
+                while let message = try await iterator.next() {
+                    if case .text(let text) = message { messages.append(text) }
+                }
+                #expect(messages.contains("pushed:hello") && messages.contains("echo:hello"))
+                #expect(messages.contains(#"{"ACTION":"SHOUT","SAY":"HEY"}"#))
+            }
+            _ = received
+            #expect(await eventually { FileManager.default.fileExists(atPath: runner.dataDirectory + "/disconnects") })
+            let gone = try await runner.request(.POST, "/@connections/doesnotexist", body: Data("x".utf8))
+            #expect(gone.status == 410)
+        }
+    }
+
+    @Test func watchRebuildsAndReplacesWorkersWithoutDroppingInFlightRequests() async throws {
+        let directory = NSTemporaryDirectory() + "blytz-watch-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory + "/src", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "Tests/Fixtures/python_worker.py", toPath: directory + "/worker.py")
+        try "v1".write(toFile: directory + "/src/version.txt", atomically: true, encoding: .utf8)
+        try "v1".write(toFile: directory + "/version.txt", atomically: true, encoding: .utf8)
+        let manifest = """
+            version: 1
+            services:
+              live: { port: 4201, executable: blytz-fixtures, database: live_db, sources: [src], build: [/bin/cp, src/version.txt, version.txt] }
+            functions:
+              live-hello: { service: live, http: GET /live/hello, command: [python3, worker.py], scaling: { min: 1, max: 2 } }
+            """
+        try manifest.write(toFile: directory + "/functions.yaml", atomically: true, encoding: .utf8)
+        try await withRunner(manifest: directory + "/functions.yaml", arguments: ["--watch"]) { runner in
+            struct Hello: Decodable { var version: String; var pid: Int32 }
+            #expect(try await runner.get("/api/live/hello").json(Hello.self).version == "v1")
+            async let inFlight = runner.get("/api/live/hello?ms=1500")
+            #expect(await eventually { (try? await runner.pool("live-hello").workers.busy) == 1 })
+            try "v2".write(toFile: directory + "/src/version.txt", atomically: true, encoding: .utf8)
+            #expect(await eventually(within: .seconds(10)) { (try? await runner.get("/api/live/hello").json(Hello.self).version) == "v2" })
+            let old = try await inFlight
+            #expect(old.status == 200)
+            #expect(try old.json(Hello.self).version == "v1")
+        }
+    }
+
+    @Test func validateRefusesABadManifestWithFileLineAndStatus1() throws {
+        let path = NSTemporaryDirectory() + "bad-\(UUID().uuidString).yaml"
+        try """
+            version: 1
+            services:
+              users: { port: 3001, executable: users, database: users_db }
+            functions:
+              a: { service: users, http: GET /users/a }
+              b: { service: users, http: GET /users/a, colour: red }
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let (status, output) = try run(["validate", path])
+        #expect(status == 1)
+        #expect(output.contains("\(path):6: unknown key 'colour'"))
+        #expect(output.contains("\(path):6: function 'b' (GET /users/a) is ambiguous with 'a'") == false || output.contains(":6:"))
+
+        let (goodStatus, goodOutput) = try run(["validate", "functions.yaml"])
+        #expect(goodStatus == 0 && goodOutput.contains("6 services"))
+
+        let (routesStatus, routes) = try run(["routes", "functions.yaml"])
+        #expect(routesStatus == 0 && routes.contains("users-ping") && routes.contains("/api/users/ping"))
+    }
+
+    /// Runs `blytz` with `arguments`; returns its exit status and everything it printed.
+    func run(_ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: LocalRunner.buildDirectory + "/blytz")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+}
