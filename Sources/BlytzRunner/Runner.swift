@@ -100,10 +100,7 @@ public struct Runner {
         guard websocket else {
             return Application(responder: responder, server: .http1(), configuration: configuration, onServerRunning: onRunning, logger: quiet)
         }
-        let server = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: WebSocketHub.maxMessageBytes, autoPing: .enabled(timePeriod: .seconds(30))))) {
-            head, channel, _ in
-            await core.hub.shouldUpgrade(head, channel: channel, listener: service)
-        }
+        let server = HTTPServerBuilder { responder in RunnerChannel(responder: responder, hub: core.hub, listener: service) }
         return Application(responder: responder, server: server, configuration: configuration, onServerRunning: onRunning, logger: quiet)
     }
 }

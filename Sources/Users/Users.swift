@@ -5,5 +5,7 @@ public enum Users {
     public static let functions: [String: any FunctionHandler] = [
         "users-ping": Ping(service: "users"),
         "users-echo": Echo(service: "users"),
+        // The benchmark's cold-start function (bench/bench.yaml).
+        "users-cold": Ping(service: "users"),
     ]
 }

@@ -40,13 +40,18 @@ import Testing
             let wsBase = runner.urls.gateway.replacingOccurrences(of: "http://", with: "ws://")
             let logger = Logger(label: "ws-test")
 
-            // $connect refuses: the upgrade does not happen.
+            // $connect refuses: no upgrade, and the client gets $connect's status with a problem document.
             await #expect(throws: (any Error).self) {
                 try await WebSocketClient.connect(url: "\(wsBase)/api/socket?token=bad", logger: logger) { _, _, _ in }
             }
-            let refused = try await runner.get("/api/socket?token=bad", headers: ["Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="])
-            #expect(refused.status >= 400)
-            #expect(try await runner.pool("fx-ws-connect").invocations == 2)
+            let upgrade = ["Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="]
+            let refused = try await runner.get("/api/socket?token=bad", headers: upgrade)
+            #expect(refused.status == 401)
+            #expect(try refused.json(Problem.self).detail == "a valid token is required")
+            let direct = try await runner.get("/socket?token=bad", base: runner.urls.services["fixtures"], headers: upgrade)
+            #expect(direct.status == 401)
+            // A plain GET of the WebSocket path is not routed to any HTTP function.
+            #expect(try await runner.get("/api/socket").status == 404)
 
             let received = try await WebSocketClient.connect(url: "\(wsBase)/api/socket?token=good", logger: logger) { inbound, outbound, _ in
                 var messages: [String] = []

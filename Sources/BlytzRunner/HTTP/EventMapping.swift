@@ -23,13 +23,7 @@ enum EventMapping {
         headers["traceparent"] = traceparent
         headers["x-request-id"] = requestID
         let rawQuery = request.uri.query ?? ""
-        var query: [String: String] = [:]
-        for pair in rawQuery.split(separator: "&") where !pair.isEmpty {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = decode(parts[0])
-            let value = parts.count > 1 ? decode(parts[1]) : ""
-            query[name] = query[name].map { "\($0),\(value)" } ?? value
-        }
+        let query = self.query(rawQuery)
         let contentType = headers["content-type"] ?? ""
         var bodyText: String?
         var isBase64 = false
@@ -56,6 +50,18 @@ enum EventMapping {
             ),
             body: bodyText, isBase64Encoded: isBase64
         )
+    }
+
+    /// Decoded query parameters; a repeated name's values joined with commas, as API Gateway does.
+    static func query(_ raw: String) -> [String: String] {
+        var query: [String: String] = [:]
+        for pair in raw.split(separator: "&") where !pair.isEmpty {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = decode(parts[0])
+            let value = parts.count > 1 ? decode(parts[1]) : ""
+            query[name] = query[name].map { "\($0),\(value)" } ?? value
+        }
+        return query
     }
 
     private static func decode(_ text: Substring) -> String {

@@ -45,9 +45,6 @@ struct RunnerResponder: HTTPResponder {
         default:
             break
         }
-        if let rejection = core.hub.takeRejection(for: context.channel) {
-            return rejection
-        }
         let servicePath: String
         let owner: String
         if let service {

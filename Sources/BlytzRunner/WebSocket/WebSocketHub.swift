@@ -28,7 +28,26 @@ final class WebSocketHub: Sendable {
         var identity: Identity
     }
 
-    typealias Handler = WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
+    typealias Handler = WebSocketDataHandler<RunnerChannel.Context>
+
+    /// The answer to an upgrade request.
+    enum Negotiation: Sendable {
+        /// Not a WebSocket path: the request is served as plain HTTP.
+        case notWebSocket
+        case accept(Handler)
+        case refuse(Refusal)
+    }
+
+    /// A refused upgrade: the status `$connect` chose and a problem document.
+    struct Refusal: Sendable {
+        var status: Int
+        var body: ByteBuffer
+
+        init(_ status: Int, _ detail: String) {
+            self.status = status
+            self.body = ByteBuffer(bytes: Problem(status: status, detail: detail).encoded)
+        }
+    }
 
     let manifest: Manifest
     let pools: [String: FunctionPool]
@@ -36,7 +55,6 @@ final class WebSocketHub: Sendable {
     /// Routes per service: route key → function.
     let routes: [String: [String: String]]
     private let connections = Mutex<[String: Connection]>([:])
-    private let rejections = Mutex<[ObjectIdentifier: Response]>([:])
     /// Largest message accepted from a client (API Gateway's frame limit is 32 KB, its message limit 128 KB).
     static let maxMessageBytes = 128 * 1024
 
@@ -55,44 +73,33 @@ final class WebSocketHub: Sendable {
 
     // MARK: Upgrade
 
-    /// Decides an upgrade request on the listener of `listener` (nil: the gateway) by invoking `$connect`.
-    func shouldUpgrade(_ head: HTTPRequest, channel: any Channel, listener: String?) async -> ShouldUpgradeResult<Handler> {
-        let fullPath = head.path ?? "/"
-        let parts = fullPath.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+    /// Decides an upgrade request on the port of `listener` (nil: the gateway) by invoking `$connect`.
+    func negotiate(uri: String, headers: [(String, String)], sourceIP: String, listener: String?) async -> Negotiation {
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         var path = String(parts[0])
         if listener == nil {
-            guard path.hasPrefix("/api/") else { return .dontUpgrade }
+            guard path.hasPrefix("/api/") else { return .notWebSocket }
             path.removeFirst(4)
         }
         guard let service = manifest.services.first(where: { $0.websocketPath == path && (listener == nil || listener == $0.name) }) else {
-            return .dontUpgrade
+            return .notWebSocket
         }
         let connectionID = TraceContext.requestID()
-        let sourceIP = channel.remoteAddress?.ipAddress ?? "127.0.0.1"
         let connectedAt = wallClockMilliseconds()
         if let function = routes[service.name]?["$connect"] {
-            var headers: [String: String] = [:]
-            for field in head.headerFields {
-                let name = field.name.canonicalName.lowercased()
-                headers[name] = headers[name].map { "\($0),\(field.value)" } ?? field.value
+            var fields: [String: String] = [:]
+            for (name, value) in headers {
+                fields[name.lowercased()] = fields[name.lowercased()].map { "\($0),\(value)" } ?? value
             }
-            let query = parts.count > 1 ? Self.query(String(parts[1])) : [:]
-            let event = event(service: service.name, route: "$connect", type: "CONNECT", connectionID: connectionID, connectedAt: connectedAt, headers: headers, query: query)
-            let outcome = await invoke(function, event: event)
-            guard case .accepted = outcome else {
-                rejections.withLock { $0[ObjectIdentifier(channel)] = outcome.response }
-                return .dontUpgrade
+            let query = parts.count > 1 ? EventMapping.query(String(parts[1])) : [:]
+            let event = event(service: service.name, route: "$connect", type: "CONNECT", connectionID: connectionID, connectedAt: connectedAt, headers: fields, query: query)
+            if case .refused(let refusal) = await invoke(function, event: event) {
+                return .refuse(refusal)
             }
         }
-        let handler: Handler = { [self] inbound, outbound, _ in
+        return .accept { [self] inbound, outbound, _ in
             await serve(connectionID, service: service.name, sourceIP: sourceIP, connectedAt: connectedAt, inbound: inbound, outbound: outbound)
         }
-        return .upgrade([:], handler)
-    }
-
-    /// The refusal `$connect` gave on this channel, once.
-    func takeRejection(for channel: any Channel) -> Response? {
-        rejections.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
     }
 
     // MARK: Connection
@@ -186,17 +193,12 @@ final class WebSocketHub: Sendable {
     enum Outcome {
         case accepted
         case replied(String?)
-        case refused(Response)
-
-        var response: Response {
-            if case .refused(let response) = self { return response }
-            return Response(status: .ok)
-        }
+        case refused(Refusal)
     }
 
     private func invoke(_ function: String, event: APIGatewayWebSocketRequest) async -> Outcome {
         guard let pool = pools[function], let payload = try? JSONEncoder().encode(event) else {
-            return .refused(EventMapping.problem(502, "The WebSocket function is unavailable."))
+            return .refused(Refusal(502, "The WebSocket function is unavailable."))
         }
         let requestID = event.requestContext.requestId
         let start = ContinuousClock.now
@@ -211,14 +213,14 @@ final class WebSocketHub: Sendable {
                 outcome = event.requestContext.eventType == "CONNECT" ? .accepted : .replied(response?.body)
             } else {
                 let detail = response?.body ?? "The connection was refused."
-                outcome = .refused(EventMapping.problem((400...599).contains(status) ? status : 403, detail))
+                outcome = .refused(Refusal((400...599).contains(status) ? status : 403, detail))
             }
         case .functionError:
             status = 502
-            outcome = .refused(EventMapping.problem(502, "The WebSocket function failed."))
+            outcome = .refused(Refusal(502, "The WebSocket function failed."))
         case .failed(let failure):
             status = failure.status
-            outcome = .refused(EventMapping.problem(failure.status, failure.detail))
+            outcome = .refused(Refusal(failure.status, failure.detail))
         }
         let elapsed = ContinuousClock.now - start
         log.record(
@@ -241,16 +243,6 @@ final class WebSocketHub: Sendable {
             ),
             headers: headers, queryStringParameters: query
         )
-    }
-
-    static func query(_ raw: String) -> [String: String] {
-        var query: [String: String] = [:]
-        for pair in raw.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let value = parts.count > 1 ? String(parts[1]) : ""
-            query[String(parts[0]).removingPercentEncoding ?? String(parts[0])] = value.removingPercentEncoding ?? value
-        }
-        return query
     }
 
     static func iso(_ milliseconds: Int64) -> String {
