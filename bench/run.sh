@@ -18,6 +18,9 @@ swift build -c release --product users >/dev/null
 swift build -c release --product bench-baseline >/dev/null
 bin=$(swift build -c release --show-bin-path)
 
+for port in 3000 3001 3100; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use; stop what holds it first" >&2; exit 1; fi
+done
 data=$(mktemp -d)
 cleanup() { kill "${runner_pid:-0}" "${baseline_pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
@@ -30,6 +33,7 @@ for _ in $(seq 200); do
   grep -q '"event":"ready"' "$data/runner.out" 2>/dev/null && curl -sf localhost:3100/users/ping >/dev/null 2>&1 && break
   sleep 0.05
 done
+kill -0 "$runner_pid" && kill -0 "$baseline_pid" || { echo "runner or baseline failed to start:" >&2; cat "$data/runner.err" >&2; exit 1; }
 # Warm both: the runner's four workers, the baseline's JIT-free paths.
 for _ in $(seq 50); do curl -sf localhost:3000/api/users/ping >/dev/null; curl -sf localhost:3100/users/ping >/dev/null; done
 

@@ -6,8 +6,21 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
+/// Runs Swift Concurrency on NIO's event loops, so request handling does not hop between thread pools.
 @main
+enum Entry {
+    static func main() {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        Task {
+            await BlytzCommand.main()
+            exit(0)
+        }
+        dispatchMain()
+    }
+}
+
 struct BlytzCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blytz",

@@ -100,12 +100,15 @@ public final class LocalRunner: Sendable {
         return LocalRunner(process: process, urls: urls, dataDirectory: directory, output: output)
     }
 
-    /// Sends `signal` and waits for the runner to exit; returns its exit status.
+    /// Sends `signal` and waits for the runner to exit (killing it after `timeout`); returns its exit status.
     @discardableResult
-    public func stop(signal: Int32 = SIGTERM) async -> Int32 {
+    public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(15)) async -> Int32 {
         if process.isRunning { kill(process.processIdentifier, signal) }
-        await output.finished()
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline { kill(process.processIdentifier, SIGKILL) }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         return process.terminationStatus
     }
 
@@ -147,7 +150,6 @@ final class OutputCollector: Sendable {
         var lines: [String] = []
         var done = false
         var waiters: [(id: Int, predicate: @Sendable (String) -> Bool, continuation: CheckedContinuation<String?, Never>)] = []
-        var finishWaiters: [CheckedContinuation<Void, Never>] = []
         var nextID = 0
     }
 
@@ -175,23 +177,12 @@ final class OutputCollector: Sendable {
     }
 
     func finish() {
-        let (waiters, finishers) = state.withLock { state in
+        let waiters = state.withLock { state in
             state.done = true
-            defer { state.waiters = []; state.finishWaiters = [] }
-            return (state.waiters.map(\.continuation), state.finishWaiters)
+            defer { state.waiters = [] }
+            return state.waiters.map(\.continuation)
         }
         waiters.forEach { $0.resume(returning: nil) }
-        finishers.forEach { $0.resume() }
-    }
-
-    func finished() async {
-        await withCheckedContinuation { continuation in
-            let done = state.withLock { state in
-                if !state.done { state.finishWaiters.append(continuation) }
-                return state.done
-            }
-            if done { continuation.resume() }
-        }
     }
 
     func firstLine(timeout: Duration = .seconds(60), where predicate: @escaping @Sendable (String) -> Bool) async -> String? {

@@ -1,4 +1,4 @@
 import Blytz
 import Communication
 
-await FunctionRuntime.run(Communication.functions)
+FunctionRuntime.main(Communication.functions)

@@ -1,4 +1,4 @@
 import Blytz
 import Contracts
 
-await FunctionRuntime.run(Contracts.functions)
+FunctionRuntime.main(Contracts.functions)

@@ -1,4 +1,4 @@
 import Blytz
 import Files
 
-await FunctionRuntime.run(Files.functions)
+FunctionRuntime.main(Files.functions)

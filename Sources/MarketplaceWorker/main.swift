@@ -1,4 +1,4 @@
 import Blytz
 import Marketplace
 
-await FunctionRuntime.run(Marketplace.functions)
+FunctionRuntime.main(Marketplace.functions)

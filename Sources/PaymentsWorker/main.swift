@@ -1,4 +1,4 @@
 import Blytz
 import Payments
 
-await FunctionRuntime.run(Payments.functions)
+FunctionRuntime.main(Payments.functions)

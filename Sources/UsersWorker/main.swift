@@ -1,4 +1,4 @@
 import Blytz
 import Users
 
-await FunctionRuntime.run(Users.functions)
+FunctionRuntime.main(Users.functions)

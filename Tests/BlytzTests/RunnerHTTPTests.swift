@@ -5,7 +5,7 @@ import NIOHTTP1
 import Testing
 
 /// Routing, events and error answers of the runner, through real worker processes and sockets.
-@Suite(.serialized) struct RunnerHTTPTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct RunnerHTTPTests {
     struct Inspected: Decodable {
         var method: String
         var path: String

@@ -11,7 +11,7 @@ import NIOCore
 import Testing
 
 /// Schedules, direct invocation, WebSockets, hot reload and the CLI, through real processes.
-@Suite(.serialized) struct RunnerTriggerTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct RunnerTriggerTests {
     @Test func schedulesFireOnTheirCron() async throws {
         try await withRunner { runner in
             let fired = await runner.waitForLine(timeout: .seconds(5)) { $0.contains(#""fn":"fx-tick""#) && $0.contains(#""trigger":"schedule""#) }

@@ -7,7 +7,7 @@ import Foundation
 import Testing
 
 /// Worker pools: isolation from crashes and hangs, scaling, backlog, start failures and shutdown.
-@Suite(.serialized) struct RunnerWorkerTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct RunnerWorkerTests {
     @Test func aWorkerThatCrashesMidInvocationAnswers502AndIsReplaced() async throws {
         try await withRunner { runner in
             let start = ContinuousClock.now

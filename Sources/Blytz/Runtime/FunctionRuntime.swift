@@ -18,8 +18,24 @@ import NIOPosix
 public enum FunctionRuntime {
     static let base = "/2018-06-01/runtime"
 
+    /// The entry point of a service executable: serves the function named by `_HANDLER` on one thread
+    /// (the event loop also runs Swift Concurrency, so an invocation never changes threads), and exits
+    /// when the Runtime API goes away.
+    public static func main(_ functions: [String: any FunctionHandler]) -> Never {
+        NIOSingletons.groupLoopCountSuggestion = 1
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        Task.detached {
+            await run(functions, group: MultiThreadedEventLoopGroup.singleton)
+            exit(0)
+        }
+        while true { pause() }
+    }
+
     /// Serves one function of `functions` and returns when the Runtime API closes; exits 1 on a failed start.
-    public static func run(_ functions: [String: any FunctionHandler], environment: [String: String] = ProcessInfo.processInfo.environment) async {
+    public static func run(
+        _ functions: [String: any FunctionHandler], environment: [String: String] = ProcessInfo.processInfo.environment,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async {
         let level = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let name = environment["_HANDLER"] ?? ""
         let logger = Logger(label: name.isEmpty ? "worker" : name) { JSONLogHandler(label: $0, level: level) }
@@ -27,7 +43,6 @@ public enum FunctionRuntime {
             logger.critical("AWS_LAMBDA_RUNTIME_API is not set to host:port")
             exit(1)
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             let connection = try await HTTPClientConnection.connect(host: host, port: port, group: group)
             guard let handler = functions[name] else {
@@ -47,7 +62,6 @@ public enum FunctionRuntime {
         } catch {
             logger.info("runtime API closed; stopping", metadata: ["error": "\(error)"])
         }
-        try? await group.shutdownGracefully()
     }
 
     struct Shared {

@@ -37,8 +37,7 @@ enum EventMapping {
                 isBase64 = true
             }
         }
-        let now = Date()
-        let millis = Int64((now.timeIntervalSince1970 * 1000).rounded())
+        let millis = wallClockMilliseconds()
         return APIGatewayV2Request(
             routeKey: routeKey, rawPath: path, rawQueryString: rawQuery, cookies: cookies.isEmpty ? nil : cookies,
             headers: headers, queryStringParameters: query.isEmpty ? nil : query,
@@ -46,7 +45,7 @@ enum EventMapping {
             requestContext: .init(
                 domainName: host,
                 http: .init(method: request.method.rawValue, path: path, sourceIp: sourceIP, userAgent: headers["user-agent"] ?? ""),
-                requestId: requestID, routeKey: routeKey, time: now.formatted(.iso8601), timeEpoch: millis
+                requestId: requestID, routeKey: routeKey, time: Timestamp.iso8601(milliseconds: millis), timeEpoch: millis
             ),
             body: bodyText, isBase64Encoded: isBase64
         )
@@ -62,6 +61,43 @@ enum EventMapping {
             query[name] = query[name].map { "\($0),\(value)" } ?? value
         }
         return query
+    }
+
+    /// The event as JSON, written directly (this runs for every request).
+    static func encode(_ event: APIGatewayV2Request) -> ByteBuffer {
+        var writer = JSONWriter(capacity: 1024 + (event.body?.utf8.count ?? 0))
+        writer.object { json in
+            json.field("version", event.version)
+            json.field("routeKey", event.routeKey)
+            json.field("rawPath", event.rawPath)
+            json.field("rawQueryString", event.rawQueryString)
+            if let cookies = event.cookies { json.field("cookies", cookies) }
+            json.field("headers", event.headers)
+            if let query = event.queryStringParameters { json.field("queryStringParameters", query) }
+            if let parameters = event.pathParameters { json.field("pathParameters", parameters) }
+            let context = event.requestContext
+            json.object("requestContext") { json in
+                json.field("accountId", context.accountId)
+                json.field("apiId", context.apiId)
+                json.field("domainName", context.domainName)
+                json.field("domainPrefix", context.domainPrefix)
+                json.object("http") { json in
+                    json.field("method", context.http.method)
+                    json.field("path", context.http.path)
+                    json.field("protocol", context.http.protocol)
+                    json.field("sourceIp", context.http.sourceIp)
+                    json.field("userAgent", context.http.userAgent)
+                }
+                json.field("requestId", context.requestId)
+                json.field("routeKey", context.routeKey)
+                json.field("stage", context.stage)
+                json.field("time", context.time)
+                json.field("timeEpoch", context.timeEpoch)
+            }
+            if let body = event.body { json.field("body", body) }
+            json.field("isBase64Encoded", event.isBase64Encoded)
+        }
+        return writer.buffer
     }
 
     private static func decode(_ text: Substring) -> String {

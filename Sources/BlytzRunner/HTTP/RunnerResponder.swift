@@ -97,8 +97,7 @@ struct RunnerResponder: HTTPResponder {
             traceparent: traceparent, sourceIP: context.channel.remoteAddress?.ipAddress ?? "127.0.0.1",
             host: request.head.authority ?? "127.0.0.1"
         )
-        guard let payload = try? JSONEncoder().encode(event) else { return EventMapping.problem(400, "The request cannot be represented as an event.") }
-        let (result, milliseconds) = await core.invoke(function, payload: ByteBuffer(bytes: payload), requestID: requestID, traceparent: traceparent)
+        let (result, milliseconds) = await core.invoke(function, payload: EventMapping.encode(event), requestID: requestID, traceparent: traceparent)
         let response: Response
         switch result {
         case .response(let output, _):

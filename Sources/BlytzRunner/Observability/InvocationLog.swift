@@ -1,23 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import NIOCore
 import Synchronization
 
 /// One JSON line per invocation on standard output, buffered so logging never slows the hot path.
 final class InvocationLog: Sendable {
-    struct Line: Encodable {
-        var time: String
-        var level = "info"
-        var message = "invoked"
-        var fn: String
-        var requestId: String
-        var status: Int
-        var durationMs: Double
-        var coldStart: Bool
-        var trigger: String
-    }
-
     private let buffer = Mutex<[UInt8]>([])
     private let fd: Int32
 
@@ -26,14 +14,22 @@ final class InvocationLog: Sendable {
     }
 
     func record(function: String, requestID: String, status: Int, durationMs: Double, coldStart: Bool, trigger: String) {
-        let line = Line(
-            time: Date().formatted(.iso8601), fn: function, requestId: requestID, status: status,
-            durationMs: (durationMs * 1000).rounded() / 1000, coldStart: coldStart, trigger: trigger
-        )
-        guard var bytes = try? JSONEncoder().encode(line) else { return }
-        bytes.append(UInt8(ascii: "\n"))
+        var writer = JSONWriter(capacity: 256)
+        writer.object { json in
+            json.field("time", Timestamp.iso8601(milliseconds: wallClockMilliseconds()))
+            json.field("level", "info")
+            json.field("message", "invoked")
+            json.field("fn", function)
+            json.field("requestId", requestID)
+            json.field("status", Int64(status))
+            json.field("durationMs", raw: String((durationMs * 1000).rounded() / 1000))
+            json.field("coldStart", coldStart)
+            json.field("trigger", trigger)
+        }
+        writer.buffer.writeInteger(UInt8(ascii: "\n"))
+        let line = writer.buffer
         let full = buffer.withLock { buffer -> [UInt8]? in
-            buffer.append(contentsOf: bytes)
+            buffer.append(contentsOf: line.readableBytesView)
             guard buffer.count > 32 * 1024 else { return nil }
             defer { buffer.removeAll(keepingCapacity: true) }
             return buffer

@@ -172,7 +172,7 @@ struct Disconnect: WebSocketFunction {
     }
 }
 
-await FunctionRuntime.run([
+FunctionRuntime.main([
     "fx-inspect": Inspect(),
     "fx-mirror": Mirror(),
     "fx-crash": Crash(),
