@@ -121,10 +121,10 @@ public struct CronSchedule: Sendable, Equatable {
 }
 
 /// A UTC calendar breakdown of epoch seconds (Howard Hinnant's civil-from-days).
-struct CivilTime {
-    var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, weekday: Int
+public struct CivilTime: Sendable {
+    public var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, weekday: Int
 
-    init(epochSeconds: Int64) {
+    public init(epochSeconds: Int64) {
         let days = Int(epochSeconds.floorDivided(by: 86_400))
         let rest = Int(epochSeconds - Int64(days) * 86_400)
         hour = rest / 3600

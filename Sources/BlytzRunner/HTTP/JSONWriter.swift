@@ -1,3 +1,4 @@
+import BlytzManifest
 import NIOCore
 
 /// Writes JSON straight into a buffer. The runner builds an event and a log line for every request;
@@ -116,23 +117,12 @@ struct JSONWriter {
 /// ISO-8601 UTC timestamps with milliseconds, without a formatter.
 enum Timestamp {
     static func iso8601(milliseconds: Int64) -> String {
-        let seconds = milliseconds / 1000
-        let days = Int(seconds / 86_400)
-        let rest = Int(seconds % 86_400)
-        // Howard Hinnant's civil-from-days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let time = CivilTime(epochSeconds: milliseconds / 1000)
         func pad(_ value: Int, _ width: Int) -> String {
             let text = String(value)
             return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(rest / 3600, 2)):\(pad(rest % 3600 / 60, 2)):\(pad(rest % 60, 2)).\(pad(Int(milliseconds % 1000), 3))Z"
+        let date = "\(pad(time.year, 4))-\(pad(time.month, 2))-\(pad(time.day, 2))"
+        return "\(date)T\(pad(time.hour, 2)):\(pad(time.minute, 2)):\(pad(time.second, 2)).\(pad(Int(milliseconds % 1000), 3))Z"
     }
 }
