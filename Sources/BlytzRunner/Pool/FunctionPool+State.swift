@@ -5,7 +5,8 @@ import BlytzManifest
 import NIOCore
 
 extension FunctionPool {
-    /// Every scaling decision of a pool: a pure state machine, its effects returned to the caller.
+    /// Every scaling decision of a pool: a pure state machine over the time it is handed, its effects
+    /// returned to the caller.
     struct State {
         let scaling: Scaling
         var workers: [Int: WorkerSlot] = [:]
@@ -27,7 +28,7 @@ extension FunctionPool {
         /// Workers holding an invocation or about to ask for the next.
         var working: Int { workers.values.count { $0.phase.isWorking } }
 
-        mutating func accept(_ invocation: Invocation) -> [Effect] {
+        mutating func accept(_ invocation: Invocation, now: NIODeadline) -> [Effect] {
             guard !shuttingDown else { return [.complete(invocation, .failed(.shuttingDown))] }
             metrics.invocations += 1
             if let worker = mostRecentlyIdle(), case .idle(let promise, _) = workers[worker]!.phase {
@@ -35,7 +36,7 @@ extension FunctionPool {
             }
             // A function that keeps failing to start answers at once instead of queueing behind it.
             if let failure = lastStartFailure, consecutiveStartFailures > 0, working == 0,
-                NIODeadline.now() - failure.at < TimeAmount(startBackoff)
+                now - failure.at < TimeAmount(startBackoff)
             {
                 return [.complete(invocation, .failed(.startFailed(failure.reason)))]
             }
@@ -45,30 +46,30 @@ extension FunctionPool {
                 return [.complete(invocation, .failed(.backlogFull))]
             }
             backlog.append(invocation)
-            return scaleUp()
+            return scaleUp(now: now)
         }
 
         /// Starts a worker when queued invocations outnumber the workers already starting.
-        mutating func scaleUp() -> [Effect] {
+        mutating func scaleUp(now: NIODeadline) -> [Effect] {
             var effects: [Effect] = []
             while backlog.count > starting, live < scaling.max {
-                effects.append(.spawn(worker: newWorker()))
+                effects.append(.spawn(worker: newWorker(now: now)))
             }
             return effects
         }
 
-        mutating func ensureMinimum() -> [Effect] {
+        mutating func ensureMinimum(now: NIODeadline) -> [Effect] {
             var effects: [Effect] = []
             while !shuttingDown, live < scaling.min {
-                effects.append(.spawn(worker: newWorker()))
+                effects.append(.spawn(worker: newWorker(now: now)))
             }
             return effects
         }
 
-        private mutating func newWorker() -> Int {
+        private mutating func newWorker(now: NIODeadline) -> Int {
             let id = nextWorkerID
             nextWorkerID += 1
-            workers[id] = WorkerSlot(id: id)
+            workers[id] = WorkerSlot(id: id, spawnedAt: now)
             metrics.workersStarted += 1
             return id
         }
@@ -90,12 +91,12 @@ extension FunctionPool {
             )
         }
 
-        mutating func next(worker: Int, promise: EventLoopPromise<NextInvocation>) -> [Effect] {
+        mutating func next(worker: Int, promise: EventLoopPromise<NextInvocation>, now: NIODeadline) -> [Effect] {
             guard let slot = workers[worker] else { return [.refuse(promise)] }
             if slot.phase.isStarting {
                 consecutiveStartFailures = 0
                 lastStartFailure = nil
-                metrics.record(coldStartMicros: Int((NIODeadline.now() - slot.spawnedAt).nanoseconds / 1000))
+                metrics.record(coldStartMicros: Int((now - slot.spawnedAt).nanoseconds / 1000))
             }
             if slot.retiring || shuttingDown || slot.phase.isStopping {
                 workers[worker]!.phase = .stopping
@@ -104,7 +105,7 @@ extension FunctionPool {
             if let invocation = backlog.popFirst() {
                 return [.deliver(promise, assign(invocation, to: worker))]
             }
-            workers[worker]!.phase = .idle(promise, since: .now())
+            workers[worker]!.phase = .idle(promise, since: now)
             return []
         }
 
@@ -144,7 +145,7 @@ extension FunctionPool {
             return !shuttingDown && !workers[worker]!.phase.isStopping
         }
 
-        mutating func exited(worker: Int, exitCode: Int32) -> [Effect] {
+        mutating func exited(worker: Int, exitCode: Int32, now: NIODeadline) -> [Effect] {
             guard let slot = workers.removeValue(forKey: worker) else { return [] }
             var effects: [Effect] = []
             switch slot.phase {
@@ -158,7 +159,7 @@ extension FunctionPool {
                 metrics.crashes += 1
                 consecutiveStartFailures += 1
                 let reason = slot.initFailure ?? "it exited with code \(exitCode) before asking for work"
-                lastStartFailure = (.now(), reason)
+                lastStartFailure = (now, reason)
                 if working == 0 {
                     while let invocation = backlog.popFirst() {
                         effects.append(.complete(invocation, .failed(.startFailed(reason))))
@@ -171,7 +172,7 @@ extension FunctionPool {
             }
             effects.append(.log("worker exited with code \(exitCode)", worker: worker))
             guard !shuttingDown else { return effects }
-            return effects + ensureMinimum() + scaleUp()
+            return effects + ensureMinimum(now: now) + scaleUp(now: now)
         }
 
         /// How long to wait before starting a worker, after consecutive failed starts.
@@ -195,7 +196,7 @@ extension FunctionPool {
             return effects
         }
 
-        mutating func recycle() -> [Effect] {
+        mutating func recycle(now: NIODeadline) -> [Effect] {
             var effects: [Effect] = []
             for (worker, slot) in workers {
                 workers[worker]!.retiring = true
@@ -207,7 +208,7 @@ extension FunctionPool {
             }
             consecutiveStartFailures = 0
             lastStartFailure = nil
-            return effects + ensureMinimum() + scaleUp()
+            return effects + ensureMinimum(now: now) + scaleUp(now: now)
         }
 
         /// Stops taking work: queued invocations fail, idle workers are told to stop. Returns the pids to signal.

@@ -39,7 +39,7 @@ final class FunctionPool: Sendable {
             id: id, payload: payload, traceparent: traceparent, timeout: TimeAmount(function.timeout),
             eventLoop: eventLoop
         )
-        let effects = state.withLock { $0.accept(invocation) }
+        let effects = state.withLock { $0.accept(invocation, now: .now()) }
         perform(effects)
         let timer = eventLoop.scheduleTask(deadline: invocation.deadline) { [self] in timedOut(invocation.id) }
         let result = (try? await invocation.promise.futureResult.get()) ?? .failed(.shuttingDown)
@@ -57,7 +57,7 @@ final class FunctionPool: Sendable {
 
     /// A worker asks for its next invocation (`GET /runtime/invocation/next`).
     func next(worker: Int, promise: EventLoopPromise<NextInvocation>) {
-        perform(state.withLock { $0.next(worker: worker, promise: promise) })
+        perform(state.withLock { $0.next(worker: worker, promise: promise, now: .now()) })
     }
 
     /// A worker answers (`/response` or `/error`); false when the id is not this worker's invocation.
@@ -77,12 +77,12 @@ final class FunctionPool: Sendable {
 
     /// Replaces every worker: idle ones stop now, busy ones after their current invocation; nothing in flight is dropped.
     func recycle() {
-        perform(state.withLock { $0.recycle() })
+        perform(state.withLock { $0.recycle(now: .now()) })
     }
 
     /// Keeps `min` warm, stops idle workers, and starts the workers the state asks for, until shutdown.
     func run() async {
-        perform(state.withLock { $0.ensureMinimum() })
+        perform(state.withLock { $0.ensureMinimum(now: .now()) })
         await withDiscardingTaskGroup { group in
             group.addTask { [self] in
                 let interval = min(function.scaling.idle / 4, .milliseconds(500))
@@ -129,10 +129,10 @@ final class FunctionPool: Sendable {
             if !keep { launcher.spawner.kill(spawned.process.pid, SIGTERM) }
             let exitCode = (try? await spawned.process.exit.get()) ?? -1
             await spawned.server.close()
-            perform(state.withLock { $0.exited(worker: worker, exitCode: exitCode) })
+            perform(state.withLock { $0.exited(worker: worker, exitCode: exitCode, now: .now()) })
         } catch {
             logger.error("cannot start worker", metadata: ["error": "\(error)"])
-            perform(state.withLock { $0.initFailed(worker: worker, reason: "\(error)") + $0.exited(worker: worker, exitCode: 127) })
+            perform(state.withLock { $0.initFailed(worker: worker, reason: "\(error)") + $0.exited(worker: worker, exitCode: 127, now: .now()) })
         }
     }
 
@@ -186,11 +186,11 @@ struct WorkerSlot {
     }
 
     let id: Int
+    let spawnedAt: NIODeadline
     var pid: Int32?
     var phase: Phase = .starting
     /// Stop instead of taking more work (hot reload).
     var retiring = false
     var served = 0
-    let spawnedAt = NIODeadline.now()
     var initFailure: String?
 }

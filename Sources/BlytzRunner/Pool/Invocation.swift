@@ -14,11 +14,11 @@ final class Invocation: Sendable {
     let deadlineEpochMilliseconds: Int64
     let promise: EventLoopPromise<InvocationResult>
 
-    init(id: String, payload: ByteBuffer, traceparent: String?, timeout: TimeAmount, eventLoop: any EventLoop) {
+    init(id: String, payload: ByteBuffer, traceparent: String?, timeout: TimeAmount, eventLoop: any EventLoop, now: NIODeadline = .now()) {
         self.id = id
         self.payload = payload
         self.traceparent = traceparent
-        self.arrivedAt = .now()
+        self.arrivedAt = now
         self.deadline = arrivedAt + timeout
         self.deadlineEpochMilliseconds = wallClockMilliseconds() + timeout.nanoseconds / 1_000_000
         self.promise = eventLoop.makePromise()
