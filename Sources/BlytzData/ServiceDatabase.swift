@@ -1,0 +1,135 @@
+// The pool locks internally but predates Sendable annotations.
+@preconcurrency import AsyncKit
+import Blytz
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import SQLiteKit
+
+/// A service's database: pooled connections reused across invocations of a warm worker, one SQL code
+/// path (SQLKit) for SQLite and PostgreSQL, and transactions.
+///
+/// ```
+/// try await database.transaction { sql in
+///     try await sql.insert(into: "jobs").columns("id", "title").values(SQLBind(id), SQLBind(title)).run()
+/// }
+/// ```
+public final class ServiceDatabase: Sendable {
+    public enum Engine: String, Sendable {
+        case sqlite
+        case postgres
+    }
+
+    /// The two kinds of pool behind the one interface.
+    private enum Pool: Sendable {
+        /// SQLite calls block a thread (a writer waiting for the lock sleeps in its busy handler), so the
+        /// pool has threads of its own, one more than its connections: the lock holder always gets one.
+        case sqlite(EventLoopGroupConnectionPool<PragmaSQLiteSource>, NIOThreadPool)
+        case postgres(EventLoopGroupConnectionPool<PostgresConnectionSource>)
+    }
+
+    public let location: DatabaseLocation
+    private let pool: Pool
+
+    public var engine: Engine {
+        if case .sqlite = pool { return .sqlite }
+        return .postgres
+    }
+
+    private init(location: DatabaseLocation, pool: Pool) {
+        self.location = location
+        self.pool = pool
+    }
+
+    /// Opens a pool on `location`; SQLite files get WAL, a busy timeout and foreign keys.
+    public static func open(
+        _ location: DatabaseLocation, maxConnections: Int = 4, logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) throws(DatabaseError) -> ServiceDatabase {
+        switch location {
+        case .sqlite(let path):
+            let threads = NIOThreadPool(numberOfThreads: maxConnections + 1)
+            threads.start()
+            let source = PragmaSQLiteSource(
+                inner: SQLiteConnectionSource(configuration: .init(storage: .file(path: path), enableForeignKeys: true), threadPool: threads)
+            )
+            // One event loop, so `maxConnections` is the whole pool.
+            let pool = EventLoopGroupConnectionPool(source: source, maxConnectionsPerEventLoop: maxConnections, logger: logger, on: group.next())
+            return ServiceDatabase(location: location, pool: .sqlite(pool, threads))
+        case .postgres(let url):
+            guard let configuration = try? SQLPostgresConfiguration(url: url) else { throw .badURL(location.description) }
+            let source = PostgresConnectionSource(sqlConfiguration: configuration)
+            return ServiceDatabase(
+                location: location,
+                pool: .postgres(EventLoopGroupConnectionPool(source: source, maxConnectionsPerEventLoop: maxConnections, logger: logger, on: group))
+            )
+        }
+    }
+
+    /// Runs `body` on one pooled connection.
+    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        switch pool {
+        case .sqlite(let pool, _):
+            try await pool.withConnection { connection in connection.eventLoop.makeFutureWithTask { try await body(connection.sql()) } }.get()
+        case .postgres(let pool):
+            try await pool.withConnection { connection in connection.eventLoop.makeFutureWithTask { try await body(connection.sql()) } }.get()
+        }
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    /// On SQLite the transaction takes the write lock at once (`BEGIN IMMEDIATE`), so concurrent writers wait
+    /// (up to the busy timeout) instead of failing half-way.
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let begin = engine == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN"
+        return try await withConnection { sql in
+            try await sql.raw(SQLQueryString(begin)).run()
+            do {
+                let value = try await body(sql)
+                try await sql.raw("COMMIT").run()
+                return value
+            } catch {
+                try? await sql.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    /// Closes every connection; a database must be shut down before it is released.
+    public func shutdown() async {
+        switch pool {
+        case .sqlite(let pool, let threads):
+            try? await pool.shutdownAsync()
+            try? await threads.shutdownGracefully()
+        case .postgres(let pool): try? await pool.shutdownAsync()
+        }
+    }
+}
+
+/// Errors of the data layer.
+public enum DatabaseError: Error, Sendable, Equatable, CustomStringConvertible {
+    case badURL(String)
+    /// The database's migration history is not a prefix of the service's migrations.
+    case divergentHistory(service: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .badURL(let url): "cannot use database URL \(url)"
+        case .divergentHistory(let service, let detail): "the \(service) database's migration history diverges from the code: \(detail)"
+        }
+    }
+}
+
+/// Opens SQLite connections with the settings every service database uses.
+struct PragmaSQLiteSource: ConnectionPoolSource {
+    let inner: SQLiteConnectionSource
+
+    func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
+        inner.makeConnection(logger: logger, on: eventLoop).flatMap { connection in
+            connection.query("PRAGMA journal_mode=WAL")
+                .flatMap { _ in connection.query("PRAGMA busy_timeout=5000") }
+                .flatMap { _ in connection.query("PRAGMA synchronous=NORMAL") }
+                .map { _ in connection }
+        }
+    }
+}
