@@ -121,7 +121,7 @@ let package = Package(
         // Handlers used by the runner's integration tests: crash, hang, slow, echo, queue, schedule, WebSocket.
         .executableTarget(
             name: "BlytzFixtures",
-            dependencies: ["Blytz"],
+            dependencies: ["Blytz", "BlytzData", .product(name: "SQLKit", package: "sql-kit")],
             path: "Tests/Fixtures/BlytzFixtures",
             swiftSettings: swiftSettings
         ),
@@ -149,10 +149,10 @@ let package = Package(
     ]
         + services.flatMap { name in
             [
-                Target.target(name: name, dependencies: ["Blytz"], swiftSettings: swiftSettings),
+                Target.target(name: name, dependencies: ["Blytz", "BlytzData"], swiftSettings: swiftSettings),
                 Target.executableTarget(
                     name: "\(name)Worker",
-                    dependencies: [.byName(name: name), "Blytz"],
+                    dependencies: [.byName(name: name), "BlytzData"],
                     swiftSettings: swiftSettings
                 ),
             ]

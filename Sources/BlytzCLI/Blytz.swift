@@ -25,7 +25,7 @@ struct BlytzCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blytz",
         abstract: "Run, check and call BlytzWork's functions.",
-        subcommands: [Local.self, Validate.self, Routes.self, Invoke.self]
+        subcommands: [Local.self, Validate.self, Routes.self, Invoke.self, Migrate.self]
     )
 }
 
@@ -174,6 +174,43 @@ struct Invoke: AsyncParsableCommand {
         let (status, output) = try await LocalClient.post(url, body: body)
         print(String(decoding: output, as: UTF8.self))
         if !(200..<300).contains(status) { throw ExitCode(1) }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply pending migrations to each service's database (or the named ones).",
+        discussion: "Databases are chosen as `blytz local` chooses them: <SERVICE>_DATABASE_URL, BLYTZ_DATABASE_URL, else SQLite files in the data directory."
+    )
+
+    @Argument(help: "Services to migrate (default: all).")
+    var services: [String] = []
+
+    @OptionGroup var manifestOptions: ManifestOptions
+
+    @Option(name: .long, help: "Local state (default: $BLYTZ_DATA_DIR or local/.data).")
+    var dataDir: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        do {
+            guard let lookup = manifestOptions.lookup() else { return }
+            let manifest = try Manifest.load(path: manifestOptions.manifest, executables: lookup)
+            for name in services where manifest.service(named: name) == nil {
+                throw ValidationError("no service named '\(name)' in \(manifestOptions.manifest)")
+            }
+            let dataDirectory = URL(fileURLWithPath: dataDir ?? environment["BLYTZ_DATA_DIR"] ?? "local/.data").standardizedFileURL.path
+            let migrations = ServiceMigrations(manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, environment: environment)
+            for outcome in try await migrations.run(services.isEmpty ? nil : services) {
+                print(outcome.output.split(separator: "\n").last.map(String.init) ?? outcome.service)
+            }
+        } catch let error as ManifestError {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as ServiceMigrations.Failed {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 // The pool locks internally but predates Sendable annotations.
 @preconcurrency import AsyncKit
 import Blytz
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -64,6 +65,27 @@ public final class ServiceDatabase: Sendable {
                 location: location,
                 pool: .postgres(EventLoopGroupConnectionPool(source: source, maxConnectionsPerEventLoop: maxConnections, logger: logger, on: group))
             )
+        }
+    }
+
+    /// Creates the PostgreSQL database of `location` when it does not exist yet (a SQLite file is created on open).
+    public static func createIfMissing(_ location: DatabaseLocation, logger: Logger) async throws {
+        guard case .postgres(let url) = location, var components = URLComponents(string: url) else { return }
+        let name = String(components.path.dropFirst())
+        guard !name.isEmpty, name != "postgres" else { return }
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { throw DatabaseError.badURL(location.description) }
+        components.path = "/postgres"
+        let server = try open(.postgres(url: components.string ?? url), maxConnections: 1, logger: logger)
+        do {
+            try await server.withConnection { sql in
+                struct Found: Decodable { var datname: String }
+                let found = try await sql.select().column("datname").from("pg_database").where("datname", .equal, SQLBind(name)).first(decoding: Found.self)
+                if found == nil { try await sql.raw("CREATE DATABASE \(ident: name)").run() }
+            }
+            await server.shutdown()
+        } catch {
+            await server.shutdown()
+            throw error
         }
     }
 

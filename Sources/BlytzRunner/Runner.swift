@@ -59,7 +59,10 @@ public struct Runner {
         let ports = PortRegistry(services: manifest.services.map(\.name))
         let log = InvocationLog()
         let environment = ProcessInfo.processInfo.environment
-        let inherited = environment.filter { ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOG_LEVEL"].contains($0.key) }
+        let inherited = WorkerLauncher.inherited(from: environment)
+        for outcome in try await ServiceMigrations(manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, environment: environment).run() {
+            logger.info("migrations checked", metadata: ["service": "\(outcome.service)", "result": "\(outcome.output)"])
+        }
         let launcher = WorkerLauncher(
             spawner: spawner, group: group, manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, ports: ports, inherited: inherited
         )

@@ -1,4 +1,5 @@
 import Blytz
+import BlytzData
 
 /// The communication service's functions, by the names `functions.yaml` gives them.
 public enum Communication {
@@ -6,4 +7,7 @@ public enum Communication {
         "communication-ping": Ping(service: "communication"),
         "communication-echo": Echo(service: "communication"),
     ]
+
+    /// The versioned schema of the service's database, applied in order.
+    public static let migrations: [Migration] = []
 }

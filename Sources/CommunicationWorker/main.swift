@@ -1,4 +1,4 @@
-import Blytz
+import BlytzData
 import Communication
 
-FunctionRuntime.main(Communication.functions)
+ServiceMain.main(functions: Communication.functions, migrations: Communication.migrations)

@@ -1,4 +1,5 @@
 import Blytz
+import BlytzData
 
 /// The contracts service's functions, by the names `functions.yaml` gives them.
 public enum Contracts {
@@ -6,4 +7,7 @@ public enum Contracts {
         "contracts-ping": Ping(service: "contracts"),
         "contracts-echo": Echo(service: "contracts"),
     ]
+
+    /// The versioned schema of the service's database, applied in order.
+    public static let migrations: [Migration] = []
 }

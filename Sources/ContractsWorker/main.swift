@@ -1,4 +1,4 @@
-import Blytz
+import BlytzData
 import Contracts
 
-FunctionRuntime.main(Contracts.functions)
+ServiceMain.main(functions: Contracts.functions, migrations: Contracts.migrations)

@@ -1,4 +1,5 @@
 import Blytz
+import BlytzData
 
 /// The files service's functions, by the names `functions.yaml` gives them.
 public enum Files {
@@ -6,4 +7,7 @@ public enum Files {
         "files-ping": Ping(service: "files"),
         "files-echo": Echo(service: "files"),
     ]
+
+    /// The versioned schema of the service's database, applied in order.
+    public static let migrations: [Migration] = []
 }

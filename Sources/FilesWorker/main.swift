@@ -1,4 +1,4 @@
-import Blytz
+import BlytzData
 import Files
 
-FunctionRuntime.main(Files.functions)
+ServiceMain.main(functions: Files.functions, migrations: Files.migrations)

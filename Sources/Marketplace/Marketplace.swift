@@ -1,4 +1,5 @@
 import Blytz
+import BlytzData
 
 /// The marketplace service's functions, by the names `functions.yaml` gives them.
 public enum Marketplace {
@@ -6,4 +7,7 @@ public enum Marketplace {
         "marketplace-ping": Ping(service: "marketplace"),
         "marketplace-echo": Echo(service: "marketplace"),
     ]
+
+    /// The versioned schema of the service's database, applied in order.
+    public static let migrations: [Migration] = []
 }

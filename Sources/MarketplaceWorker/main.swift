@@ -1,4 +1,4 @@
-import Blytz
+import BlytzData
 import Marketplace
 
-FunctionRuntime.main(Marketplace.functions)
+ServiceMain.main(functions: Marketplace.functions, migrations: Marketplace.migrations)

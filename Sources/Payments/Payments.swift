@@ -1,4 +1,5 @@
 import Blytz
+import BlytzData
 
 /// The payments service's functions, by the names `functions.yaml` gives them.
 public enum Payments {
@@ -6,4 +7,7 @@ public enum Payments {
         "payments-ping": Ping(service: "payments"),
         "payments-echo": Echo(service: "payments"),
     ]
+
+    /// The versioned schema of the service's database, applied in order.
+    public static let migrations: [Migration] = []
 }

@@ -1,4 +1,4 @@
-import Blytz
+import BlytzData
 import Payments
 
-FunctionRuntime.main(Payments.functions)
+ServiceMain.main(functions: Payments.functions, migrations: Payments.migrations)

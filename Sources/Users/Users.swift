@@ -1,4 +1,5 @@
 import Blytz
+import BlytzData
 
 /// The users service's functions, by the names `functions.yaml` gives them.
 public enum Users {
@@ -8,4 +9,7 @@ public enum Users {
         // The benchmark's cold-start function (bench/bench.yaml).
         "users-cold": Ping(service: "users"),
     ]
+
+    /// The versioned schema of the service's database, applied in order.
+    public static let migrations: [Migration] = []
 }

@@ -1,4 +1,4 @@
-import Blytz
+import BlytzData
 import Users
 
-FunctionRuntime.main(Users.functions)
+ServiceMain.main(functions: Users.functions, migrations: Users.migrations)

@@ -17,12 +17,8 @@ func freshDatabase(_ engine: ServiceDatabase.Engine) async throws -> ServiceData
         }
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         let admin = try ServiceDatabase.open(.postgres(url: server), maxConnections: 1, logger: logger)
-        do {
+        try await using(admin, cleanup: { await $0.shutdown() }) { admin in
             try await admin.withConnection { sql in try await sql.raw("CREATE DATABASE \(unsafeRaw: String(name))").run() }
-            await admin.shutdown()
-        } catch {
-            await admin.shutdown()
-            throw error
         }
         var components = URLComponents(string: server)!
         components.path = "/\(name)"
@@ -32,15 +28,7 @@ func freshDatabase(_ engine: ServiceDatabase.Engine) async throws -> ServiceData
 
 /// Runs `body` with a fresh database of `engine` and always shuts it down.
 func withFreshDatabase<T>(_ engine: ServiceDatabase.Engine, _ body: (ServiceDatabase) async throws -> T) async throws -> T {
-    let database = try await freshDatabase(engine)
-    do {
-        let value = try await body(database)
-        await database.shutdown()
-        return value
-    } catch {
-        await database.shutdown()
-        throw error
-    }
+    try await using(try await freshDatabase(engine), cleanup: { await $0.shutdown() }, body)
 }
 
 struct TestSetupError: Error, CustomStringConvertible {

@@ -15,12 +15,17 @@ func withRunner<T>(
     _ body: (LocalRunner) async throws -> T
 ) async throws -> T {
     let runner = try await LocalRunner.start(manifest: manifest, arguments: arguments, environment: environment)
+    return try await using(runner, cleanup: { await $0.stop() }, body)
+}
+
+/// Runs `body` with `resource`, then `cleanup`, whether `body` returns or throws.
+func using<Resource, T>(_ resource: Resource, cleanup: (Resource) async -> Void, _ body: (Resource) async throws -> T) async throws -> T {
     do {
-        let value = try await body(runner)
-        await runner.stop()
+        let value = try await body(resource)
+        await cleanup(resource)
         return value
     } catch {
-        await runner.stop()
+        await cleanup(resource)
         throw error
     }
 }

@@ -18,14 +18,23 @@ import NIOPosix
 public enum FunctionRuntime {
     static let base = "/2018-06-01/runtime"
 
+    /// Builds a worker's dependencies once, before its first invocation; a failure is reported as an init error.
+    public typealias DependencySetup = @Sendable (Configuration, Logger) async throws -> Dependencies
+
     /// The entry point of a service executable: serves the function named by `_HANDLER` on one thread
     /// (the event loop also runs Swift Concurrency, so an invocation never changes threads), and exits
-    /// when the Runtime API goes away.
-    public static func main(_ functions: [String: any FunctionHandler]) -> Never {
+    /// when the Runtime API goes away. Started with the argument `migrate`, it runs `migrate` instead
+    /// (an executable without a database has nothing to migrate).
+    public static func main(
+        _ functions: [String: any FunctionHandler], dependencies: @escaping DependencySetup = { _, _ in Dependencies() },
+        migrate: @escaping @Sendable () async -> Int32 = { print(#"{"applied":[]}"#); return 0 }
+    ) -> Never {
         NIOSingletons.groupLoopCountSuggestion = 1
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        let migrating = CommandLine.arguments.dropFirst().first == "migrate"
         Task.detached {
-            await run(functions, group: MultiThreadedEventLoopGroup.singleton)
+            if migrating { exit(await migrate()) }
+            await run(functions, group: MultiThreadedEventLoopGroup.singleton, dependencies: dependencies)
             exit(0)
         }
         while true { pause() }
@@ -34,7 +43,7 @@ public enum FunctionRuntime {
     /// Serves one function of `functions` and returns when the Runtime API closes; exits 1 on a failed start.
     public static func run(
         _ functions: [String: any FunctionHandler], environment: [String: String] = ProcessInfo.processInfo.environment,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, dependencies: DependencySetup = { _, _ in Dependencies() }
     ) async {
         let level = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let name = environment["_HANDLER"] ?? ""
@@ -54,8 +63,20 @@ public enum FunctionRuntime {
                 logger.critical("no such handler", metadata: ["fn.name": "\(name)"])
                 exit(1)
             }
+            let configuration = Configuration(environment)
+            let built: Dependencies
+            do {
+                built = try await dependencies(configuration, logger)
+            } catch {
+                _ = try? await connection.request(
+                    .POST, "\(base)/init/error", headers: ["Lambda-Runtime-Function-Error-Type": "Runtime.InitError"],
+                    body: errorBody("cannot set up dependencies: \(error)", type: "Runtime.InitError")
+                )
+                logger.critical("cannot set up dependencies", metadata: ["error": "\(error)"])
+                exit(1)
+            }
             let shared = Shared(
-                functionName: name, logger: logger, configuration: Configuration(environment),
+                functionName: name, logger: logger, configuration: configuration, dependencies: built,
                 connections: RuntimeConnectionManager(endpoint: environment["BLYTZ_WEBSOCKET_ENDPOINT"], group: group)
             )
             try await loop(connection, handler: handler, shared: shared)
@@ -68,11 +89,11 @@ public enum FunctionRuntime {
         var functionName: String
         var logger: Logger
         var configuration: Configuration
+        var dependencies: Dependencies
         var connections: RuntimeConnectionManager
     }
 
     static func loop(_ connection: HTTPClientConnection, handler: any FunctionHandler, shared: Shared) async throws {
-        let dependencies = Dependencies()
         while true {
             let next = try await connection.request(.GET, "\(base)/invocation/next")
             guard next.status == 200, let requestId = next.headers.first(name: "Lambda-Runtime-Aws-Request-Id") else {
@@ -82,7 +103,7 @@ public enum FunctionRuntime {
                 requestId: requestId, functionName: shared.functionName,
                 deadlineEpochMilliseconds: next.headers.first(name: "Lambda-Runtime-Deadline-Ms").flatMap { Int64($0) } ?? Int64.max,
                 traceparent: next.headers.first(name: "traceparent"), logger: shared.logger,
-                configuration: shared.configuration, dependencies: dependencies, connections: shared.connections
+                configuration: shared.configuration, dependencies: shared.dependencies, connections: shared.connections
             )
             let event = Data(buffer: next.body)
             do {

@@ -21,6 +21,22 @@ struct WorkerLauncher: Sendable {
         var description: String
     }
 
+    /// What every process of `service` is started with: the inherited variables, and which service,
+    /// database and data directory it belongs to.
+    static func environment(of service: ServiceSpec, inherited: [String: String], dataDirectory: String) -> [String: String] {
+        var environment = inherited
+        environment["BLYTZ_SERVICE"] = service.name
+        environment["BLYTZ_DATABASE"] = service.database
+        environment["BLYTZ_DATA_DIR"] = dataDirectory
+        return environment
+    }
+
+    /// The runner's variables workers inherit: the basics, log level and database URLs.
+    static func inherited(from environment: [String: String]) -> [String: String] {
+        let names: Set = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOG_LEVEL", "BLYTZ_DATABASE_URL"]
+        return environment.filter { names.contains($0.key) || $0.key.hasSuffix("_DATABASE_URL") }
+    }
+
     func launch(function: FunctionSpec, worker: Int, pool: FunctionPool) async throws -> Launched {
         let urls = await ports.ready()
         guard let service = manifest.service(named: function.service) else { throw Unlaunchable(description: "unknown service") }
@@ -35,7 +51,7 @@ struct WorkerLauncher: Sendable {
             command = [path]
         }
         let server = try await RuntimeAPIServer.start(group: group, pool: pool, worker: worker)
-        var environment = inherited
+        var environment = Self.environment(of: service, inherited: inherited, dataDirectory: dataDirectory)
         environment["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:\(server.port)"
         environment["_HANDLER"] = function.name
         environment["AWS_LAMBDA_FUNCTION_NAME"] = function.name
@@ -43,9 +59,6 @@ struct WorkerLauncher: Sendable {
         environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = "\(function.memoryMB)"
         environment["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "\(function.timeout.milliseconds / 1000)"
         environment["AWS_REGION"] = "local"
-        environment["BLYTZ_SERVICE"] = service.name
-        environment["BLYTZ_DATABASE"] = service.database
-        environment["BLYTZ_DATA_DIR"] = dataDirectory
         environment["BLYTZ_WEBSOCKET_ENDPOINT"] = urls.gateway
         for (name, url) in urls.services {
             environment["BLYTZ_SERVICE_URL_\(name.uppercased())"] = url

@@ -4,6 +4,8 @@
 import Glibc
 #endif
 import Blytz
+import BlytzData
+import SQLKit
 
 /// Answers everything it was given, so tests can check the event the worker saw.
 struct Inspect: HTTPFunction {
@@ -172,7 +174,35 @@ struct Disconnect: WebSocketFunction {
     }
 }
 
-FunctionRuntime.main([
+/// Records a hit in the service's database and answers how many there are, in one transaction.
+struct Hit: HTTPFunction {
+    struct Output: Codable, ResponseBody {
+        var hits: Int
+        var engine: String
+    }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+        let database = try context.database
+        let requestId = context.requestId
+        let hits = try await database.transaction { sql in
+            try await sql.insert(into: "hits").columns("id", "at").values(SQLBind(requestId), SQLBind(Date().formatted(.iso8601))).run()
+            struct Count: Decodable { var count: Int }
+            return try await sql.raw("SELECT COUNT(*) AS count FROM hits").first(decoding: Count.self)?.count ?? 0
+        }
+        return .ok(Output(hits: hits, engine: database.engine.rawValue))
+    }
+}
+
+let migrations = [
+    Migration(1, "create hits") { sql in
+        try await sql.create(table: "hits")
+            .column("id", type: .text, .primaryKey(autoIncrement: false))
+            .column("at", type: .text, .notNull)
+            .run()
+    }
+]
+
+ServiceMain.main(functions: [
     "fx-inspect": Inspect(),
     "fx-mirror": Mirror(),
     "fx-crash": Crash(),
@@ -188,4 +218,5 @@ FunctionRuntime.main([
     "fx-ws-default": Default(),
     "fx-ws-shout": Shout(),
     "fx-ws-disconnect": Disconnect(),
-])
+    "fx-hit": Hit(),
+], migrations: migrations)

@@ -1,0 +1,71 @@
+import BlytzManifest
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Applies each service's migrations by running `<executable> migrate` (the service's own code knows its
+/// schema), one service after another; `blytz local` does it before serving, `blytz migrate` on demand.
+public struct ServiceMigrations: Sendable {
+    /// What one service's migration run said.
+    public struct Outcome: Sendable {
+        public var service: String
+        public var exitCode: Int32
+        public var output: String
+    }
+
+    /// A service whose migrations failed.
+    public struct Failed: Error, CustomStringConvertible {
+        public var outcome: Outcome
+        public var description: String { "migrations of \(outcome.service) failed (exit \(outcome.exitCode)):\n\(outcome.output)" }
+    }
+
+    let manifest: Manifest
+    let lookup: ExecutableLookup
+    let dataDirectory: String
+    let environment: [String: String]
+
+    public init(manifest: Manifest, lookup: ExecutableLookup, dataDirectory: String, environment: [String: String]) {
+        self.manifest = manifest
+        self.lookup = lookup
+        self.dataDirectory = dataDirectory
+        self.environment = environment
+    }
+
+    /// Migrates `services` (all by default); throws `Failed` at the first failure.
+    public func run(_ services: [String]? = nil) async throws -> [Outcome] {
+        try FileManager.default.createDirectory(atPath: "\(dataDirectory)/logs", withIntermediateDirectories: true)
+        let spawner = ProcessSpawner(group: .singletonMultiThreadedEventLoopGroup)
+        do {
+            let outcomes = try await run(services, spawner: spawner)
+            await spawner.shutdown()
+            return outcomes
+        } catch {
+            await spawner.shutdown()
+            throw error
+        }
+    }
+
+    private func run(_ services: [String]?, spawner: ProcessSpawner) async throws -> [Outcome] {
+        var outcomes: [Outcome] = []
+        for service in manifest.services where services?.contains(service.name) ?? true {
+            // A service whose functions all run other programs has no executable of its own to ask.
+            let functions = manifest.functions(of: service.name)
+            guard !functions.isEmpty, functions.contains(where: { $0.command == nil }), let executable = lookup.executable(service.executable) else {
+                continue
+            }
+            let log = "\(dataDirectory)/logs/migrate-\(service.name).log"
+            try? FileManager.default.removeItem(atPath: log)
+            let process = try await spawner.spawn(
+                [executable, "migrate"],
+                environment: WorkerLauncher.environment(of: service, inherited: WorkerLauncher.inherited(from: environment), dataDirectory: dataDirectory),
+                directory: lookup.manifestDirectory, logPath: log
+            )
+            let code = try await process.exit.get()
+            let output = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            let outcome = Outcome(service: service.name, exitCode: code, output: output)
+            guard code == 0 else { throw Failed(outcome: outcome) }
+            outcomes.append(outcome)
+        }
+        return outcomes
+    }
+}
