@@ -16,8 +16,8 @@ public struct Migration: Sendable {
     }
 }
 
-/// Applies a service's migrations in order, each in its own transaction together with its record in
-/// `_blytz_migrations`; never re-applies one; refuses a database whose recorded history is not a prefix of
+/// Applies a service's migrations in order (after the platform tables: migration history, outbox, inbox),
+/// each in its own transaction together with its record in `_blytz_migrations`; never re-applies one; refuses a database whose recorded history is not a prefix of
 /// the code's (a different name at a version, or versions the code does not know).
 public struct Migrator: Sendable {
     public let service: String
@@ -37,13 +37,7 @@ public struct Migrator: Sendable {
     /// Applies what is pending; returns the versions it applied.
     @discardableResult
     public func migrate(_ database: ServiceDatabase, logger: Logger) async throws -> [Int] {
-        try await database.withConnection { sql in
-            try await sql.create(table: "_blytz_migrations").ifNotExists()
-                .column("version", type: .bigint, .primaryKey(autoIncrement: false))
-                .column("name", type: .text, .notNull)
-                .column("applied_at", type: .text, .notNull)
-                .run()
-        }
+        try await database.transaction { sql in try await PlatformTables.create(on: sql) }
         var applied: [Int] = []
         for migration in migrations {
             let didApply = try await database.transaction { [service, migrations] sql in

@@ -22,7 +22,8 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func workersReachTheirServiceDatabaseMigratedAtStart(engine: ServiceDatabase.Engine) async throws {
-        let environment = engine == .postgres ? ["FIXTURES_DATABASE_URL": try newPostgresDatabaseURL()] : [:]
+        let postgresURL = engine == .postgres ? try newPostgresDatabaseURL() : nil
+        let environment = postgresURL.map { ["FIXTURES_DATABASE_URL": $0] } ?? [:]
         try await withRunner(environment: environment) { runner in
             var counts: [Int] = []
             for _ in 0..<3 {
@@ -33,9 +34,12 @@ import Testing
                 counts.append(hits.hits)
             }
             #expect(counts == [1, 2, 3])
-            if engine == .sqlite {
-                #expect(FileManager.default.fileExists(atPath: runner.dataDirectory + "/fixtures_db.sqlite"))
+            // Each hit's event was committed with it, to the service's outbox.
+            let location = postgresURL.map { DatabaseLocation.postgres(url: $0) } ?? .sqlite(path: runner.dataDirectory + "/fixtures_db.sqlite")
+            let pending = try await using(try ServiceDatabase.open(location, logger: Logger(label: "t")), cleanup: { await $0.shutdown() }) {
+                try await Outbox.pending($0)
             }
+            #expect(pending.count == 3 && pending.allSatisfy { $0.type == "HitRecorded" })
         }
     }
 

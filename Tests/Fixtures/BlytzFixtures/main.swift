@@ -174,7 +174,8 @@ struct Disconnect: WebSocketFunction {
     }
 }
 
-/// Records a hit in the service's database and answers how many there are, in one transaction.
+/// Records a hit in the service's database, publishes `HitRecorded`, and answers how many hits there are,
+/// all in one transaction.
 struct Hit: HTTPFunction {
     struct Output: Codable, ResponseBody {
         var hits: Int
@@ -186,6 +187,7 @@ struct Hit: HTTPFunction {
         let requestId = context.requestId
         let hits = try await database.transaction { sql in
             try await sql.insert(into: "hits").columns("id", "at").values(SQLBind(requestId), SQLBind(Date().formatted(.iso8601))).run()
+            try await context.publish("HitRecorded", subject: requestId, data: ["hit": requestId], on: sql)
             struct Count: Decodable { var count: Int }
             return try await sql.raw("SELECT COUNT(*) AS count FROM hits").first(decoding: Count.self)?.count ?? 0
         }

@@ -1,0 +1,112 @@
+import Blytz
+import Foundation
+import SQLKit
+
+/// The tables every service database has beside its own: migration history, the event outbox, and the
+/// inbox of events its consumers have processed.
+enum PlatformTables {
+    static func create(on sql: any SQLDatabase) async throws {
+        try await sql.create(table: "_blytz_migrations").ifNotExists()
+            .column("version", type: .bigint, .primaryKey(autoIncrement: false))
+            .column("name", type: .text, .notNull)
+            .column("applied_at", type: .text, .notNull)
+            .run()
+        try await sql.create(table: "_blytz_outbox").ifNotExists()
+            .column("seq", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("id", type: .text, .notNull, .unique)
+            .column("type", type: .text, .notNull)
+            .column("envelope", type: .text, .notNull)
+            .column("created_at", type: .text, .notNull)
+            .column("sent_at", type: .text)
+            .run()
+        // Both engines accept this form; SQLKit's index builder has no IF NOT EXISTS.
+        try await sql.raw("CREATE INDEX IF NOT EXISTS _blytz_outbox_unsent ON _blytz_outbox (sent_at)").run()
+        try await sql.create(table: "_blytz_inbox").ifNotExists()
+            .column("consumer", type: .text, .notNull)
+            .column("event_id", type: .text, .notNull)
+            .column("processed_at", type: .text, .notNull)
+            .primaryKey("consumer", "event_id")
+            .run()
+    }
+}
+
+/// One event waiting in (or sent from) a service's outbox.
+public struct OutboxEntry: Sendable, Decodable, Equatable {
+    public var seq: Int
+    public var id: String
+    public var type: String
+    /// The envelope as JSON, exactly as consumers will receive it.
+    public var envelope: String
+    public var sent_at: String?
+}
+
+extension FunctionContext {
+    /// Publishes an event by writing it to the service's outbox on `sql`. Call it inside the transaction
+    /// whose writes the event describes: they commit together, and nothing is published for a rolled-back
+    /// transaction. Returns the event's id.
+    ///
+    /// ```
+    /// try await database.transaction { sql in
+    ///     try await sql.insert(into: "jobs")…run()
+    ///     try await context.publish("JobPosted", subject: job.id, data: job, on: sql)
+    /// }
+    /// ```
+    @discardableResult
+    public func publish<Payload: Codable & Sendable>(_ type: String, subject: String?, data: Payload, on sql: any SQLDatabase) async throws -> String {
+        let envelope = EventEnvelope(
+            id: UUID().uuidString.lowercased(), type: type, source: configuration["BLYTZ_SERVICE"] ?? functionName,
+            time: Date().formatted(.iso8601), subject: subject, data: data, traceparent: traceparent
+        )
+        try await Outbox.write(envelope, on: sql)
+        return envelope.id
+    }
+}
+
+/// The transactional outbox of a service database.
+public enum Outbox {
+    /// Writes `envelope` to the outbox on `sql` (inside the caller's transaction).
+    public static func write<Payload>(_ envelope: EventEnvelope<Payload>, on sql: any SQLDatabase) async throws {
+        let json = String(decoding: try JSON.encoder().encode(envelope), as: UTF8.self)
+        try await sql.insert(into: "_blytz_outbox").columns("id", "type", "envelope", "created_at")
+            .values(SQLBind(envelope.id), SQLBind(envelope.type), SQLBind(json), SQLBind(envelope.time))
+            .run()
+    }
+
+    /// Events not yet handed to the event queue, oldest first.
+    public static func pending(_ database: ServiceDatabase, limit: Int = 100) async throws -> [OutboxEntry] {
+        try await database.withConnection { sql in
+            try await sql.select().columns("seq", "id", "type", "envelope", "sent_at").from("_blytz_outbox")
+                .where("sent_at", .is, SQLLiteral.null).orderBy("seq").limit(limit)
+                .all(decoding: OutboxEntry.self)
+        }
+    }
+
+    /// Marks events as handed to the event queue.
+    public static func markSent(_ ids: [String], in database: ServiceDatabase) async throws {
+        guard !ids.isEmpty else { return }
+        let now = Date().formatted(.iso8601)
+        try await database.transaction { sql in
+            try await sql.update("_blytz_outbox").set("sent_at", to: SQLBind(now)).where("id", .in, SQLBind.group(ids)).run()
+        }
+    }
+}
+
+extension ServiceDatabase {
+    /// Runs `effects` in one transaction with the record that `consumer` processed event `eventId`, unless
+    /// it already did: at-least-once delivery, effects exactly once. Returns whether `effects` ran.
+    @discardableResult
+    public func once(event eventId: String, consumer: String, _ effects: @escaping @Sendable (any SQLDatabase) async throws -> Void) async throws -> Bool {
+        try await transaction { sql in
+            struct Seen: Decodable { var event_id: String }
+            let seen = try await sql.select().column("event_id").from("_blytz_inbox")
+                .where("consumer", .equal, SQLBind(consumer)).where("event_id", .equal, SQLBind(eventId))
+                .first(decoding: Seen.self)
+            guard seen == nil else { return false }
+            try await sql.insert(into: "_blytz_inbox").columns("consumer", "event_id", "processed_at")
+                .values(SQLBind(consumer), SQLBind(eventId), SQLBind(Date().formatted(.iso8601)))
+                .run()
+            try await effects(sql)
+            return true
+        }
+    }
+}
