@@ -76,7 +76,7 @@ let package = Package(
         .target(
             name: "BlytzRunner",
             dependencies: [
-                "Blytz", "BlytzManifest", "CBlytzSpawn",
+                "Blytz", "BlytzData", "BlytzManifest", "CBlytzSpawn",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -97,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "BlytzCLI",
             dependencies: [
-                "BlytzRunner", "BlytzManifest", "Blytz",
+                "BlytzRunner", "BlytzManifest", "Blytz", "BlytzData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Blytz
+import BlytzData
 import BlytzManifest
 import BlytzRunner
 import Foundation
@@ -25,7 +26,7 @@ struct BlytzCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blytz",
         abstract: "Run, check and call BlytzWork's functions.",
-        subcommands: [Local.self, Validate.self, Routes.self, Invoke.self, Migrate.self]
+        subcommands: [Local.self, Validate.self, Routes.self, Invoke.self, Migrate.self, Events.self]
     )
 }
 
@@ -210,6 +211,98 @@ struct Migrate: AsyncParsableCommand {
         } catch let error as ServiceMigrations.Failed {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
+        }
+    }
+}
+
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Publish events and manage the dead-letter store.",
+        subcommands: [Publish.self, DeadLetters.self]
+    )
+
+    struct Publish: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Queue an event for every subscribed function of a running `blytz local`.")
+
+        @Argument(help: "The event type, such as JobPosted.")
+        var type: String
+
+        @Argument(help: "The event's data, as JSON.")
+        var data: String = "{}"
+
+        @Option(name: .long, help: "The id of the object the event is about.")
+        var subject: String?
+
+        @Option(name: .long, help: "The runner's gateway.")
+        var gateway = "http://127.0.0.1:3000"
+
+        func run() async throws {
+            guard let parsed = try? JSONSerialization.jsonObject(with: Data(data.utf8), options: [.fragmentsAllowed]) else {
+                throw ValidationError("the data is not valid JSON")
+            }
+            var event: [String: Any] = ["type": type, "data": parsed]
+            if let subject { event["subject"] = subject }
+            guard let url = URL(string: "\(gateway)/_local/events") else { throw ValidationError("bad gateway URL") }
+            let (status, output) = try await LocalClient.post(url, body: try JSONSerialization.data(withJSONObject: event))
+            print(String(decoding: output, as: UTF8.self))
+            if !(200..<300).contains(status) { throw ExitCode(1) }
+        }
+    }
+
+    struct DeadLetters: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dlq",
+            abstract: "List, show, replay or purge dead-lettered deliveries (in $BLYTZ_QUEUE_URL, else the data directory's queue).",
+            discussion: "Replayed deliveries are picked up by a running `blytz local` within a second."
+        )
+
+        enum Action: String, ExpressibleByArgument, CaseIterable {
+            case list, show, replay, purge
+        }
+
+        @Argument(help: "list, show, replay or purge.")
+        var action: Action
+
+        @Argument(help: "Delivery numbers (default: all, or all of --function).")
+        var deliveries: [Int] = []
+
+        @Option(name: .long, help: "Only this function's deliveries.")
+        var function: String?
+
+        @Option(name: .long, help: "Local state (default: $BLYTZ_DATA_DIR or local/.data).")
+        var dataDir: String?
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            let dataDirectory = URL(fileURLWithPath: dataDir ?? environment["BLYTZ_DATA_DIR"] ?? "local/.data").standardizedFileURL.path
+            let logger = Logger(label: "blytz") { JSONLogHandler(label: $0, level: .warning) }
+            let queue = try await EventQueue.open(try EventQueue.location(environment: environment, dataDirectory: dataDirectory), logger: logger)
+            do {
+                try await perform(on: queue)
+                await queue.shutdown()
+            } catch {
+                await queue.shutdown()
+                throw error
+            }
+        }
+
+        private func perform(on queue: EventQueue) async throws {
+            let selected = deliveries.isEmpty ? nil : deliveries
+            switch action {
+            case .list:
+                for delivery in try await queue.dead(function: function) where selected?.contains(delivery.seq) ?? true {
+                    print("\(delivery.seq)\t\(delivery.function)\t\(delivery.type)\t\(delivery.event_id)\tattempts \(delivery.attempts)\t\(delivery.last_error ?? "")")
+                }
+            case .show:
+                for delivery in try await queue.dead(function: function) where selected?.contains(delivery.seq) ?? true {
+                    print("delivery \(delivery.seq) to \(delivery.function), \(delivery.attempts) attempts: \(delivery.last_error ?? "")")
+                    print(delivery.envelope)
+                }
+            case .replay:
+                print("replayed \(try await queue.replay(function: function, seqs: selected, now: Int64(Date().timeIntervalSince1970 * 1000)))")
+            case .purge:
+                print("purged \(try await queue.purge(function: function, seqs: selected))")
+            }
         }
     }
 }

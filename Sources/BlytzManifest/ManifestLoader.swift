@@ -193,7 +193,7 @@ struct ManifestReader {
         var memoryMB = 256
         var scaling = Scaling(min: 0, max: 4, idle: .seconds(60), backlog: 64)
         var queue = QueueTrigger(
-            events: [], batchSize: 10, batchWindow: .milliseconds(50), maxRetries: 5,
+            events: [], batchSize: 10, batchWindow: .zero, maxRetries: 5,
             backoff: Backoff(initial: .milliseconds(200), maximum: .seconds(30), multiplier: 2), deadLetter: true
         )
     }

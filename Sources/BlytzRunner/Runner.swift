@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Blytz
+import BlytzData
 import BlytzManifest
 import Foundation
 import Hummingbird
@@ -60,18 +61,34 @@ public struct Runner {
         let log = InvocationLog()
         let environment = ProcessInfo.processInfo.environment
         let inherited = WorkerLauncher.inherited(from: environment)
-        for outcome in try await ServiceMigrations(manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, environment: environment).run() {
+        let migrated = try await ServiceMigrations(manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, environment: environment).run()
+        for outcome in migrated {
             logger.info("migrations checked", metadata: ["service": "\(outcome.service)", "result": "\(outcome.output)"])
         }
+        // The outboxes of migrated services, and the queue their events go to.
+        let queue = try await EventQueue.open(try EventQueue.location(environment: environment, dataDirectory: dataDirectory), logger: logger)
+        var outboxes: [String: ServiceDatabase] = [:]
+        for service in manifest.services where migrated.contains(where: { $0.service == service.name }) {
+            let location = try DatabaseLocation.resolve(service: service.name, database: service.database, environment: environment, dataDirectory: dataDirectory)
+            outboxes[service.name] = try ServiceDatabase.open(location, maxConnections: 2, logger: logger)
+        }
+        let relayWakeup = Wakeup()
         let launcher = WorkerLauncher(
             spawner: spawner, group: group, manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, ports: ports, inherited: inherited
         )
-        let pools = Dictionary(uniqueKeysWithValues: manifest.functions.map { ($0.name, FunctionPool(function: $0, launcher: launcher, logger: logger)) })
-        let core = RunnerCore(manifest: manifest, pools: pools, log: log, ports: ports, group: group, maxBodyBytes: options.maxBodyBytes)
+        let pools = Dictionary(uniqueKeysWithValues: manifest.functions.map {
+            ($0.name, FunctionPool(function: $0, launcher: launcher, logger: logger, afterInvocation: relayWakeup))
+        })
+        let events = EventBus(
+            manifest: manifest, queue: queue, outboxes: outboxes, pools: pools, relayWakeup: relayWakeup, log: log, logger: logger, group: group
+        )
+        let core = RunnerCore(manifest: manifest, pools: pools, events: events, log: log, ports: ports, group: group, maxBodyBytes: options.maxBodyBytes)
 
+        // Shutdown runs in reverse: listeners stop first, the pools (and their workers) last.
         var services: [any Service] = [
             LogService(core: core),
             PoolService(core: core, drainTimeout: options.drainTimeout),
+            events,
             Scheduler(core: core, logger: logger),
         ]
         if options.watch {

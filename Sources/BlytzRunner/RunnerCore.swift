@@ -8,6 +8,7 @@ final class RunnerCore: Sendable {
     let manifest: Manifest
     let routes: RouteTable
     let pools: [String: FunctionPool]
+    let events: EventBus
     let hub: WebSocketHub
     let log: InvocationLog
     let ports: PortRegistry
@@ -16,10 +17,14 @@ final class RunnerCore: Sendable {
     let maxBodyBytes: Int
     private let drainingFlag = Atomic<Bool>(false)
 
-    init(manifest: Manifest, pools: [String: FunctionPool], log: InvocationLog, ports: PortRegistry, group: any EventLoopGroup, maxBodyBytes: Int) {
+    init(
+        manifest: Manifest, pools: [String: FunctionPool], events: EventBus, log: InvocationLog, ports: PortRegistry, group: any EventLoopGroup,
+        maxBodyBytes: Int
+    ) {
         self.manifest = manifest
         self.routes = RouteTable(manifest: manifest)
         self.pools = pools
+        self.events = events
         self.log = log
         self.ports = ports
         self.group = group

@@ -22,7 +22,14 @@ import Testing
 
     @Test func blytzInvokeSendsARawEventAndPrintsTheResult() async throws {
         try await withRunner { runner in
-            let event = #"{"Records":[{"messageId":"ok-1","receiptHandle":"r","body":"{\"n\":1}","attributes":{},"messageAttributes":{},"md5OfBody":"","eventSource":"aws:sqs","eventSourceARN":"a","awsRegion":"local"},{"messageId":"bad-2","receiptHandle":"r","body":"{\"n\":2,\"fail\":true}","attributes":{},"messageAttributes":{},"md5OfBody":"","eventSource":"aws:sqs","eventSourceARN":"a","awsRegion":"local"}]}"#
+            func envelope(_ id: String, _ data: String) -> String {
+                #"{"id":"\#(id)","type":"ThingHappened","source":"test","time":"2026-11-24T00:00:00Z","data":\#(data)}"#
+            }
+            let batch = SQSEvent(records: [
+                .init(messageId: "ok-1", body: envelope("ok-1", #"{"n":1}"#), queue: "fx-queue"),
+                .init(messageId: "bad-2", body: envelope("bad-2", #"{"n":2,"fail":true}"#), queue: "fx-queue"),
+            ])
+            let event = String(decoding: try JSONEncoder().encode(batch), as: UTF8.self)
             let (status, output) = try run(["invoke", "fx-queue", "--event", event, "--gateway", runner.urls.gateway])
             #expect(status == 0)
             let response = try JSONDecoder().decode(SQSBatchResponse.self, from: Data(output.utf8))

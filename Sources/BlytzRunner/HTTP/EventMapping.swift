@@ -124,10 +124,10 @@ enum EventMapping {
     }
 
     /// A problem+json response.
-    static func problem(_ status: Int, _ detail: String, headers: HTTPFields = [:]) -> Response {
+    static func problem(_ status: Int, _ detail: String, errors: [Problem.FieldError]? = nil, headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentType] = Problem.contentType
-        let problem = Problem(status: status, detail: detail)
+        let problem = Problem(status: status, detail: detail, errors: errors)
         return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: problem.encoded)))
     }
 

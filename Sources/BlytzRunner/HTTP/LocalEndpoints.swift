@@ -8,7 +8,8 @@ import NIOCore
 /// - `GET /_local/functions`: each pool's workers, invocations, errors, cold starts and latency percentiles;
 /// - `GET /_local/routes`: the routing table;
 /// - `POST /_local/functions/{name}/invoke`: invoke with a raw event (the body), answer the raw result;
-/// - `POST /_local/functions/{name}/recycle`: replace the function's workers.
+/// - `POST /_local/functions/{name}/recycle`: replace the function's workers;
+/// - `POST /_local/events`: queue `{type, subject?, data}` for every subscribed queue function.
 struct LocalEndpoints {
     let core: RunnerCore
 
@@ -18,6 +19,8 @@ struct LocalEndpoints {
         case (.get, 1, "functions", _):
             let snapshots = core.manifest.functions.compactMap { core.pools[$0.name]?.snapshot() }
             return EventMapping.json(["functions": snapshots])
+        case (.post, 1, "events", _):
+            return await publish(request)
         case (.get, 1, "routes", _):
             return EventMapping.json(["routes": RoutesListing(manifest: core.manifest, ports: core.ports.current).rows])
         case (.post, 3, "functions", "recycle"):
@@ -54,6 +57,24 @@ struct LocalEndpoints {
             return response
         default:
             return EventMapping.problem(404, "No local endpoint \(request.method) \(path).")
+        }
+    }
+
+    private func publish(_ request: Request) async -> Response {
+        guard let body = try? await request.body.collect(upTo: core.maxBodyBytes),
+            let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+        else {
+            return EventMapping.problem(400, "The body must be a JSON object {type, subject?, data}.")
+        }
+        guard let type = object["type"] as? String, !type.isEmpty else {
+            return EventMapping.problem(422, "The event has no type.", errors: [.init(field: "type", message: "is required")])
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: object["data"] ?? [String: Any](), options: [.fragmentsAllowed])) ?? Data("{}".utf8)
+        do {
+            let id = try await core.events.publish(type: type, subject: object["subject"] as? String, data: data)
+            return EventMapping.json(["id": id, "subscribers": core.events.subscribers(of: type).joined(separator: ",")], status: .accepted)
+        } catch {
+            return EventMapping.problem(503, "The event queue is unavailable: \(error)")
         }
     }
 

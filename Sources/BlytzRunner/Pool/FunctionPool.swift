@@ -17,13 +17,16 @@ final class FunctionPool: Sendable {
     let function: FunctionSpec
     let launcher: WorkerLauncher
     let logger: Logger
+    /// Signalled after every invocation: whatever it published has committed by then.
+    let afterInvocation: Wakeup?
     private let state: Mutex<State>
     private let spawnRequests: AsyncStream<Int>.Continuation
     private let spawnStream: AsyncStream<Int>
 
-    init(function: FunctionSpec, launcher: WorkerLauncher, logger: Logger) {
+    init(function: FunctionSpec, launcher: WorkerLauncher, logger: Logger, afterInvocation: Wakeup? = nil) {
         self.function = function
         self.launcher = launcher
+        self.afterInvocation = afterInvocation
         var logger = logger
         logger[metadataKey: "fn.name"] = "\(function.name)"
         self.logger = logger
@@ -44,6 +47,7 @@ final class FunctionPool: Sendable {
         let timer = eventLoop.scheduleTask(deadline: invocation.deadline) { [self] in timedOut(invocation.id) }
         let result = (try? await invocation.promise.futureResult.get()) ?? .failed(.shuttingDown)
         timer.cancel()
+        afterInvocation?.signal()
         let micros = Int((NIODeadline.now() - invocation.arrivedAt).nanoseconds / 1000)
         state.withLock { $0.metrics.record(latencyMicros: micros) }
         return result

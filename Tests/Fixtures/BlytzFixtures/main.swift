@@ -108,16 +108,39 @@ struct CreateThing: HTTPFunction {
     }
 }
 
-/// A queue consumer: messages with `fail: true` are reported back; the others are recorded.
+/// A queue consumer of `ThingHappened`: events with `fail: true` fail (poison); the others are recorded
+/// once in the inbox.
 struct Consume: QueueFunction {
-    struct Message: Decodable, Sendable {
+    struct Thing: Codable, Sendable {
         var n: Int
         var fail: Bool?
     }
 
-    func handle(_ message: Message, metadata: QueueMessageMetadata, context: FunctionContext) async throws {
+    func handle(_ message: EventEnvelope<Thing>, metadata: QueueMessageMetadata, context: FunctionContext) async throws {
         struct Refused: Error {}
-        if message.fail == true { throw Refused() }
+        if message.data.fail == true { throw Refused() }
+        try await context.database.once(event: message.id, consumer: context.functionName) { _ in }
+    }
+}
+
+/// A queue consumer of `HitRecorded`: records each event once in the inbox.
+struct OnHit: QueueFunction {
+    func handle(_ message: EventEnvelope<[String: String]>, metadata: QueueMessageMetadata, context: FunctionContext) async throws {
+        try await context.database.once(event: message.id, consumer: context.functionName) { _ in }
+    }
+}
+
+/// `GET /fx/seen?consumer=`: how many events that consumer has processed.
+struct Seen: HTTPFunction {
+    struct Output: Codable, ResponseBody { var seen: Int }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+        let consumer = request.query["consumer"] ?? ""
+        let seen = try await context.database.withConnection { sql in
+            struct Count: Decodable { var count: Int }
+            return try await sql.raw("SELECT COUNT(*) AS count FROM _blytz_inbox WHERE consumer = \(bind: consumer)").first(decoding: Count.self)?.count ?? 0
+        }
+        return .ok(Output(seen: seen))
     }
 }
 
@@ -221,4 +244,6 @@ ServiceMain.main(functions: [
     "fx-ws-shout": Shout(),
     "fx-ws-disconnect": Disconnect(),
     "fx-hit": Hit(),
+    "fx-on-hit": OnHit(),
+    "fx-seen": Seen(),
 ], migrations: migrations)

@@ -1,0 +1,195 @@
+import Blytz
+import BlytzData
+import BlytzManifest
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Moves events from each service's outbox to the event queue and delivers them to every subscribed
+/// queue function, in SQS-shaped batches: failed items (reported, thrown, timed out, or lost with a crashed
+/// worker) are retried with exponential backoff and jitter up to the function's `maxRetries`, then
+/// dead-lettered. Nothing else waits behind a failing event.
+final class EventBus: Service, Sendable {
+    let manifest: Manifest
+    let queue: EventQueue
+    /// The databases whose outboxes are relayed, by service.
+    let outboxes: [String: ServiceDatabase]
+    let pools: [String: FunctionPool]
+    let log: InvocationLog
+    let logger: Logger
+    let group: any EventLoopGroup
+    private let relayWakeup: Wakeup
+    private let deliveryWakeups: [String: Wakeup]
+    /// Event type → subscribed queue functions (`*` subscribes to every type).
+    private let subscriptions: [(function: FunctionSpec, queue: QueueTrigger)]
+
+    init(
+        manifest: Manifest, queue: EventQueue, outboxes: [String: ServiceDatabase], pools: [String: FunctionPool], relayWakeup: Wakeup,
+        log: InvocationLog, logger: Logger, group: any EventLoopGroup
+    ) {
+        self.manifest = manifest
+        self.relayWakeup = relayWakeup
+        self.queue = queue
+        self.outboxes = outboxes
+        self.pools = pools
+        self.log = log
+        self.logger = logger
+        self.group = group
+        subscriptions = manifest.functions.compactMap { function in
+            if case .queue(let queue) = function.trigger { return (function, queue) }
+            return nil
+        }
+        deliveryWakeups = Dictionary(uniqueKeysWithValues: subscriptions.map { ($0.function.name, Wakeup()) })
+    }
+
+    /// The functions subscribed to events of `type`.
+    func subscribers(of type: String) -> [String] {
+        subscriptions.filter { $0.queue.events.contains(type) || $0.queue.events.contains("*") }.map(\.function.name)
+    }
+
+    /// Queues an event directly (`blytz events publish`), bypassing any outbox.
+    func publish(type: String, subject: String?, data: Data) async throws -> String {
+        let id = UUID().uuidString.lowercased()
+        var writer = JSONWriter(capacity: 256 + data.count)
+        writer.object { json in
+            json.field("id", id)
+            json.field("type", type)
+            json.field("source", "blytz")
+            json.field("time", Timestamp.iso8601(milliseconds: wallClockMilliseconds()))
+            json.field("subject", subject)
+            json.field("data", raw: String(decoding: data, as: UTF8.self))
+            json.field("traceparent", TraceContext.child(of: nil))
+        }
+        let envelope = String(buffer: writer.buffer)
+        let subscribers = self.subscribers(of: type)
+        try await queue.enqueue([.init(id: id, type: type, envelope: envelope)], subscribers: { _ in subscribers }, now: wallClockMilliseconds())
+        subscribers.forEach { deliveryWakeups[$0]?.signal() }
+        return id
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.relay() }
+                for (function, trigger) in self.subscriptions {
+                    group.addTask { await self.deliver(to: function, trigger: trigger) }
+                }
+            }
+        }
+        for database in outboxes.values { await database.shutdown() }
+        await queue.shutdown()
+    }
+
+    // MARK: Relay
+
+    private func relay() async {
+        let loop = group.next()
+        while !Task.isCancelled {
+            for (service, database) in outboxes {
+                do {
+                    try await drain(service, database)
+                } catch {
+                    logger.warning("outbox relay failed", metadata: ["service": "\(service)", "error": "\(error)"])
+                }
+            }
+            // Woken when a service's invocation completes; the timeout catches anything else.
+            await relayWakeup.wait(timeout: .seconds(1), on: loop)
+        }
+    }
+
+    private func drain(_ service: String, _ database: ServiceDatabase) async throws {
+        while true {
+            let pending = try await Outbox.pending(database, limit: 500)
+            guard !pending.isEmpty else { return }
+            let events = pending.map { EventQueue.Event(id: $0.id, type: $0.type, envelope: $0.envelope) }
+            let routes = Dictionary(uniqueKeysWithValues: Set(pending.map(\.type)).map { ($0, subscribers(of: $0)) })
+            try await queue.enqueue(events, subscribers: { routes[$0] ?? [] }, now: wallClockMilliseconds())
+            try await Outbox.markSent(pending.map(\.id), in: database)
+            Set(routes.values.joined()).forEach { deliveryWakeups[$0]?.signal() }
+            if pending.count < 500 { return }
+        }
+    }
+
+    // MARK: Delivery
+
+    private func deliver(to function: FunctionSpec, trigger: QueueTrigger) async {
+        guard let pool = pools[function.name], let wakeup = deliveryWakeups[function.name] else { return }
+        let loop = group.next()
+        let lease = function.timeout.milliseconds + 5000
+        while !Task.isCancelled {
+            do {
+                var batch = try await queue.claim(function: function.name, limit: trigger.batchSize, now: wallClockMilliseconds(), lease: lease)
+                // A batch window trades latency for fuller batches: gather more before invoking.
+                if !batch.isEmpty, trigger.batchWindow > .zero, trigger.batchSize > batch.count {
+                    try? await Task.sleep(for: trigger.batchWindow)
+                    batch += try await queue.claim(function: function.name, limit: trigger.batchSize - batch.count, now: wallClockMilliseconds(), lease: lease)
+                }
+                if !batch.isEmpty {
+                    try await deliver(batch, to: function, trigger: trigger, pool: pool, loop: loop)
+                    continue
+                }
+                let next = try await queue.nextAvailable(function: function.name)
+                let wait = next.map { max(1, min(1000, $0 - wallClockMilliseconds())) } ?? 1000
+                await wakeup.wait(timeout: .milliseconds(wait), on: loop)
+            } catch {
+                logger.warning("delivery failed", metadata: ["fn.name": "\(function.name)", "error": "\(error)"])
+                await wakeup.wait(timeout: .milliseconds(200), on: loop)
+            }
+        }
+    }
+
+    private func deliver(_ batch: [EventQueue.Delivery], to function: FunctionSpec, trigger: QueueTrigger, pool: FunctionPool, loop: any EventLoop) async throws {
+        let records = batch.map { delivery in
+            SQSEvent.Message(
+                messageId: delivery.event_id, body: delivery.envelope,
+                attributes: ["ApproximateReceiveCount": "\(delivery.attempts)", "SentTimestamp": "\(delivery.created_at)", "MessageType": delivery.type],
+                queue: function.name
+            )
+        }
+        let payload = try JSON.encoder().encode(SQSEvent(records: records))
+        let requestID = TraceContext.requestID()
+        let start = ContinuousClock.now
+        let result = await pool.invoke(id: requestID, payload: ByteBuffer(bytes: payload), traceparent: TraceContext.child(of: nil), on: loop)
+        let failed: Set<String>
+        let reason: String
+        switch result {
+        case .response(let output, _):
+            let response = try? JSONDecoder().decode(SQSBatchResponse.self, from: Data(output.readableBytesView))
+            failed = Set(response?.batchItemFailures.map(\.itemIdentifier) ?? [])
+            reason = "reported failed by the function"
+        case .functionError(let output, _):
+            failed = Set(batch.map(\.event_id))
+            reason = RuntimeAPIHandler.errorMessage(output)
+        case .failed(let failure):
+            failed = Set(batch.map(\.event_id))
+            reason = failure.detail
+        }
+        try await queue.acknowledge(batch.filter { !failed.contains($0.event_id) }.map(\.seq))
+        let now = wallClockMilliseconds()
+        for delivery in batch where failed.contains(delivery.event_id) {
+            if delivery.attempts > trigger.maxRetries {
+                if trigger.deadLetter {
+                    try await queue.fail(delivery.seq, error: reason, retryAt: nil)
+                } else {
+                    try await queue.acknowledge([delivery.seq])
+                }
+                logger.warning("event dead-lettered", metadata: ["fn.name": "\(function.name)", "event.id": "\(delivery.event_id)", "error": "\(reason)"])
+            } else {
+                try await queue.fail(delivery.seq, error: reason, retryAt: now + Self.backoff(attempt: delivery.attempts, trigger.backoff))
+            }
+        }
+        let elapsed = ContinuousClock.now - start
+        log.record(
+            function: function.name, requestID: requestID, status: failed.isEmpty ? 200 : (failed.count == batch.count ? 502 : 207),
+            durationMs: Double(elapsed.milliseconds), coldStart: result.coldStart, trigger: "queue"
+        )
+    }
+
+    /// Exponential backoff with jitter: between half and all of `initial × multiplier^(attempt−1)`, capped.
+    static func backoff(attempt: Int, _ backoff: Backoff) -> Int64 {
+        let base = Double(backoff.initial.milliseconds) * pow(backoff.multiplier, Double(max(attempt - 1, 0)))
+        let capped = min(base, Double(backoff.maximum.milliseconds))
+        return Int64(capped * Double.random(in: 0.5...1.0))
+    }
+}

@@ -1,0 +1,75 @@
+import BlytzData
+import BlytzTesting
+import Foundation
+import Logging
+import NIOHTTP1
+import Testing
+
+/// Events end to end through the real runner: outbox → relay → queue → subscribed queue functions,
+/// on SQLite and on PostgreSQL; retries and the dead-letter store.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct RunnerEventTests {
+    struct Seen: Decodable { var seen: Int }
+
+    func seen(_ runner: LocalRunner, _ consumer: String) async -> Int {
+        (try? await runner.get("/api/fx/seen?consumer=\(consumer)").json(Seen.self).seen) ?? -1
+    }
+
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
+    func eventsCommittedWithTheirWritesReachTheirConsumerOnce(engine: ServiceDatabase.Engine) async throws {
+        var environment: [String: String] = [:]
+        if engine == .postgres {
+            environment["FIXTURES_DATABASE_URL"] = try RunnerDataTests().newPostgresDatabaseURL()
+            environment["BLYTZ_QUEUE_URL"] = try RunnerDataTests().newPostgresDatabaseURL()
+        }
+        try await withRunner(environment: environment) { runner in
+            for _ in 0..<5 {
+                let hit = try await runner.request(.POST, "/api/fx/hits")
+                #expect(hit.status == 200)
+            }
+            #expect(await eventually(within: .seconds(10)) { await seen(runner, "fx-on-hit") == 5 })
+            let delivered = await runner.waitForLine { $0.contains(#""fn":"fx-on-hit""#) && $0.contains(#""status":200"#) }
+            #expect(delivered != nil)
+        }
+    }
+
+    @Test func aPoisonEventIsDeadLetteredWithoutHoldingOthersUp() async throws {
+        try await withRunner { runner in
+            let poison = try blytz(["events", "publish", "ThingHappened", #"{"n":1,"fail":true}"#, "--gateway", runner.urls.gateway])
+            #expect(poison.status == 0 && poison.output.contains("fx-queue"))
+            let good = try blytz(["events", "publish", "ThingHappened", #"{"n":2}"#, "--gateway", runner.urls.gateway])
+            #expect(good.status == 0)
+            #expect(await eventually(within: .seconds(10)) { await seen(runner, "fx-queue") == 1 })
+
+            // Three attempts (the first and two retries), then the dead-letter store.
+            let dead = await eventually(within: .seconds(10)) {
+                ((try? blytz(["events", "dlq", "list", "--data-dir", runner.dataDirectory]).output) ?? "").contains("ThingHappened")
+            }
+            #expect(dead)
+            let listed = try blytz(["events", "dlq", "list", "--data-dir", runner.dataDirectory]).output
+            #expect(listed.contains("attempts 3") && listed.contains("fx-queue"))
+            let replayed = try blytz(["events", "dlq", "replay", "--function", "fx-queue", "--data-dir", runner.dataDirectory])
+            #expect(replayed.output.contains("replayed 1"))
+            #expect(await eventually(within: .seconds(10)) {
+                ((try? blytz(["events", "dlq", "list", "--data-dir", runner.dataDirectory]).output) ?? "").contains("attempts 3")
+            })
+            let purged = try blytz(["events", "dlq", "purge", "--data-dir", runner.dataDirectory])
+            #expect(purged.output.contains("purged 1"))
+            let empty = try blytz(["events", "dlq", "list", "--data-dir", runner.dataDirectory]).output
+            #expect(empty.isEmpty)
+            #expect(await seen(runner, "fx-queue") == 1)
+        }
+    }
+
+    /// Runs `blytz` with `arguments`; returns its exit status and standard output.
+    func blytz(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: LocalRunner.buildDirectory + "/blytz")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+}
