@@ -1,6 +1,9 @@
 import BlytzData
 import BlytzTesting
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOHTTP1
 import Testing
@@ -57,6 +60,38 @@ import Testing
             let empty = try blytz(["events", "dlq", "list", "--data-dir", runner.dataDirectory]).output
             #expect(empty.isEmpty)
             #expect(await seen(runner, "fx-queue") == 1)
+        }
+    }
+
+    @Test func aConsumerKilledMidBatchLosesNothingAndRepeatsNoEffect() async throws {
+        try await withRunner { runner in
+            // One batch of three (the window gathers them): the worker commits the first event's effects,
+            // then dies before the batch is acknowledged; all three are redelivered.
+            for data in [#"{"die":true}"#, "{}", "{}"] {
+                #expect(try blytz(["events", "publish", "Fragile", data, "--gateway", runner.urls.gateway]).status == 0)
+            }
+            #expect(await eventually(within: .seconds(15)) { await seen(runner, "fx-fragile") == 3 })
+            let report = try await runner.pool("fx-fragile")
+            #expect(report.crashes == 1)
+            // Settled: nothing more arrives.
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await seen(runner, "fx-fragile") == 3)
+        }
+    }
+
+    @Test func aKilledRunnerDeliversEverythingOnceAfterARestart() async throws {
+        let dataDirectory = NSTemporaryDirectory() + "blytz-restart-" + UUID().uuidString
+        let first = try await LocalRunner.start(manifest: fixturesManifest, dataDirectory: dataDirectory)
+        for _ in 0..<20 {
+            _ = try await first.request(.POST, "/api/fx/hits")
+        }
+        // Killed with events committed: some relayed, some delivered, some leased to a batch in flight.
+        await first.stop(signal: SIGKILL)
+        try await withRunner(dataDirectory: dataDirectory) { second in
+            // Deliveries leased by the killed runner return when their lease (timeout + 5 s) ends.
+            #expect(await eventually(within: .seconds(20)) { await seen(second, "fx-on-hit") == 20 })
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await seen(second, "fx-on-hit") == 20)
         }
     }
 

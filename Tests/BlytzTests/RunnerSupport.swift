@@ -11,10 +11,10 @@ let fixturesManifest = "Tests/Fixtures/fixtures.yaml"
 
 /// Starts a runner on the fixtures, runs `body`, and always stops it.
 func withRunner<T>(
-    manifest: String = fixturesManifest, arguments: [String] = [], environment: [String: String] = [:],
+    manifest: String = fixturesManifest, arguments: [String] = [], environment: [String: String] = [:], dataDirectory: String? = nil,
     _ body: (LocalRunner) async throws -> T
 ) async throws -> T {
-    let runner = try await LocalRunner.start(manifest: manifest, arguments: arguments, environment: environment)
+    let runner = try await LocalRunner.start(manifest: manifest, arguments: arguments, environment: environment, dataDirectory: dataDirectory)
     return try await using(runner, cleanup: { await $0.stop() }, body)
 }
 

@@ -130,6 +130,17 @@ struct OnHit: QueueFunction {
     }
 }
 
+/// A queue consumer of `Fragile` that dies: on an event's first delivery it commits the effects of the
+/// `{"die": true}` event and then kills its own process, before the batch is acknowledged.
+struct Fragile: QueueFunction {
+    struct Payload: Codable, Sendable { var die: Bool? }
+
+    func handle(_ message: EventEnvelope<Payload>, metadata: QueueMessageMetadata, context: FunctionContext) async throws {
+        try await context.database.once(event: message.id, consumer: context.functionName) { _ in }
+        if message.data.die == true && metadata.receiveCount == 1 { kill(getpid(), SIGKILL) }
+    }
+}
+
 /// `GET /fx/seen?consumer=`: how many events that consumer has processed.
 struct Seen: HTTPFunction {
     struct Output: Codable, ResponseBody { var seen: Int }
@@ -246,4 +257,5 @@ ServiceMain.main(functions: [
     "fx-hit": Hit(),
     "fx-on-hit": OnHit(),
     "fx-seen": Seen(),
+    "fx-fragile": Fragile(),
 ], migrations: migrations)
