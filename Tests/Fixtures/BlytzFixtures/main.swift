@@ -123,10 +123,45 @@ struct Consume: QueueFunction {
     }
 }
 
-/// A queue consumer of `HitRecorded`: records each event once in the inbox.
+/// A queue consumer of `HitRecorded`: records each event once in the inbox, with how long it took from
+/// publishing to reaching this handler.
 struct OnHit: QueueFunction {
     func handle(_ message: EventEnvelope<[String: String]>, metadata: QueueMessageMetadata, context: FunctionContext) async throws {
-        try await context.database.once(event: message.id, consumer: context.functionName) { _ in }
+        let published = (try? Date(message.time, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) ?? Date()
+        let latency = Date().timeIntervalSince(published) * 1000
+        let id = message.id
+        try await context.database.once(event: id, consumer: context.functionName) { sql in
+            try await sql.insert(into: "latencies").columns("event_id", "ms").values(SQLBind(id), SQLBind(latency)).run()
+        }
+    }
+}
+
+/// `POST /fx/burst?n=`: publishes n `HitRecorded` events in one transaction.
+struct Burst: HTTPFunction {
+    struct Output: Codable, ResponseBody { var published: Int }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+        let count = min(max(request.query["n"].flatMap(Int.init) ?? 1, 1), 100_000)
+        try await context.database.transaction { sql in
+            for index in 0..<count {
+                try await context.publish("HitRecorded", subject: "\(index)", data: ["hit": "\(index)"], on: sql)
+            }
+        }
+        return .ok(Output(published: count))
+    }
+}
+
+/// `GET /fx/latency`: publish-to-consumer latency percentiles of every `HitRecorded` seen.
+struct Latency: HTTPFunction {
+    struct Output: Codable, ResponseBody { var count: Int; var p50: Double; var p99: Double }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+        struct Row: Decodable { var ms: Double }
+        let values = try await context.database.withConnection { sql in
+            try await sql.select().column("ms").from("latencies").orderBy("ms").all(decoding: Row.self).map(\.ms)
+        }
+        func percentile(_ p: Double) -> Double { values.isEmpty ? 0 : values[Int((p / 100 * Double(values.count - 1)).rounded())] }
+        return .ok(Output(count: values.count, p50: percentile(50), p99: percentile(99)))
     }
 }
 
@@ -235,7 +270,13 @@ let migrations = [
             .column("id", type: .text, .primaryKey(autoIncrement: false))
             .column("at", type: .text, .notNull)
             .run()
-    }
+    },
+    Migration(2, "create latencies") { sql in
+        try await sql.create(table: "latencies")
+            .column("event_id", type: .text, .primaryKey(autoIncrement: false))
+            .column("ms", type: .real, .notNull)
+            .run()
+    },
 ]
 
 ServiceMain.main(functions: [
@@ -258,4 +299,6 @@ ServiceMain.main(functions: [
     "fx-on-hit": OnHit(),
     "fx-seen": Seen(),
     "fx-fragile": Fragile(),
+    "fx-burst": Burst(),
+    "fx-latency": Latency(),
 ], migrations: migrations)
