@@ -17,14 +17,18 @@ import Testing
         (try? await runner.get("/api/fx/seen?consumer=\(consumer)").json(Seen.self).seen) ?? -1
     }
 
+    /// The service database and the queue on `engine`: SQLite files by default, fresh PostgreSQL databases otherwise.
+    func environment(_ engine: ServiceDatabase.Engine) throws -> [String: String] {
+        guard engine == .postgres else { return [:] }
+        return [
+            "FIXTURES_DATABASE_URL": try RunnerDataTests().newPostgresDatabaseURL(),
+            "BLYTZ_QUEUE_URL": try RunnerDataTests().newPostgresDatabaseURL(),
+        ]
+    }
+
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func eventsCommittedWithTheirWritesReachTheirConsumerOnce(engine: ServiceDatabase.Engine) async throws {
-        var environment: [String: String] = [:]
-        if engine == .postgres {
-            environment["FIXTURES_DATABASE_URL"] = try RunnerDataTests().newPostgresDatabaseURL()
-            environment["BLYTZ_QUEUE_URL"] = try RunnerDataTests().newPostgresDatabaseURL()
-        }
-        try await withRunner(environment: environment) { runner in
+        try await withRunner(environment: try environment(engine)) { runner in
             for _ in 0..<5 {
                 let hit = try await runner.request(.POST, "/api/fx/hits")
                 #expect(hit.status == 200)
@@ -63,8 +67,9 @@ import Testing
         }
     }
 
-    @Test func aConsumerKilledMidBatchLosesNothingAndRepeatsNoEffect() async throws {
-        try await withRunner { runner in
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
+    func aConsumerKilledMidBatchLosesNothingAndRepeatsNoEffect(engine: ServiceDatabase.Engine) async throws {
+        try await withRunner(environment: try environment(engine)) { runner in
             // One batch of three (the window gathers them): the worker commits the first event's effects,
             // then dies before the batch is acknowledged; all three are redelivered.
             for data in [#"{"die":true}"#, "{}", "{}"] {
@@ -79,15 +84,17 @@ import Testing
         }
     }
 
-    @Test func aKilledRunnerDeliversEverythingOnceAfterARestart() async throws {
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
+    func aKilledRunnerDeliversEverythingOnceAfterARestart(engine: ServiceDatabase.Engine) async throws {
         let dataDirectory = NSTemporaryDirectory() + "blytz-restart-" + UUID().uuidString
-        let first = try await LocalRunner.start(manifest: fixturesManifest, dataDirectory: dataDirectory)
+        let environment = try environment(engine)
+        let first = try await LocalRunner.start(manifest: fixturesManifest, environment: environment, dataDirectory: dataDirectory)
         for _ in 0..<20 {
             _ = try await first.request(.POST, "/api/fx/hits")
         }
         // Killed with events committed: some relayed, some delivered, some leased to a batch in flight.
         await first.stop(signal: SIGKILL)
-        try await withRunner(dataDirectory: dataDirectory) { second in
+        try await withRunner(environment: environment, dataDirectory: dataDirectory) { second in
             // Deliveries leased by the killed runner return when their lease (timeout + 5 s) ends.
             #expect(await eventually(within: .seconds(20)) { await seen(second, "fx-on-hit") == 20 })
             try await Task.sleep(for: .milliseconds(300))
