@@ -89,7 +89,7 @@ public struct Runner {
             LogService(core: core),
             PoolService(core: core, drainTimeout: options.drainTimeout),
             events,
-            Scheduler(core: core, logger: logger),
+            Scheduler(core: core, state: ScheduleState(queue: queue), logger: logger),
         ]
         if options.watch {
             services.append(SourceWatcher(core: core, spawner: spawner, lookup: lookup, dataDirectory: dataDirectory, inherited: inherited, logger: logger))

@@ -20,6 +20,29 @@ import Testing
         }
     }
 
+    @Test func scheduleSlotsFireOnceAcrossARestartAndMissedOnesAreCaughtUp() async throws {
+        let dataDirectory = NSTemporaryDirectory() + "blytz-schedule-" + UUID().uuidString
+        let ticks = dataDirectory + "/ticks"
+        func fired() -> [String] {
+            ((try? String(contentsOfFile: ticks, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        try await withRunner(dataDirectory: dataDirectory) { _ in
+            #expect(await eventually(within: .seconds(5)) { fired().count >= 2 })
+        }
+        let beforeRestart = fired()
+        // Stopped across at least two slots (the schedule fires every second).
+        try await Task.sleep(for: .milliseconds(2500))
+        let restartedAt = Date()
+        try await withRunner(dataDirectory: dataDirectory) { _ in
+            #expect(await eventually(within: .seconds(5)) { fired().count >= beforeRestart.count + 2 })
+        }
+        let all = fired()
+        #expect(Set(all).count == all.count, "a slot fired twice: \(all)")
+        // The slot just before the restart (missed while stopped) fired once the runner was back.
+        let caughtUp = all.dropFirst(beforeRestart.count).compactMap { try? Date($0, strategy: .iso8601) }.filter { $0 < restartedAt }
+        #expect(caughtUp.count == 1)
+    }
+
     @Test func blytzInvokeSendsARawEventAndPrintsTheResult() async throws {
         try await withRunner { runner in
             func envelope(_ id: String, _ data: String) -> String {
