@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOPosix
+import PostgresKit
 import SQLKit
 
 /// The durable event queue: one delivery per event and subscribing function, leased while a consumer
@@ -96,8 +98,48 @@ public final class EventQueue: Sendable {
                 }
                 try await insert.ignoringConflicts(with: ["function", "event_id"]).run()
             }
+            try await self.notify(Set(rows.map(\.1)), on: sql)
         }
         return rows.count
+    }
+
+    /// The channel on which a PostgreSQL queue announces new deliveries (the payload names the function).
+    public static let channel = "blytz_events"
+
+    /// On PostgreSQL, tells every listening runner which functions have new deliveries, when the
+    /// surrounding transaction commits.
+    private func notify(_ functions: Set<String>, on sql: any SQLDatabase) async throws {
+        guard database.engine == .postgres else { return }
+        for function in functions.sorted() {
+            try await sql.raw("SELECT pg_notify(\(bind: Self.channel), \(bind: function))").run()
+        }
+    }
+
+    /// Calls `wake` with a function's name whenever any runner queues deliveries for it (PostgreSQL only;
+    /// returns at once for SQLite, whose queue has a single runner). Reconnects until cancelled.
+    public func listen(logger: Logger, wake: @escaping @Sendable (String) -> Void) async {
+        guard case .postgres(let url) = database.location, let configuration = try? SQLPostgresConfiguration(url: url) else { return }
+        var id = 0
+        while !Task.isCancelled {
+            id += 1
+            do {
+                let connection = try await PostgresConnection.connect(
+                    on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration.coreConfiguration, id: id, logger: logger
+                ).get()
+                do {
+                    try await connection.listen(on: Self.channel) { notifications in
+                        for try await notification in notifications { wake(notification.payload) }
+                    }
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+                try? await connection.close()
+            } catch {
+                logger.warning("queue listener disconnected; reconnecting", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 
     /// Leases up to `limit` ready deliveries of `function` until `now + lease`, counting an attempt each.
@@ -170,11 +212,13 @@ public final class EventQueue: Sendable {
     public func replay(function: String? = nil, seqs: [Int]? = nil, now: Int64) async throws -> Int {
         let targets = try await dead(function: function).filter { seqs?.contains($0.seq) ?? true }.map(\.seq)
         guard !targets.isEmpty else { return 0 }
+        let functions = Set(try await dead(function: function).filter { targets.contains($0.seq) }.map(\.function))
         try await database.transaction { sql in
             try await sql.update("_blytz_deliveries")
                 .set("state", to: SQLBind("ready")).set("attempts", to: SQLBind(0)).set("available_at", to: SQLBind(now))
                 .set("claimed_until", to: SQLBind(0))
                 .where("seq", .in, SQLBind.group(targets)).run()
+            try await self.notify(functions, on: sql)
         }
         return targets.count
     }

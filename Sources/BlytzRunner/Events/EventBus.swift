@@ -72,6 +72,8 @@ final class EventBus: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.relay() }
+                // Runners sharing a PostgreSQL queue wake each other's deliverers.
+                group.addTask { await self.queue.listen(logger: self.logger) { function in self.deliveryWakeups[function]?.signal() } }
                 for (function, trigger) in self.subscriptions {
                     group.addTask { await self.deliver(to: function, trigger: trigger) }
                 }
