@@ -97,6 +97,30 @@ public enum Outbox {
 }
 
 extension ServiceDatabase {
+    /// The batch form of `once(event:consumer:)`: in one transaction, records which of `eventIds` `consumer`
+    /// has not processed yet and runs `effects` with just those. Returns them.
+    @discardableResult
+    public func once(events eventIds: [String], consumer: String, _ effects: @escaping @Sendable (any SQLDatabase, [String]) async throws -> Void) async throws -> [String] {
+        guard !eventIds.isEmpty else { return [] }
+        return try await transaction { sql in
+            struct Seen: Decodable { var event_id: String }
+            let seen = Set(
+                try await sql.select().column("event_id").from("_blytz_inbox")
+                    .where("consumer", .equal, SQLBind(consumer)).where("event_id", .in, SQLBind.group(eventIds))
+                    .all(decoding: Seen.self).map(\.event_id)
+            )
+            var fresh: [String] = []
+            for id in eventIds where !seen.contains(id) && !fresh.contains(id) { fresh.append(id) }
+            guard !fresh.isEmpty else { return [] }
+            let now = Date().formatted(.iso8601)
+            var insert = sql.insert(into: "_blytz_inbox").columns("consumer", "event_id", "processed_at")
+            for id in fresh { insert = insert.values(SQLBind(consumer), SQLBind(id), SQLBind(now)) }
+            try await insert.run()
+            try await effects(sql, fresh)
+            return fresh
+        }
+    }
+
     /// Runs `effects` in one transaction with the record that `consumer` processed event `eventId`, unless
     /// it already did: at-least-once delivery, effects exactly once. Returns whether `effects` ran.
     @discardableResult

@@ -119,6 +119,22 @@ struct Orders: HTTPFunction {
         #expect(failed == ["m1", "m2"])
     }
 
+    @Test func batchQueueHandlersSeeTheWholeBatchAndReportFailures() async throws {
+        struct Evens: QueueBatchFunction {
+            struct Message: Decodable, Sendable { var value: Int }
+            func handle(_ batch: [QueueItem<Message>], context: FunctionContext) async throws -> [String] {
+                #expect(batch.count == 3)
+                return batch.filter { $0.message.value % 2 == 1 }.map(\.metadata.messageId)
+            }
+        }
+        let event = SQSEvent(records: [#"{"value":2}"#, #"{"value":3}"#, "not json", #"{"value":4}"#].enumerated().map {
+            SQSEvent.Message(messageId: "m\($0.offset)", body: $0.element, queue: "q")
+        })
+        let output = try await Evens().invoke(try JSON.encoder().encode(event), context: TestContext.make())
+        let failed = try JSON.decoder().decode(SQSBatchResponse.self, from: output).batchItemFailures.map(\.itemIdentifier)
+        #expect(failed.sorted() == ["m1", "m2"])
+    }
+
     @Test func webSocketHandlersPushThroughTheirConnectionManager() async throws {
         struct Greeter: WebSocketFunction {
             func handle(_ event: APIGatewayWebSocketRequest, context: FunctionContext) async throws -> APIGatewayWebSocketResponse {

@@ -68,6 +68,16 @@ import Testing
             #expect(outcomes.filter { $0 == true }.count == 1)
             let n = try await database.withConnection { sql in try await sql.raw("SELECT n FROM tallies WHERE id = 't'").first(decoding: Count.self)?.n }
             #expect(n == 3)
+            // The batch form records only the new ids and hands the effects just those.
+            let fresh = try await database.once(events: ["e1", "e4", "e5", "e4"], consumer: "ratings") { sql, ids in
+                #expect(ids == ["e4", "e5"])
+                try await increment(sql)
+            }
+            #expect(fresh == ["e4", "e5"])
+            let none = try await database.once(events: ["e4", "e5"], consumer: "ratings") { _, _ in Issue.record("ran twice") }
+            #expect(none.isEmpty)
+            let afterBatch = try await database.withConnection { sql in try await sql.raw("SELECT n FROM tallies WHERE id = 't'").first(decoding: Count.self)?.n }
+            #expect(afterBatch == 4)
             // A failing effect leaves no record, so the redelivery runs it.
             struct Failing: Error {}
             await #expect(throws: Failing.self) { try await database.once(event: "e3", consumer: "ratings") { _ in throw Failing() } }

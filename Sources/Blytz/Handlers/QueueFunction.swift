@@ -21,10 +21,7 @@ extension QueueFunction {
         let batch = try JSON.decoder().decode(SQSEvent.self, from: event)
         var failures: [SQSBatchResponse.ItemFailure] = []
         for record in batch.records {
-            let metadata = QueueMessageMetadata(
-                messageId: record.messageId, attributes: record.attributes,
-                receiveCount: record.attributes["ApproximateReceiveCount"].flatMap(Int.init) ?? 1
-            )
+            let metadata = QueueMessageMetadata(record)
             do {
                 let message = try JSON.decoder().decode(Message.self, from: Data(record.body.utf8))
                 try await handle(message, metadata: metadata, context: context)
@@ -34,6 +31,48 @@ extension QueueFunction {
             }
         }
         return try JSON.encoder().encode(SQSBatchResponse(batchItemFailures: failures))
+    }
+}
+
+/// A queue-triggered handler that takes a whole batch at once (for example, to write it in one
+/// transaction) and returns the ids of the messages that failed; messages whose body does not decode
+/// into `Message` are reported failed without reaching it.
+public protocol QueueBatchFunction: FunctionHandler {
+    associatedtype Message: Decodable & Sendable
+
+    func handle(_ batch: [QueueItem<Message>], context: FunctionContext) async throws -> [String]
+}
+
+/// One decoded message of a batch.
+public struct QueueItem<Message: Sendable>: Sendable {
+    public var message: Message
+    public var metadata: QueueMessageMetadata
+}
+
+extension QueueBatchFunction {
+    public func invoke(_ event: Data, context: FunctionContext) async throws -> Data {
+        let batch = try JSON.decoder().decode(SQSEvent.self, from: event)
+        var items: [QueueItem<Message>] = []
+        var failures: [String] = []
+        for record in batch.records {
+            do {
+                items.append(QueueItem(message: try JSON.decoder().decode(Message.self, from: Data(record.body.utf8)), metadata: .init(record)))
+            } catch {
+                context.logger.warning("message does not decode", metadata: ["message.id": "\(record.messageId)", "error": "\(error)"])
+                failures.append(record.messageId)
+            }
+        }
+        if !items.isEmpty { failures += try await handle(items, context: context) }
+        return try JSON.encoder().encode(SQSBatchResponse(batchItemFailures: failures.map { .init(itemIdentifier: $0) }))
+    }
+}
+
+extension QueueMessageMetadata {
+    init(_ record: SQSEvent.Message) {
+        self.init(
+            messageId: record.messageId, attributes: record.attributes,
+            receiveCount: record.attributes["ApproximateReceiveCount"].flatMap(Int.init) ?? 1
+        )
     }
 }
 

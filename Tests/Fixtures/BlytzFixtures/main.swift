@@ -136,6 +136,23 @@ struct OnHit: QueueFunction {
     }
 }
 
+/// The batch form of `OnHit`: one transaction per batch records every new event and its latency.
+struct OnHitBatch: QueueBatchFunction {
+    func handle(_ batch: [QueueItem<EventEnvelope<[String: String]>>], context: FunctionContext) async throws -> [String] {
+        let now = Date()
+        let format = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        let latencies = Dictionary(batch.map { item in
+            (item.message.id, now.timeIntervalSince((try? Date(item.message.time, strategy: format)) ?? now) * 1000)
+        }) { first, _ in first }
+        try await context.database.once(events: batch.map(\.message.id), consumer: "fx-on-hit") { sql, fresh in
+            var insert = sql.insert(into: "latencies").columns("event_id", "ms")
+            for id in fresh { insert = insert.values(SQLBind(id), SQLBind(latencies[id] ?? 0)) }
+            try await insert.run()
+        }
+        return []
+    }
+}
+
 /// `POST /fx/burst?n=`: publishes n `HitRecorded` events in one transaction.
 struct Burst: HTTPFunction {
     struct Output: Codable, ResponseBody { var published: Int }
@@ -300,5 +317,6 @@ ServiceMain.main(functions: [
     "fx-seen": Seen(),
     "fx-fragile": Fragile(),
     "fx-burst": Burst(),
+    "fx-on-hit-batch": OnHitBatch(),
     "fx-latency": Latency(),
 ], migrations: migrations)
