@@ -58,6 +58,7 @@ extension FunctionContext {
             time: Date().formatted(.iso8601WithMilliseconds), subject: subject, data: data, traceparent: traceparent
         )
         try await Outbox.write(envelope, on: sql)
+        effects.markPublished()
         return envelope.id
     }
 }

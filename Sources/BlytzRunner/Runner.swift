@@ -77,7 +77,7 @@ public struct Runner {
             spawner: spawner, group: group, manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, ports: ports, inherited: inherited
         )
         let pools = Dictionary(uniqueKeysWithValues: manifest.functions.map {
-            ($0.name, FunctionPool(function: $0, launcher: launcher, logger: logger, afterInvocation: relayWakeup))
+            ($0.name, FunctionPool(function: $0, launcher: launcher, logger: logger, afterPublishing: relayWakeup))
         })
         let events = EventBus(
             manifest: manifest, queue: queue, outboxes: outboxes, pools: pools, relayWakeup: relayWakeup, log: log, logger: logger, group: group

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// Everything one invocation may use: who it is, how long it has, and its dependencies.
 ///
@@ -21,6 +22,8 @@ public struct FunctionContext: Sendable {
     public var dependencies: Dependencies
     /// Pushes to WebSocket connections through the management endpoint.
     public var connections: any ConnectionManager
+    /// What this invocation did that the runtime reports back (such as publishing events).
+    public let effects = InvocationEffects()
 
     public init(
         requestId: String, functionName: String, deadlineEpochMilliseconds: Int64, traceparent: String?,
@@ -44,6 +47,20 @@ public struct FunctionContext: Sendable {
     public var remainingTime: Duration {
         .milliseconds(deadlineEpochMilliseconds - Int64((Date().timeIntervalSince1970 * 1000).rounded()))
     }
+}
+
+/// What an invocation did that the runtime tells the runner about with its response.
+public final class InvocationEffects: Sendable {
+    private let published = Atomic<Bool>(false)
+
+    public init() {}
+
+    /// Records that the invocation wrote events to its service's outbox, so the runner relays them now.
+    public func markPublished() {
+        published.store(true, ordering: .relaxed)
+    }
+
+    public var didPublish: Bool { published.load(ordering: .relaxed) }
 }
 
 /// A function's environment, read through typed accessors.

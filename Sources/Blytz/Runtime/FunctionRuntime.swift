@@ -17,6 +17,8 @@ import NIOPosix
 /// ```
 public enum FunctionRuntime {
     static let base = "/2018-06-01/runtime"
+    /// Sent with a response whose invocation published events: the runner relays its outbox at once.
+    public static let publishedHeader = "Blytz-Published"
 
     /// Builds a worker's dependencies once, before its first invocation; a failure is reported as an init error.
     public typealias DependencySetup = @Sendable (Configuration, Logger) async throws -> Dependencies
@@ -108,7 +110,8 @@ public enum FunctionRuntime {
             let event = Data(buffer: next.body)
             do {
                 let output = try await handler.invoke(event, context: context)
-                _ = try await connection.request(.POST, "\(base)/invocation/\(requestId)/response", body: ByteBuffer(data: output))
+                let headers: HTTPHeaders = context.effects.didPublish ? [Self.publishedHeader: "1"] : [:]
+                _ = try await connection.request(.POST, "\(base)/invocation/\(requestId)/response", headers: headers, body: ByteBuffer(data: output))
             } catch {
                 let type = "\(Swift.type(of: error))"
                 context.logger.error("invocation failed", metadata: ["error": "\(String(reflecting: error))"])

@@ -95,7 +95,7 @@ final class EventBus: Service, Sendable {
                     logger.warning("outbox relay failed", metadata: ["service": "\(service)", "error": "\(error)"])
                 }
             }
-            // Woken when a service's invocation completes; the timeout catches anything else.
+            // Woken when an invocation reports it published; the timeout catches anything else.
             await relayWakeup.wait(timeout: .seconds(1), on: loop)
         }
     }

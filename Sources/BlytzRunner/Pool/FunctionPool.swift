@@ -17,16 +17,16 @@ final class FunctionPool: Sendable {
     let function: FunctionSpec
     let launcher: WorkerLauncher
     let logger: Logger
-    /// Signalled after every invocation: whatever it published has committed by then.
-    let afterInvocation: Wakeup?
+    /// Signalled when an invocation says it published events: they have committed by then.
+    let afterPublishing: Wakeup?
     private let state: Mutex<State>
     private let spawnRequests: AsyncStream<Int>.Continuation
     private let spawnStream: AsyncStream<Int>
 
-    init(function: FunctionSpec, launcher: WorkerLauncher, logger: Logger, afterInvocation: Wakeup? = nil) {
+    init(function: FunctionSpec, launcher: WorkerLauncher, logger: Logger, afterPublishing: Wakeup? = nil) {
         self.function = function
         self.launcher = launcher
-        self.afterInvocation = afterInvocation
+        self.afterPublishing = afterPublishing
         var logger = logger
         logger[metadataKey: "fn.name"] = "\(function.name)"
         self.logger = logger
@@ -47,7 +47,6 @@ final class FunctionPool: Sendable {
         let timer = eventLoop.scheduleTask(deadline: invocation.deadline) { [self] in timedOut(invocation.id) }
         let result = (try? await invocation.promise.futureResult.get()) ?? .failed(.shuttingDown)
         timer.cancel()
-        afterInvocation?.signal()
         let micros = Int((NIODeadline.now() - invocation.arrivedAt).nanoseconds / 1000)
         state.withLock { $0.metrics.record(latencyMicros: micros) }
         return result
@@ -65,8 +64,9 @@ final class FunctionPool: Sendable {
     }
 
     /// A worker answers (`/response` or `/error`); false when the id is not this worker's invocation.
-    func respond(worker: Int, invocation id: String, body: ByteBuffer, isError: Bool) -> Bool {
+    func respond(worker: Int, invocation id: String, body: ByteBuffer, isError: Bool, published: Bool = false) -> Bool {
         let effects = state.withLock { $0.respond(worker: worker, invocation: id, body: body, isError: isError) }
+        if published && !effects.isEmpty { afterPublishing?.signal() }
         perform(effects)
         return !effects.isEmpty
     }

@@ -1,3 +1,4 @@
+import Blytz
 import BlytzManifest
 import Foundation
 import NIOCore
@@ -81,7 +82,10 @@ final class RuntimeAPIHandler: ChannelInboundHandler {
                 }
             }
         case (.POST, 3, "invocation", "response"), (.POST, 3, "invocation", "error"):
-            let accepted = pool.respond(worker: worker, invocation: String(parts[1]), body: body, isError: parts[2] == "error")
+            let accepted = pool.respond(
+                worker: worker, invocation: String(parts[1]), body: body, isError: parts[2] == "error",
+                published: head.headers.first(name: FunctionRuntime.publishedHeader) != nil
+            )
             if accepted {
                 reply(context, 202, json: #"{"status":"OK"}"#)
             } else {
