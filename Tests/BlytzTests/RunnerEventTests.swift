@@ -8,6 +8,8 @@ import Logging
 import NIOHTTP1
 import Testing
 
+@testable import BlytzRunner
+
 /// Events end to end through the real runner: outbox → relay → queue → subscribed queue functions,
 /// on SQLite and on PostgreSQL; retries and the dead-letter store.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct RunnerEventTests {

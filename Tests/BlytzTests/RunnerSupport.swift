@@ -6,6 +6,8 @@ import BlytzTesting
 import Foundation
 import Testing
 
+@testable import BlytzRunner
+
 /// The fixtures manifest the runner tests serve.
 let fixturesManifest = "Tests/Fixtures/fixtures.yaml"
 
@@ -47,26 +49,10 @@ func eventually(within limit: Duration = .seconds(5), _ condition: () async thro
     return try await condition()
 }
 
-/// The `/_local/functions` entry of one function.
-struct PoolReport: Decodable {
-    struct Workers: Decodable { var total: Int, starting: Int, idle: Int, busy: Int, stopping: Int }
-    struct Latency: Decodable { var p50: Double?, p90: Double?, p99: Double? }
-    var name: String
-    var workers: Workers
-    var invocations: Int
-    var errors: Int
-    var timeouts: Int
-    var crashes: Int
-    var throttled: Int
-    var coldStarts: Int
-    var workersStarted: Int
-    var latencyMs: Latency
-    var coldStartMs: Latency
-}
-
 extension LocalRunner {
-    func pool(_ name: String) async throws -> PoolReport {
-        struct Listing: Decodable { var functions: [PoolReport] }
+    /// The `/_local/functions` entry of one function.
+    func pool(_ name: String) async throws -> PoolSnapshot {
+        struct Listing: Decodable { var functions: [PoolSnapshot] }
         let listing = try await get("/_local/functions").json(Listing.self)
         return try #require(listing.functions.first { $0.name == name })
     }

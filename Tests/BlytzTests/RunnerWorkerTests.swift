@@ -6,6 +6,8 @@ import BlytzTesting
 import Foundation
 import Testing
 
+@testable import BlytzRunner
+
 /// Worker pools: isolation from crashes and hangs, scaling, backlog, start failures and shutdown.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct RunnerWorkerTests {
     @Test func aWorkerThatCrashesMidInvocationAnswers502AndIsReplaced() async throws {
