@@ -210,9 +210,10 @@ public final class EventQueue: Sendable {
     /// Puts dead deliveries back in the queue with fresh attempts; returns how many.
     @discardableResult
     public func replay(function: String? = nil, seqs: [Int]? = nil, now: Int64) async throws -> Int {
-        let targets = try await dead(function: function).filter { seqs?.contains($0.seq) ?? true }.map(\.seq)
-        guard !targets.isEmpty else { return 0 }
-        let functions = Set(try await dead(function: function).filter { targets.contains($0.seq) }.map(\.function))
+        let selected = try await dead(function: function).filter { seqs?.contains($0.seq) ?? true }
+        guard !selected.isEmpty else { return 0 }
+        let targets = selected.map(\.seq)
+        let functions = Set(selected.map(\.function))
         try await database.transaction { sql in
             try await sql.update("_blytz_deliveries")
                 .set("state", to: SQLBind("ready")).set("attempts", to: SQLBind(0)).set("available_at", to: SQLBind(now))

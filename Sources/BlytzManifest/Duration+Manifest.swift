@@ -14,6 +14,11 @@ extension Duration {
         self = .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
+    /// Milliseconds with their fraction, for measured durations.
+    public var fractionalMilliseconds: Double {
+        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    }
+
     /// Whole milliseconds.
     public var milliseconds: Int64 {
         components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000

@@ -6,6 +6,9 @@ public struct RouteTable: Sendable {
         public var pattern: RoutePattern
         public var function: String
         public var service: String
+
+        /// API Gateway's route key, such as `GET /jobs/{id}`.
+        public var key: String { "\(method) \(pattern)" }
     }
 
     /// The outcome of a lookup.
@@ -18,6 +21,8 @@ public struct RouteTable: Sendable {
     public private(set) var routes: [Route]
     /// First path segment → owning service.
     public private(set) var segments: [String: String]
+    /// Function → its route key, for the events the runner builds.
+    public private(set) var routeKeys: [String: String]
 
     public init(manifest: Manifest) {
         routes = manifest.functions.compactMap { function in
@@ -25,6 +30,7 @@ public struct RouteTable: Sendable {
             return Route(method: method, pattern: pattern, function: function.name, service: function.service)
         }
         segments = [:]
+        routeKeys = Dictionary(routes.map { ($0.function, $0.key) }) { first, _ in first }
         for route in routes {
             if let segment = route.pattern.firstLiteral { segments[segment] = route.service }
         }

@@ -33,10 +33,7 @@ final class RunnerCore: Sendable {
     }
 
     /// Whether shutdown has begun (`/ready` answers 503).
-    var draining: Bool {
-        get { drainingFlag.load(ordering: .relaxed) }
-        set { drainingFlag.store(newValue, ordering: .relaxed) }
-    }
+    var draining: Bool { drainingFlag.load(ordering: .relaxed) }
 
     func beginDraining() {
         drainingFlag.store(true, ordering: .relaxed)
@@ -47,8 +44,7 @@ final class RunnerCore: Sendable {
         guard let pool = pools[function] else { return (.failed(.startFailed("no function named '\(function)'")), 0) }
         let start = ContinuousClock.now
         let result = await pool.invoke(id: requestID, payload: payload, traceparent: traceparent, on: group.any())
-        let elapsed = ContinuousClock.now - start
-        return (result, Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+        return (result, (ContinuousClock.now - start).fractionalMilliseconds)
     }
 }
 

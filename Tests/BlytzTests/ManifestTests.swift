@@ -141,6 +141,11 @@ import Testing
         #expect(table.match(method: "GET", path: "/jobs/", service: "market") == .notFound)
     }
 
+    @Test func eachFunctionHasItsAPIGatewayRouteKey() {
+        #expect(table.routeKeys["get"] == "GET /jobs/{id}")
+        #expect(table.routeKeys["content"] == "GET /files/{key+}")
+    }
+
     @Test func segmentsBelongToTheirService() {
         #expect(table.service(forPath: "/jobs/42") == "market")
         #expect(table.service(forPath: "/files/x") == "files")

@@ -184,7 +184,7 @@ final class EventBus: Service, Sendable {
         let elapsed = ContinuousClock.now - start
         log.record(
             function: function.name, requestID: requestID, status: failed.isEmpty ? 200 : (failed.count == batch.count ? 502 : 207),
-            durationMs: Double(elapsed.milliseconds), coldStart: result.coldStart, trigger: "queue"
+            durationMs: elapsed.fractionalMilliseconds, coldStart: result.coldStart, trigger: "queue"
         )
     }
 

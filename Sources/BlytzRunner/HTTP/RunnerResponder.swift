@@ -86,12 +86,7 @@ struct RunnerResponder: HTTPResponder {
             return EventMapping.problem(413, "The body is larger than \(core.maxBodyBytes) bytes.")
         }
         let traceparent = TraceContext.child(of: request.headers[.traceparent])
-        let routeKey: String
-        if case .http(let method, let pattern) = core.manifest.function(named: function)?.trigger {
-            routeKey = "\(method) \(pattern)"
-        } else {
-            routeKey = "$default"
-        }
+        let routeKey = core.routes.routeKeys[function] ?? "$default"
         let event = EventMapping.event(
             request: request, path: path, routeKey: routeKey, parameters: parameters, body: body, requestID: requestID,
             traceparent: traceparent, sourceIP: context.channel.remoteAddress?.ipAddress ?? "127.0.0.1",

@@ -225,7 +225,7 @@ final class WebSocketHub: Sendable {
         let elapsed = ContinuousClock.now - start
         log.record(
             function: function, requestID: requestID, status: status,
-            durationMs: Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15,
+            durationMs: elapsed.fractionalMilliseconds,
             coldStart: result.coldStart, trigger: "websocket"
         )
         return outcome
