@@ -66,6 +66,8 @@ import Testing
 
             let (scheduleStatus, _) = try run(["invoke", "fx-tick", "--gateway", runner.urls.gateway])
             #expect(scheduleStatus == 0)
+            let (connectStatus, connectOutput) = try run(["invoke", "fx-ws-connect", "--gateway", runner.urls.gateway])
+            #expect(connectStatus == 0 && connectOutput.contains("401"))
             let (unknownStatus, _) = try run(["invoke", "no-such-function", "--gateway", runner.urls.gateway])
             #expect(unknownStatus == 1)
         }

@@ -97,8 +97,15 @@ struct LocalEndpoints {
             return (try? encoder.encode(event)) ?? Data()
         case .schedule:
             return (try? encoder.encode(ScheduledEvent(id: requestID, time: Date().formatted(.iso8601), rule: function.name))) ?? Data()
-        case .queue, .websocket:
+        case .queue:
             return (try? encoder.encode(SQSEvent(records: []))) ?? Data()
+        case .websocket(let route):
+            let now = wallClockMilliseconds()
+            let event = APIGatewayWebSocketRequest(requestContext: .init(
+                routeKey: route, eventType: route == "$connect" ? "CONNECT" : route == "$disconnect" ? "DISCONNECT" : "MESSAGE",
+                connectionId: "blytz-invoke", requestId: requestID, messageId: nil, domainName: "127.0.0.1", connectedAt: now, requestTimeEpoch: now
+            ))
+            return (try? encoder.encode(event)) ?? Data()
         }
     }
 }
