@@ -81,16 +81,17 @@ public final class LocalRunner: Sendable {
         process.standardOutput = stdout
         process.standardError = stderr
         let output = OutputCollector()
-        stdout.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                output.finish()
-            } else {
+        try process.run()
+        // A blocking read on a thread of its own: simpler and sturdier than a dispatch read source.
+        let reader = stdout.fileHandleForReading
+        Thread.detachNewThread {
+            while true {
+                let data = reader.availableData
+                guard !data.isEmpty else { break }
                 output.append(data)
             }
+            output.finish()
         }
-        try process.run()
         guard let line = await output.firstLine(where: { $0.contains(#""event":"ready""#) }),
             let urls = try? JSONDecoder().decode(URLs.self, from: Data(line.utf8))
         else {
