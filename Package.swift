@@ -10,6 +10,17 @@ let swiftSettings: [SwiftSetting] = [
 /// The six services of the API contract: each is a library of handlers plus a thin executable.
 let services = ["Users", "Marketplace", "Contracts", "Payments", "Communication", "Files"]
 
+/// What a service library needs beyond the SDK.
+let extraDependencies: [String: [Target.Dependency]] = [
+    "Users": [
+        .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+        .product(name: "JWTKit", package: "jwt-kit"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "SQLKit", package: "sql-kit"),
+        .product(name: "Logging", package: "swift-log"),
+    ],
+]
+
 let package = Package(
     name: "blytz",
     platforms: [.macOS(.v15)],
@@ -36,6 +47,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
         .package(url: "https://github.com/vapor/async-kit.git", from: "1.22.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         // The manifest: functions.yaml model, validation with file:line, routes, cron.
@@ -67,6 +81,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What a service needs to work with the others: bearer-token identity verified against the user
+        // service's JWKS, and the inter-service client with timeouts, retries and a circuit breaker.
+        .target(
+            name: "BlytzServices",
+            dependencies: [
+                "Blytz",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -135,7 +163,10 @@ let package = Package(
         .testTarget(
             name: "BlytzTests",
             dependencies: [
-                "Blytz", "BlytzData", "BlytzManifest", "BlytzRunner", "BlytzTesting",
+                "Blytz", "BlytzData", "BlytzManifest", "BlytzRunner", "BlytzTesting", "BlytzServices", "Users",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -149,10 +180,10 @@ let package = Package(
     ]
         + services.flatMap { name in
             [
-                Target.target(name: name, dependencies: ["Blytz", "BlytzData"], swiftSettings: swiftSettings),
+                Target.target(name: name, dependencies: ["Blytz", "BlytzData", "BlytzServices"] + (extraDependencies[name] ?? []), swiftSettings: swiftSettings),
                 Target.executableTarget(
                     name: "\(name)Worker",
-                    dependencies: [.byName(name: name), "BlytzData"],
+                    dependencies: [.byName(name: name), "BlytzData", "BlytzServices"],
                     swiftSettings: swiftSettings
                 ),
             ]

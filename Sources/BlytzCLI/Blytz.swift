@@ -26,7 +26,7 @@ struct BlytzCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blytz",
         abstract: "Run, check and call BlytzWork's functions.",
-        subcommands: [Local.self, Validate.self, Routes.self, Invoke.self, Migrate.self, Events.self]
+        subcommands: [Local.self, Validate.self, Routes.self, Invoke.self, Migrate.self, Seed.self, UsersCommand.self, Events.self]
     )
 }
 
@@ -193,22 +193,115 @@ struct Migrate: AsyncParsableCommand {
     var dataDir: String?
 
     func run() async throws {
+        try await manifestOptions.runServiceCommand(["migrate"], services: services, dataDir: dataDir)
+    }
+}
+
+struct Seed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load demo data into each service's database (or the named ones), so the API can be tried at once.",
+        discussion: "The user service adds a demo company and VAs with profiles; their password is BLYTZ_SEED_PASSWORD (default blytz-demo-pass)."
+    )
+
+    @Argument(help: "Services to seed (default: all).")
+    var services: [String] = []
+
+    @OptionGroup var manifestOptions: ManifestOptions
+
+    @Option(name: .long, help: "Local state (default: $BLYTZ_DATA_DIR or local/.data).")
+    var dataDir: String?
+
+    func run() async throws {
+        try await manifestOptions.runServiceCommand(["seed"], services: services, dataDir: dataDir)
+    }
+}
+
+struct UsersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "users",
+        abstract: "Administer the user service.",
+        subcommands: [CreateAdmin.self, RotateKey.self, SeedProfiles.self]
+    )
+
+    struct CreateAdmin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-admin",
+            abstract: "Create an admin account (the first one especially).",
+            discussion: "The password is read from BLYTZ_ADMIN_PASSWORD, or asked for when that is unset."
+        )
+
+        @Option(name: .long, help: "The admin's email.")
+        var email: String
+
+        @OptionGroup var manifestOptions: ManifestOptions
+
+        @Option(name: .long, help: "Local state (default: $BLYTZ_DATA_DIR or local/.data).")
+        var dataDir: String?
+
+        func run() async throws {
+            var extra: [String: String] = [:]
+            if ProcessInfo.processInfo.environment["BLYTZ_ADMIN_PASSWORD"] == nil {
+                guard let typed = getpass("Password for \(email): ").map({ String(cString: $0) }), !typed.isEmpty else {
+                    throw ValidationError("set BLYTZ_ADMIN_PASSWORD or type a password")
+                }
+                extra["BLYTZ_ADMIN_PASSWORD"] = typed
+            }
+            try await manifestOptions.runServiceCommand(["create-admin", "--email", email], services: ["users"], dataDir: dataDir, extraEnvironment: extra)
+        }
+    }
+
+    struct RotateKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-key",
+            abstract: "Start signing access tokens with a new key; tokens signed with the old one stay valid until they expire."
+        )
+
+        @OptionGroup var manifestOptions: ManifestOptions
+
+        @Option(name: .long, help: "Local state (default: $BLYTZ_DATA_DIR or local/.data).")
+        var dataDir: String?
+
+        func run() async throws {
+            try await manifestOptions.runServiceCommand(["rotate-key"], services: ["users"], dataDir: dataDir)
+        }
+    }
+
+    struct SeedProfiles: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "seed-profiles", abstract: "Add synthetic VAs with profiles (for the search benchmark).")
+
+        @Option(name: .long, help: "How many.")
+        var count: Int
+
+        @OptionGroup var manifestOptions: ManifestOptions
+
+        @Option(name: .long, help: "Local state (default: $BLYTZ_DATA_DIR or local/.data).")
+        var dataDir: String?
+
+        func run() async throws {
+            try await manifestOptions.runServiceCommand(["seed-profiles", "--count", "\(count)"], services: ["users"], dataDir: dataDir)
+        }
+    }
+}
+
+extension ManifestOptions {
+    /// Runs `<executable> arguments…` for each of `services` (all when empty) and prints what each said.
+    func runServiceCommand(_ arguments: [String], services: [String], dataDir: String?, extraEnvironment: [String: String] = [:]) async throws {
         let environment = ProcessInfo.processInfo.environment
         do {
-            guard let lookup = manifestOptions.lookup() else { return }
-            let manifest = try Manifest.load(path: manifestOptions.manifest, executables: lookup)
+            guard let lookup = lookup() else { return }
+            let manifest = try Manifest.load(path: self.manifest, executables: lookup)
             for name in services where manifest.service(named: name) == nil {
-                throw ValidationError("no service named '\(name)' in \(manifestOptions.manifest)")
+                throw ValidationError("no service named '\(name)' in \(self.manifest)")
             }
             let dataDirectory = URL(fileURLWithPath: dataDir ?? environment["BLYTZ_DATA_DIR"] ?? "local/.data").standardizedFileURL.path
-            let migrations = ServiceMigrations(manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, environment: environment)
-            for outcome in try await migrations.run(services.isEmpty ? nil : services) {
+            let commands = ServiceCommands(manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, environment: environment)
+            for outcome in try await commands.run(arguments, services: services.isEmpty ? nil : services, extraEnvironment: extraEnvironment) {
                 print(outcome.output.split(separator: "\n").last.map(String.init) ?? outcome.service)
             }
         } catch let error as ManifestError {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
-        } catch let error as ServiceMigrations.Failed {
+        } catch let error as ServiceCommands.Failed {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
         }

@@ -155,3 +155,11 @@ struct PragmaSQLiteSource: ConnectionPoolSource {
         }
     }
 }
+
+extension ServiceDatabase {
+    /// Whether `error` is a unique-constraint violation (a concurrent insert won), on either engine.
+    public static func isUniqueViolation(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError { return error.serverInfo?[.sqlState] == "23505" }
+        return String(describing: error).contains("UNIQUE constraint failed")
+    }
+}

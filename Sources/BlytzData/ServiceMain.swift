@@ -24,24 +24,76 @@ public struct DatabaseUnavailable: Error, CustomStringConvertible {
     public var description: String { "no database is configured for this worker" }
 }
 
+/// A command of a service executable beside serving a function (`users create-admin`, `seed`): it gets
+/// the arguments after its name, the service's migrated database and the environment, and prints one JSON
+/// line saying what it did.
+public struct ServiceCommand: Sendable {
+    public var name: String
+    public var run: @Sendable (_ arguments: [String], _ database: ServiceDatabase, _ configuration: Configuration, _ logger: Logger) async throws -> String
+
+    public init(_ name: String, run: @escaping @Sendable ([String], ServiceDatabase, Configuration, Logger) async throws -> String) {
+        self.name = name
+        self.run = run
+    }
+}
+
 /// The entry point of a service executable with a database: workers get a pooled connection to the
-/// service's database in their dependencies; `<executable> migrate` applies the service's migrations.
+/// service's database in their dependencies, plus whatever `setup` adds; `<executable> migrate` applies
+/// the service's migrations, and `<executable> <command> …` runs one of `commands`.
 ///
 /// ```
 /// // Sources/UsersWorker/main.swift
-/// ServiceMain.main(functions: Users.functions, migrations: Users.migrations)
+/// ServiceMain.main(functions: Users.functions, migrations: Users.migrations, setup: Users.setup, commands: Users.commands)
 /// ```
 public enum ServiceMain {
-    public static func main(functions: [String: any FunctionHandler], migrations: [Migration]) -> Never {
+    /// Adds a service's own dependencies (keys, clients) to a worker's, beside its database.
+    public typealias Setup = @Sendable (Configuration, Logger, inout Dependencies) async throws -> Void
+
+    public static func main(
+        functions: [String: any FunctionHandler], migrations: [Migration], setup: Setup? = nil, commands: [ServiceCommand] = []
+    ) -> Never {
         FunctionRuntime.main(
             functions,
             dependencies: { configuration, logger in
                 var dependencies = Dependencies()
                 dependencies[DatabaseKey.self] = try ServiceDatabase.open(try location(configuration), logger: logger)
+                try await setup?(configuration, logger, &dependencies)
                 return dependencies
             },
-            migrate: { await migrate(migrations) }
+            command: { arguments in
+                if arguments[0] == "migrate" { return await migrate(migrations) }
+                guard let command = commands.first(where: { $0.name == arguments[0] }) else {
+                    if arguments[0] == "seed" { return await FunctionRuntime.defaultCommand(arguments) }
+                    let known = (["migrate"] + commands.map(\.name)).joined(separator: ", ")
+                    FunctionRuntime.printError("unknown command '\(arguments[0])' (this service has: \(known))")
+                    return 64
+                }
+                return await run(command, arguments: Array(arguments.dropFirst()), migrations: migrations)
+            }
         )
+    }
+
+    /// Runs `command` on the migrated database; prints its JSON line, or the error, and returns the exit status.
+    static func run(_ command: ServiceCommand, arguments: [String], migrations: [Migration]) async -> Int32 {
+        let configuration = Configuration(ProcessInfo.processInfo.environment)
+        let logger = Logger(label: command.name) { JSONLogHandler(label: $0) }
+        do {
+            let location = try location(configuration)
+            try await ServiceDatabase.createIfMissing(location, logger: logger)
+            let database = try ServiceDatabase.open(location, logger: logger)
+            do {
+                _ = try await Migrator(service: configuration["BLYTZ_SERVICE"] ?? "service", migrations: migrations).migrate(database, logger: logger)
+                print(try await command.run(arguments, database, configuration, logger))
+                await database.shutdown()
+                return 0
+            } catch {
+                await database.shutdown()
+                throw error
+            }
+        } catch {
+            FunctionRuntime.printError("\(command.name) failed: \(error)")
+            return 1
+        }
     }
 
     /// The database of the service this process belongs to, from the variables the runner sets.

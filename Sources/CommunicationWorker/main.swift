@@ -1,4 +1,5 @@
 import BlytzData
+import BlytzServices
 import Communication
 
-ServiceMain.main(functions: Communication.functions, migrations: Communication.migrations)
+ServiceMain.main(functions: Communication.functions, migrations: Communication.migrations, setup: ServiceParts.setup)

@@ -1,4 +1,5 @@
 import BlytzData
+import BlytzServices
 import Files
 
-ServiceMain.main(functions: Files.functions, migrations: Files.migrations)
+ServiceMain.main(functions: Files.functions, migrations: Files.migrations, setup: ServiceParts.setup)

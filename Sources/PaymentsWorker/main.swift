@@ -1,4 +1,5 @@
 import BlytzData
+import BlytzServices
 import Payments
 
-ServiceMain.main(functions: Payments.functions, migrations: Payments.migrations)
+ServiceMain.main(functions: Payments.functions, migrations: Payments.migrations, setup: ServiceParts.setup)

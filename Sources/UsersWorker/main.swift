@@ -1,4 +1,4 @@
 import BlytzData
 import Users
 
-ServiceMain.main(functions: Users.functions, migrations: Users.migrations)
+ServiceMain.main(functions: Users.functions, migrations: Users.migrations, setup: Users.setup, commands: Users.commands)

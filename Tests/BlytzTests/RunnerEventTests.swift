@@ -103,17 +103,4 @@ import Testing
             #expect(await seen(second, "fx-on-hit") == 20)
         }
     }
-
-    /// Runs `blytz` with `arguments`; returns its exit status and standard output.
-    func blytz(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: LocalRunner.buildDirectory + "/blytz")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-    }
 }

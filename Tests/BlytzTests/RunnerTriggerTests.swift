@@ -59,16 +59,16 @@ import Testing
                 .init(messageId: "bad-2", body: envelope("bad-2", #"{"n":2,"fail":true}"#), queue: "fx-queue"),
             ])
             let event = String(decoding: try JSONEncoder().encode(batch), as: UTF8.self)
-            let (status, output) = try run(["invoke", "fx-queue", "--event", event, "--gateway", runner.urls.gateway])
+            let (status, output) = try blytz(["invoke", "fx-queue", "--event", event, "--gateway", runner.urls.gateway])
             #expect(status == 0)
             let response = try JSONDecoder().decode(SQSBatchResponse.self, from: Data(output.utf8))
             #expect(response.batchItemFailures.map(\.itemIdentifier) == ["bad-2"])
 
-            let (scheduleStatus, _) = try run(["invoke", "fx-tick", "--gateway", runner.urls.gateway])
+            let (scheduleStatus, _) = try blytz(["invoke", "fx-tick", "--gateway", runner.urls.gateway])
             #expect(scheduleStatus == 0)
-            let (connectStatus, connectOutput) = try run(["invoke", "fx-ws-connect", "--gateway", runner.urls.gateway])
+            let (connectStatus, connectOutput) = try blytz(["invoke", "fx-ws-connect", "--gateway", runner.urls.gateway])
             #expect(connectStatus == 0 && connectOutput.contains("401"))
-            let (unknownStatus, _) = try run(["invoke", "no-such-function", "--gateway", runner.urls.gateway])
+            let (unknownStatus, _) = try blytz(["invoke", "no-such-function", "--gateway", runner.urls.gateway])
             #expect(unknownStatus == 1)
         }
     }
@@ -151,29 +151,15 @@ import Testing
               a: { service: users, http: GET /users/a }
               b: { service: users, http: GET /users/a, colour: red }
             """.write(toFile: path, atomically: true, encoding: .utf8)
-        let (status, output) = try run(["validate", path])
+        let (status, output) = try blytz(["validate", path])
         #expect(status == 1)
         #expect(output.contains("\(path):6: unknown key 'colour'"))
         #expect(output.contains("\(path):6: function 'b' (GET /users/a) is ambiguous with 'a'") == false || output.contains(":6:"))
 
-        let (goodStatus, goodOutput) = try run(["validate", "functions.yaml"])
+        let (goodStatus, goodOutput) = try blytz(["validate", "functions.yaml"])
         #expect(goodStatus == 0 && goodOutput.contains("6 services"))
 
-        let (routesStatus, routes) = try run(["routes", "functions.yaml"])
+        let (routesStatus, routes) = try blytz(["routes", "functions.yaml"])
         #expect(routesStatus == 0 && routes.contains("users-ping") && routes.contains("/api/users/ping"))
-    }
-
-    /// Runs `blytz` with `arguments`; returns its exit status and everything it printed.
-    func run(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: LocalRunner.buildDirectory + "/blytz")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 }

@@ -14,6 +14,12 @@ public struct QueueMessageMetadata: Sendable {
     public var attributes: [String: String]
     /// How many times this message was delivered, this delivery included.
     public var receiveCount: Int
+
+    public init(messageId: String, attributes: [String: String] = [:], receiveCount: Int = 1) {
+        self.messageId = messageId
+        self.attributes = attributes
+        self.receiveCount = receiveCount
+    }
 }
 
 extension QueueFunction {

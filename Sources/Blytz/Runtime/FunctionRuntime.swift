@@ -25,21 +25,39 @@ public enum FunctionRuntime {
 
     /// The entry point of a service executable: serves the function named by `_HANDLER` on one thread
     /// (the event loop also runs Swift Concurrency, so an invocation never changes threads), and exits
-    /// when the Runtime API goes away. Started with the argument `migrate`, it runs `migrate` instead
-    /// (an executable without a database has nothing to migrate).
+    /// when the Runtime API goes away. Started with arguments (`migrate`, `seed`, …), it runs `command`
+    /// with them instead and exits with its status (an executable without a database has nothing to migrate).
     public static func main(
         _ functions: [String: any FunctionHandler], dependencies: @escaping DependencySetup = { _, _ in Dependencies() },
-        migrate: @escaping @Sendable () async -> Int32 = { print(#"{"applied":[]}"#); return 0 }
+        command: @escaping @Sendable ([String]) async -> Int32 = defaultCommand
     ) -> Never {
         NIOSingletons.groupLoopCountSuggestion = 1
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        let migrating = CommandLine.arguments.dropFirst().first == "migrate"
+        let arguments = Array(CommandLine.arguments.dropFirst())
         Task.detached {
-            if migrating { exit(await migrate()) }
+            if !arguments.isEmpty { exit(await command(arguments)) }
             await run(functions, group: MultiThreadedEventLoopGroup.singleton, dependencies: dependencies)
             exit(0)
         }
         while true { pause() }
+    }
+
+    /// Writes a line to standard error (what a command says when it fails).
+    public static func printError(_ message: String) {
+        let line = Array((message + "\n").utf8)
+        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// The commands of an executable without a database: `migrate` and `seed` have nothing to do.
+    public static func defaultCommand(_ arguments: [String]) async -> Int32 {
+        switch arguments[0] {
+        case "migrate": print(#"{"applied":[]}"#)
+        case "seed": print(#"{"seeded":{}}"#)
+        default:
+            printError("unknown command '\(arguments[0])'")
+            return 64
+        }
+        return 0
     }
 
     /// Serves one function of `functions` and returns when the Runtime API closes; exits 1 on a failed start.

@@ -21,20 +21,29 @@ struct WorkerLauncher: Sendable {
         var description: String
     }
 
-    /// What every process of `service` is started with: the inherited variables, and which service,
+    /// What every process of `service` is started with: the inherited variables, the service's own
+    /// settings (`USERS_BCRYPT_COST=4` reaches the users service as `BCRYPT_COST=4`), and which service,
     /// database and data directory it belongs to.
     static func environment(of service: ServiceSpec, inherited: [String: String], dataDirectory: String) -> [String: String] {
         var environment = inherited
+        let prefix = service.name.uppercased() + "_"
+        for (key, value) in inherited where key.hasPrefix(prefix) && key.count > prefix.count {
+            environment[String(key.dropFirst(prefix.count))] = value
+        }
         environment["BLYTZ_SERVICE"] = service.name
         environment["BLYTZ_DATABASE"] = service.database
         environment["BLYTZ_DATA_DIR"] = dataDirectory
         return environment
     }
 
-    /// The runner's variables workers inherit: the basics, log level and database URLs.
-    static func inherited(from environment: [String: String]) -> [String: String] {
-        let names: Set = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOG_LEVEL", "BLYTZ_DATABASE_URL"]
-        return environment.filter { names.contains($0.key) || $0.key.hasSuffix("_DATABASE_URL") }
+    /// The runner's variables workers inherit: the basics, log level, every `BLYTZ_*` setting (service
+    /// URLs configured there win over the runner's own ports) and every `<SERVICE>_*` setting.
+    static func inherited(from environment: [String: String], services: [String]) -> [String: String] {
+        let names: Set = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOG_LEVEL"]
+        let prefixes = ["BLYTZ_"] + services.map { $0.uppercased() + "_" }
+        return environment.filter { variable in
+            names.contains(variable.key) || variable.key.hasSuffix("_DATABASE_URL") || prefixes.contains { variable.key.hasPrefix($0) }
+        }
     }
 
     func launch(function: FunctionSpec, worker: Int, pool: FunctionPool) async throws -> Launched {
@@ -60,7 +69,7 @@ struct WorkerLauncher: Sendable {
         environment["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "\(function.timeout.milliseconds / 1000)"
         environment["AWS_REGION"] = "local"
         environment["BLYTZ_WEBSOCKET_ENDPOINT"] = urls.gateway
-        for (name, url) in urls.services {
+        for (name, url) in urls.services where environment["BLYTZ_SERVICE_URL_\(name.uppercased())"] == nil {
             environment["BLYTZ_SERVICE_URL_\(name.uppercased())"] = url
         }
         environment.merge(function.environment) { $1 }

@@ -3,20 +3,23 @@ import Foundation
 import NIOCore
 import NIOPosix
 
-/// Applies each service's migrations by running `<executable> migrate` (the service's own code knows its
-/// schema), one service after another; `blytz local` does it before serving, `blytz migrate` on demand.
-public struct ServiceMigrations: Sendable {
-    /// What one service's migration run said.
+/// Runs a command of each service's executable, one service after another: `<executable> migrate`
+/// applies its migrations (the service's own code knows its schema; `blytz local` does it before serving,
+/// `blytz migrate` on demand), `seed` loads demo data, and a service may have commands of its own
+/// (`blytz users create-admin`).
+public struct ServiceCommands: Sendable {
+    /// What one service's run said.
     public struct Outcome: Sendable {
         public var service: String
         public var exitCode: Int32
         public var output: String
     }
 
-    /// A service whose migrations failed.
+    /// A service whose command failed.
     public struct Failed: Error, CustomStringConvertible {
+        public var command: String
         public var outcome: Outcome
-        public var description: String { "migrations of \(outcome.service) failed (exit \(outcome.exitCode)):\n\(outcome.output)" }
+        public var description: String { "\(command) of \(outcome.service) failed (exit \(outcome.exitCode)):\n\(outcome.output)" }
     }
 
     let manifest: Manifest
@@ -32,11 +35,17 @@ public struct ServiceMigrations: Sendable {
     }
 
     /// Migrates `services` (all by default); throws `Failed` at the first failure.
-    public func run(_ services: [String]? = nil) async throws -> [Outcome] {
+    public func migrate(_ services: [String]? = nil) async throws -> [Outcome] {
+        try await run(["migrate"], services: services)
+    }
+
+    /// Runs `<executable> arguments…` for `services` (all by default) with `extraEnvironment` added;
+    /// throws `Failed` at the first failure.
+    public func run(_ arguments: [String], services: [String]? = nil, extraEnvironment: [String: String] = [:]) async throws -> [Outcome] {
         try FileManager.default.createDirectory(atPath: "\(dataDirectory)/logs", withIntermediateDirectories: true)
         let spawner = ProcessSpawner(group: .singletonMultiThreadedEventLoopGroup)
         do {
-            let outcomes = try await run(services, spawner: spawner)
+            let outcomes = try await run(arguments, services: services, extraEnvironment: extraEnvironment, spawner: spawner)
             await spawner.shutdown()
             return outcomes
         } catch {
@@ -45,7 +54,7 @@ public struct ServiceMigrations: Sendable {
         }
     }
 
-    private func run(_ services: [String]?, spawner: ProcessSpawner) async throws -> [Outcome] {
+    private func run(_ arguments: [String], services: [String]?, extraEnvironment: [String: String], spawner: ProcessSpawner) async throws -> [Outcome] {
         var outcomes: [Outcome] = []
         for service in manifest.services where services?.contains(service.name) ?? true {
             // A service whose functions all run other programs has no executable of its own to ask.
@@ -53,17 +62,18 @@ public struct ServiceMigrations: Sendable {
             guard !functions.isEmpty, functions.contains(where: { $0.command == nil }), let executable = lookup.executable(service.executable) else {
                 continue
             }
-            let log = "\(dataDirectory)/logs/migrate-\(service.name).log"
+            let log = "\(dataDirectory)/logs/\(arguments[0])-\(service.name).log"
             try? FileManager.default.removeItem(atPath: log)
             let process = try await spawner.spawn(
-                [executable, "migrate"],
-                environment: WorkerLauncher.environment(of: service, inherited: WorkerLauncher.inherited(from: environment), dataDirectory: dataDirectory),
+                [executable] + arguments,
+                environment: WorkerLauncher.environment(of: service, inherited: WorkerLauncher.inherited(from: environment, services: manifest.services.map(\.name)), dataDirectory: dataDirectory)
+                    .merging(extraEnvironment) { $1 },
                 directory: lookup.manifestDirectory, logPath: log
             )
             let code = try await process.exit.get()
             let output = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             let outcome = Outcome(service: service.name, exitCode: code, output: output)
-            guard code == 0 else { throw Failed(outcome: outcome) }
+            guard code == 0 else { throw Failed(command: arguments[0], outcome: outcome) }
             outcomes.append(outcome)
         }
         return outcomes

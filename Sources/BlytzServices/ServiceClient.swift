@@ -1,0 +1,211 @@
+import Foundation
+import AsyncHTTPClient
+import Blytz
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Typed HTTP calls to another service by name, for handlers:
+///
+/// ```
+/// let proposals = try await context.services.get("marketplace", "/proposals?vaUserId=\(id)",
+///                                                 as: Page<Proposal>.self, context: context, caller: caller)
+/// ```
+/// The base URL comes from `BLYTZ_SERVICE_URL_<SERVICE>` (the runner sets it to the service's port)
+/// or the service's default port. Every call has a timeout; idempotent methods are retried on
+/// connection failures and 502/503/504; a circuit breaker per service refuses calls at once while the
+/// service is failing. The request id, `traceparent` and the caller's token are passed on. Failures
+/// surface as 503 (unreachable or circuit open) and 504 (too slow) problems.
+public struct ServiceClient: Sendable {
+    public struct Options: Sendable, Equatable {
+        /// The whole budget of one call, retries included.
+        public var timeout: Duration
+        /// Extra attempts for idempotent methods.
+        public var retries: Int
+        public var breaker: BreakerState<ContinuousClock.Instant>.Thresholds
+
+        public init(timeout: Duration = .seconds(2), retries: Int = 1, breaker: BreakerState<ContinuousClock.Instant>.Thresholds = .init()) {
+            self.timeout = timeout
+            self.retries = retries
+            self.breaker = breaker
+        }
+
+        /// From `BLYTZ_CALL_TIMEOUT_MS`, `BLYTZ_CALL_RETRIES`, `BLYTZ_BREAKER_FAILURES`, `BLYTZ_BREAKER_OPEN_MS`
+        /// and `BLYTZ_BREAKER_PROBES`; anything unset keeps its default.
+        public init(_ configuration: Configuration) {
+            func int(_ key: String) -> Int? { configuration[key].flatMap { Int($0) } }
+            let defaults = Options()
+            self.init(
+                timeout: int("BLYTZ_CALL_TIMEOUT_MS").map { .milliseconds($0) } ?? defaults.timeout,
+                retries: int("BLYTZ_CALL_RETRIES") ?? defaults.retries,
+                breaker: .init(
+                    failureThreshold: int("BLYTZ_BREAKER_FAILURES") ?? defaults.breaker.failureThreshold,
+                    openDuration: int("BLYTZ_BREAKER_OPEN_MS").map { .milliseconds($0) } ?? defaults.breaker.openDuration,
+                    halfOpenProbes: int("BLYTZ_BREAKER_PROBES") ?? defaults.breaker.halfOpenProbes
+                )
+            )
+        }
+    }
+
+    /// The services' ports when nothing configures their URLs (API.md).
+    public static let defaultPorts = ["users": 3001, "marketplace": 3002, "contracts": 3003, "payments": 3004, "communication": 3005, "files": 3006]
+
+    public let http: HTTPClient
+    public let configuration: Configuration
+    public let options: Options
+    public let breakers: CircuitBreakers
+
+    public init(http: HTTPClient, configuration: Configuration, options: Options? = nil) {
+        self.http = http
+        self.configuration = configuration
+        self.options = options ?? Options(configuration)
+        breakers = CircuitBreakers(thresholds: self.options.breaker)
+    }
+
+    /// The base URL of `service`.
+    public func baseURL(_ service: String) -> String? {
+        configuration.serviceURL(service) ?? Self.defaultPorts[service].map { "http://127.0.0.1:\($0)" }
+    }
+
+    /// `GET path` on `service`, decoded as `Output`.
+    public func get<Output: Decodable>(
+        _ service: String, _ path: String, as: Output.Type = Output.self, context: FunctionContext, caller: Caller?
+    ) async throws(ServiceCallError) -> Output {
+        let (status, body) = try await send(.GET, service, path, body: nil, context: context, caller: caller)
+        return try Self.decode(Output.self, from: body, service: service, status: status)
+    }
+
+    /// `method path` on `service` with a JSON body, decoded as `Output`. `idempotencyKey` makes an unsafe
+    /// method safe to retry (the callee must honour `Idempotency-Key`).
+    public func send<Body: Encodable, Output: Decodable>(
+        _ method: HTTPMethod, _ service: String, _ path: String, json: Body, as: Output.Type = Output.self,
+        idempotencyKey: String? = nil, context: FunctionContext, caller: Caller?
+    ) async throws(ServiceCallError) -> Output {
+        let data: Data
+        do { data = try JSON.encoder().encode(json) } catch { throw ServiceCallError(status: 500, detail: "The request to the \(service) service could not be encoded.") }
+        let (status, body) = try await send(method, service, path, body: data, idempotencyKey: idempotencyKey, context: context, caller: caller)
+        return try Self.decode(Output.self, from: body, service: service, status: status)
+    }
+
+    /// The raw form: status and body of a 2xx answer; a 4xx answer is rethrown as the callee's problem.
+    public func send(
+        _ method: HTTPMethod, _ service: String, _ path: String, body: Data?, idempotencyKey: String? = nil,
+        context: FunctionContext, caller: Caller?
+    ) async throws(ServiceCallError) -> (status: Int, body: Data) {
+        guard let base = baseURL(service) else { throw ServiceCallError(status: 503, detail: "No URL is configured for the \(service) service.") }
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        request.headers.add(name: "accept", value: "application/json")
+        request.headers.add(name: "x-request-id", value: context.requestId)
+        if let traceparent = context.traceparent { request.headers.add(name: "traceparent", value: traceparent) }
+        if let caller { request.headers.add(name: "authorization", value: "Bearer \(caller.token)") }
+        if let idempotencyKey { request.headers.add(name: "idempotency-key", value: idempotencyKey) }
+        if let body {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let retryable = idempotencyKey != nil || [.GET, .HEAD, .PUT, .DELETE, .OPTIONS].contains(method)
+        let attempts = retryable ? 1 + max(0, options.retries) : 1
+        let deadline = ContinuousClock.now + min(options.timeout, context.remainingTime)
+        var lastError = ServiceCallError(status: 503, detail: "The \(service) service did not answer.")
+        for attempt in 1...attempts {
+            if case .reject(let retryAfter) = breakers.acquire(service) {
+                throw ServiceCallError(
+                    status: 503, detail: "The \(service) service is failing; calls to it are paused.",
+                    headers: ["Retry-After": "\(max(1, Int((retryAfter / .seconds(1)).rounded(.up))))"]
+                )
+            }
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero else { break }
+            let outcome = await perform(request, service: service, timeout: left, logger: context.logger)
+            switch outcome {
+            case .answered(let status, let data) where status < 500:
+                breakers.record(service, success: true)
+                guard (200..<300).contains(status) else { throw ServiceCallError.relayed(status: status, body: data, service: service) }
+                return (status, data)
+            case .answered(let status, _):
+                breakers.record(service, success: false)
+                lastError = ServiceCallError(status: 502, detail: "The \(service) service failed (HTTP \(status)).")
+                guard [502, 503, 504].contains(status) else { throw lastError }
+            case .timedOut:
+                breakers.record(service, success: false)
+                throw ServiceCallError(status: 504, detail: "The \(service) service did not answer in time.")
+            case .unreachable(let reason):
+                breakers.record(service, success: false)
+                lastError = ServiceCallError(status: 503, detail: "The \(service) service is unreachable (\(reason)).", headers: ["Retry-After": "1"])
+            }
+            if attempt < attempts { try? await Task.sleep(for: .milliseconds(25 * attempt)) }
+        }
+        throw lastError
+    }
+
+    enum Outcome {
+        case answered(Int, Data)
+        case timedOut
+        case unreachable(String)
+    }
+
+    private func perform(_ request: HTTPClientRequest, service: String, timeout: Duration, logger: Logger) async -> Outcome {
+        let started = ContinuousClock.now
+        do {
+            let response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
+            let body = try await response.body.collect(upTo: 8 << 20)
+            return .answered(Int(response.status.code), Data(buffer: body))
+        } catch {
+            logger.warning("service call failed", metadata: ["call.service": "\(service)", "error": "\(error)"])
+            if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+                return .timedOut
+            }
+            if started.duration(to: .now) >= timeout { return .timedOut }
+            return .unreachable("\(error)")
+        }
+    }
+
+    static func decode<Output: Decodable>(_ type: Output.Type, from body: Data, service: String, status: Int) throws(ServiceCallError) -> Output {
+        do {
+            return try JSON.decoder().decode(Output.self, from: body)
+        } catch {
+            throw ServiceCallError(status: 502, detail: "The \(service) service answered HTTP \(status) with a body that does not decode.")
+        }
+    }
+}
+
+/// A failed call to another service, answered as a problem: 503/504 when it is down or slow, 502 when it
+/// failed, or the callee's own 4xx problem passed on.
+public struct ServiceCallError: HTTPResponseError, Sendable, Equatable {
+    public var problem: Problem
+    public var headers: [String: String]
+
+    public init(status: Int, detail: String, headers: [String: String] = [:]) {
+        problem = Problem(status: status, detail: detail)
+        self.headers = headers
+    }
+
+    static func relayed(status: Int, body: Data, service: String) -> ServiceCallError {
+        if var problem = try? JSON.decoder().decode(Problem.self, from: body) {
+            problem.status = status
+            return ServiceCallError(problem: problem)
+        }
+        return ServiceCallError(status: status, detail: "The \(service) service refused the call (HTTP \(status)).")
+    }
+
+    init(problem: Problem) {
+        self.problem = problem
+        headers = [:]
+    }
+}
+
+/// The key under which a worker's service client sits in its dependencies.
+public enum ServiceClientKey: DependencyKey {
+    public typealias Value = ServiceClient
+}
+
+extension FunctionContext {
+    /// The client for calls to other services.
+    public var services: ServiceClient {
+        get throws {
+            guard let client = dependencies[ServiceClientKey.self] else { throw HTTPError(503, detail: "No service client is configured for this function.") }
+            return client
+        }
+    }
+}

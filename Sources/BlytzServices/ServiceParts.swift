@@ -1,0 +1,33 @@
+import AsyncHTTPClient
+import Blytz
+import Logging
+import NIOCore
+
+/// What every service's workers get beside their database: an authenticator that verifies bearer tokens
+/// against the user service's JWKS, and the inter-service client.
+///
+/// ```
+/// // Sources/MarketplaceWorker/main.swift
+/// ServiceMain.main(functions: Marketplace.functions, migrations: Marketplace.migrations, setup: ServiceParts.setup)
+/// ```
+public enum ServiceParts {
+    @Sendable
+    public static func setup(_ configuration: Configuration, _ logger: Logger, _ dependencies: inout Dependencies) async throws {
+        let http = makeCallClient()
+        let client = ServiceClient(http: http, configuration: configuration)
+        dependencies[ServiceClientKey.self] = client
+        if dependencies[AuthenticatorKey.self] == nil, let users = client.baseURL("users") {
+            dependencies[AuthenticatorKey.self] = Authenticator(verifier: TokenVerifier(keys: JWKSKeySource(url: users + "/auth/jwks", http: http)))
+        }
+    }
+
+    /// The HTTP client of service calls, one per worker process for its lifetime. A refused connection
+    /// fails the attempt at once (the service client decides about retries), instead of being retried
+    /// until the deadline.
+    static func makeCallClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(1)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+}

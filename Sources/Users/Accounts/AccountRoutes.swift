@@ -1,0 +1,208 @@
+import Foundation
+import Blytz
+import BlytzData
+import BlytzServices
+import SQLKit
+
+/// The data of `UserUpdated`: which fields changed, and the user's role and status after the change.
+struct UserChange: Codable, Sendable {
+    var userId: String
+    var fields: [String]
+    var role: Caller.Role?
+    var status: UserRecord.Status?
+}
+
+/// `GET /users` (admin): users, newest first, filtered by `role` and `status`.
+struct ListUsers: HTTPFunction {
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Page<UserView>> {
+        let caller = try await context.caller(request)
+        try caller.require(.admin, detail: "Only admins may list users.")
+        var reader = QueryReader(request.query)
+        let role = reader.text("role").map { _ in reader.choice("role", Caller.Role.allCases.map(\.rawValue), default: "") }
+        let status = reader.text("status").map { _ in reader.choice("status", UserRecord.Status.allCases.map(\.rawValue), default: "") }
+        try reader.check()
+        let page = try PageRequest(request.query, sort: "created")
+        let keyset = Keyset(column: "created_at", idColumn: "id", descending: true)
+        let rows = try await context.database.withConnection { sql in
+            var query = sql.select().column("*").from(UserRecord.table)
+            if let role { query = query.where("role", .equal, SQLBind(role)) }
+            if let status { query = query.where("status", .equal, SQLBind(status)) }
+            if let cursor = page.cursor { query = keyset.after(query, value: cursor.value, id: cursor.id) }
+            return try await keyset.order(query).limit(page.limit + 1).all(decoding: UserRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        }
+        let items = rows.prefix(page.limit)
+        let next = rows.count > page.limit ? items.last.map { Cursor(sort: "created", value: $0.createdAt, id: $0.id).encoded } : nil
+        return .ok(Page(items: items.map(\.view), nextCursor: next))
+    }
+}
+
+/// `GET /users/{id}`: the full user to themself and admins, the public view to everyone else.
+struct GetUser: HTTPFunction {
+    struct Output: ResponseBody {
+        var full: UserView?
+        var publicView: PublicUserView?
+
+        func encodedBody() throws -> (data: Data, contentType: String)? {
+            if let full { return try full.encodedBody() }
+            return try publicView?.encodedBody()
+        }
+    }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+        let caller = try await context.caller(request)
+        let id = try userId(request)
+        let user = try await context.database.withConnection { sql in try await UserRecord.find(id, on: sql) }
+        guard let user, user.status != .deleted || caller.isAdmin else { throw HTTPError.notFound("There is no user \(id).") }
+        if caller.userId == id || caller.isAdmin { return .ok(Output(full: user.view)) }
+        return .ok(Output(publicView: user.publicView))
+    }
+}
+
+/// `PATCH /users/{id}`: the user changes their `preferences`; an admin may also change `role` and
+/// `status` (suspending ends every session). Emits `UserUpdated`.
+struct UpdateUser: HTTPFunction {
+    struct Input: Codable, Sendable {
+        var preferences: [String: JSONValue]?
+        var role: String?
+        var status: String?
+    }
+
+    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<UserView> {
+        let caller = try await context.caller(request)
+        let id = try userId(request)
+        try caller.requireSelfOrAdmin(id)
+        let input = request.input
+        var errors: [Problem.FieldError] = []
+        if !caller.isAdmin {
+            if input.role != nil { errors.append(.init(field: "role", message: "may only be changed by an admin")) }
+            if input.status != nil { errors.append(.init(field: "status", message: "may only be changed by an admin")) }
+            if !errors.isEmpty { throw HTTPError(403, detail: "Only an admin may change a user's role or status.", errors: errors) }
+        }
+        let role = input.role.flatMap(Caller.Role.init(rawValue:))
+        if input.role != nil && role == nil { errors.append(.init(field: "role", message: "must be va, company or admin")) }
+        let status = input.status.flatMap(UserRecord.Status.init(rawValue:))
+        if input.status != nil && (status == nil || status == .deleted) { errors.append(.init(field: "status", message: "must be active or suspended")) }
+        if caller.userId == id && (role != nil || status != nil) { errors.append(.init(field: role != nil ? "role" : "status", message: "an admin may not change their own")) }
+        if let preferences = input.preferences, jsonText(preferences).utf8.count > 8_192 || preferences.count > 100 {
+            errors.append(.init(field: "preferences", message: "must be at most 100 keys and 8 KB"))
+        }
+        if input.preferences == nil && input.role == nil && input.status == nil { errors.append(.init(field: "body", message: "must set preferences, role or status")) }
+        guard errors.isEmpty else { throw HTTPError.unprocessable(errors) }
+
+        let updated = try await context.database.transaction { sql -> UserRecord? in
+            guard var user = try await UserRecord.find(id, on: sql), user.status != .deleted else { return nil }
+            var fields: [String] = []
+            if let preferences = input.preferences { user.preferences = jsonText(preferences); fields.append("preferences") }
+            if let role, role != user.role { user.role = role; fields.append("role") }
+            if let status, status != user.status { user.status = status; fields.append("status") }
+            guard !fields.isEmpty else { return user }
+            user.updatedAt = Date().iso
+            try await sql.update(UserRecord.table).set("preferences", to: SQLBind(user.preferences)).set("role", to: SQLBind(user.role.rawValue))
+                .set("status", to: SQLBind(user.status.rawValue)).set("updated_at", to: SQLBind(user.updatedAt))
+                .where("id", .equal, SQLBind(id)).run()
+            if fields.contains("status") || fields.contains("role") {
+                // A new role or a suspension must not ride on old sessions.
+                try await Sessions.revokeAll(userId: id, reason: fields.contains("status") ? "status-\(user.status.rawValue)" : "role-change", on: sql)
+                try await ProfileVisibility.set(userId: id, visible: user.status == .active, on: sql)
+            }
+            try await context.publish("UserUpdated", subject: id, data: UserChange(userId: id, fields: fields, role: user.role, status: user.status), on: sql)
+            return user
+        }
+        guard let updated else { throw HTTPError.notFound("There is no user \(id).") }
+        return .ok(updated.view)
+    }
+}
+
+/// `DELETE /users/{id}` (the user or an admin): deactivates the account — sessions end, the email is
+/// released and anonymised, profiles are hidden — and emits `UserDeleted` so other services clean up.
+struct DeleteUser: HTTPFunction {
+    struct Deleted: Codable, Sendable {
+        var userId: String
+        var role: Caller.Role
+    }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
+        let caller = try await context.caller(request)
+        let id = try userId(request)
+        try caller.requireSelfOrAdmin(id)
+        let deleted = try await context.database.transaction { sql -> Bool in
+            guard let user = try await UserRecord.find(id, on: sql), user.status != .deleted else { return false }
+            try await sql.update(UserRecord.table).set("status", to: SQLBind(UserRecord.Status.deleted.rawValue))
+                .set("email", to: SQLBind("deleted+\(id)@users.invalid")).set("password_hash", to: SQLBind("!"))
+                .set("display_name", to: SQLBind("Deleted user")).set("avatar_file_id", to: SQLBind(String?.none))
+                .set("preferences", to: SQLBind("{}")).set("updated_at", to: SQLBind(Date().iso))
+                .where("id", .equal, SQLBind(id)).run()
+            try await Sessions.revokeAll(userId: id, reason: "deleted", on: sql)
+            try await ProfileVisibility.set(userId: id, visible: false, on: sql)
+            try await context.publish("UserDeleted", subject: id, data: Deleted(userId: id, role: user.role), on: sql)
+            return true
+        }
+        guard deleted else { throw HTTPError.notFound("There is no user \(id).") }
+        return .noContent
+    }
+}
+
+/// Hides a user's profiles from search and lookups (suspension, deletion) or shows them again.
+enum ProfileVisibility {
+    static func set(userId: String, visible: Bool, on sql: any SQLDatabase) async throws {
+        try await sql.update(VAProfileRecord.table).set("visible", to: SQLBind(visible)).where("user_id", .equal, SQLBind(userId)).run()
+        try await sql.update(CompanyRecord.table).set("visible", to: SQLBind(visible)).where("user_id", .equal, SQLBind(userId)).run()
+        if let va = try await VAProfileRecord.find(userId, on: sql) {
+            try await ProfileTerms.replace(kind: "va", userId: userId, terms: visible ? searchTerms([va.name, va.bio] + va.skillList) : [], on: sql)
+        }
+        if let company = try await CompanyRecord.find(userId, on: sql) {
+            try await ProfileTerms.replace(kind: "company", userId: userId, terms: visible ? searchTerms([company.name, company.bio, company.industry]) : [], on: sql)
+        }
+    }
+}
+
+/// `GET /users/{id}/basic`: what chat and notifications show of a user — id, role, display name, avatar.
+struct GetBasicUser: HTTPFunction {
+    struct Output: Codable, Sendable, ResponseBody {
+        var id: String
+        var role: Caller.Role
+        var displayName: String
+        var avatarFileId: String?
+        var status: String
+    }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+        _ = try await context.caller(request)
+        let id = try userId(request)
+        guard let user = try await context.database.withConnection({ sql in try await UserRecord.find(id, on: sql) }) else {
+            throw HTTPError.notFound("There is no user \(id).")
+        }
+        let status = user.status == .active ? "active" : (user.status == .deleted ? "deleted" : "inactive")
+        return .ok(Output(id: user.id, role: user.role, displayName: user.displayName ?? "BlytzWork user", avatarFileId: user.avatarFileId, status: status))
+    }
+}
+
+/// `GET /users/{id}/applications` (the VA themself, or an admin): the VA's proposals, from the
+/// marketplace service (`GET /proposals?vaUserId=`), passed through page by page.
+struct GetApplications: HTTPFunction {
+    struct Output: Codable, Sendable, ResponseBody {
+        var items: [JSONValue]
+        var nextCursor: String?
+    }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+        let caller = try await context.caller(request)
+        let id = try userId(request)
+        try caller.requireSelfOrAdmin(id)
+        var reader = QueryReader(request.query)
+        let limit = reader.int("limit", in: 1...100) ?? 20
+        try reader.check()
+        guard let user = try await context.database.withConnection({ sql in try await UserRecord.find(id, on: sql) }), user.status != .deleted else {
+            throw HTTPError.notFound("There is no user \(id).")
+        }
+        guard user.role == .va else { throw HTTPError.notFound("User \(id) is not a VA and has no applications.") }
+        var path = "/proposals?vaUserId=\(id)&limit=\(limit)"
+        if let cursor = request.query["cursor"], let encoded = cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) { path += "&cursor=\(encoded)" }
+        do {
+            return .ok(try await context.services.get("marketplace", path, as: Output.self, context: context, caller: caller))
+        } catch let error as ServiceCallError where error.problem.status == 404 {
+            // The VA exists here, so a 404 means the marketplace has no such listing to offer.
+            throw HTTPError(502, detail: "The marketplace service could not list proposals (it answered 404 to GET /proposals).")
+        }
+    }
+}

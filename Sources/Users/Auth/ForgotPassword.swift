@@ -1,0 +1,41 @@
+import Foundation
+import Blytz
+import BlytzData
+
+/// `POST /auth/password/forgot`: 202 whether or not the email has an account; for one that does, a new
+/// reset token (older ones void) goes out in `PasswordResetRequested`.
+struct ForgotPassword: HTTPFunction {
+    struct Input: Codable, Sendable, Validatable {
+        var email: String
+
+        func validate() -> [Problem.FieldError] {
+            email.normalizedEmail.isPlausibleEmail ? [] : [.init(field: "email", message: "must be an email address")]
+        }
+    }
+
+    struct Requested: Codable, Sendable {
+        var userId: String
+        var email: String
+        var token: String
+        var expiresAt: String
+    }
+
+    struct Accepted: Codable, Sendable, ResponseBody {
+        var detail = "If an account exists for this email, a reset link is on its way."
+    }
+
+    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<Accepted> {
+        let environment = try context.users
+        let email = request.input.email.normalizedEmail
+        try await context.database.transaction { sql in
+            guard let user = try await UserRecord.find(email: email, on: sql), user.status == .active else { return }
+            try await OneTimeTokens.void(.reset, userId: user.id, on: sql)
+            let reset = try await OneTimeTokens.issue(.reset, userId: user.id, ttl: environment.settings.resetTokenTTL, on: sql)
+            try await context.publish(
+                "PasswordResetRequested", subject: user.id,
+                data: Requested(userId: user.id, email: user.email, token: reset.token.value, expiresAt: reset.expiresAt), on: sql
+            )
+        }
+        return Response(status: 202, body: Accepted())
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+import Blytz
+import JWTKit
+
+/// `GET /auth/jwks`: the public keys access tokens are signed with, retired ones included until their
+/// tokens expire; other services verify tokens with them.
+struct KeySet: HTTPFunction {
+    struct Output: ResponseBody {
+        var jwks: JWKS
+
+        func encodedBody() throws -> (data: Data, contentType: String)? {
+            (try JSONEncoder().encode(jwks), "application/jwk-set+json")
+        }
+    }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+        let environment = try context.users
+        let (ring, _) = try await environment.keys.ring()
+        let jwks = ring.jwks(now: Date(), accessTokenTTL: environment.settings.accessTokenTTL)
+        return Response(headers: ["Cache-Control": "public, max-age=300"], body: Output(jwks: jwks))
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import Blytz
+import BlytzData
+import BlytzServices
+
+/// `GET /auth/me`: the caller and a summary of their own profile (nil until they create one).
+struct Me: HTTPFunction {
+    struct Output: Codable, Sendable, ResponseBody {
+        var user: UserView
+        var vaProfile: VAProfileView?
+        var companyProfile: CompanyView?
+    }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+        let caller = try await context.caller(request)
+        let output = try await context.database.withConnection { sql -> Output? in
+            guard let user = try await UserRecord.find(caller.userId, on: sql) else { return nil }
+            return Output(
+                user: user.view,
+                vaProfile: try await VAProfileRecord.find(caller.userId, on: sql)?.view(for: .owner),
+                companyProfile: try await CompanyRecord.find(caller.userId, on: sql)?.view(for: .owner)
+            )
+        }
+        guard let output else { throw HTTPError.notFound("There is no user \(caller.userId).") }
+        return .ok(output)
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Blytz
+import BlytzData
+import BlytzServices
+import SQLKit
+
+/// `POST /auth/register`: creates a VA or company account and signs it in; emits `UserCreated`
+/// (carrying the one-time email verification token for the welcome message).
+struct Register: HTTPFunction {
+    struct Input: Codable, Sendable, Validatable {
+        var email: String
+        var password: String
+        var role: String
+
+        func validate() -> [Problem.FieldError] {
+            var errors: [Problem.FieldError] = []
+            if !email.normalizedEmail.isPlausibleEmail { errors.append(.init(field: "email", message: "must be an email address")) }
+            errors += Passwords.problems(password)
+            if role != "va" && role != "company" { errors.append(.init(field: "role", message: "must be va or company")) }
+            return errors
+        }
+    }
+
+    struct Created: Codable, Sendable {
+        var userId: String
+        var email: String
+        var role: Caller.Role
+        var verificationToken: String
+        var verificationExpiresAt: String
+    }
+
+    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<AuthResult> {
+        let environment = try context.users
+        let database = try context.database
+        let email = request.input.email.normalizedEmail
+        if try await database.withConnection({ sql in try await UserRecord.find(email: email, on: sql) }) != nil {
+            throw HTTPError(409, detail: "An account with this email already exists.", errors: [.init(field: "email", message: "is already registered")])
+        }
+        let now = Date().iso
+        let user = UserRecord(
+            id: UUID().uuidString.lowercased(), email: email, passwordHash: environment.passwords.hash(request.input.password),
+            role: Caller.Role(rawValue: request.input.role) ?? .va, status: .active, emailVerified: false, preferences: "{}",
+            createdAt: now, updatedAt: now
+        )
+        do {
+            let result = try await database.transaction { sql in
+                try await user.insert(on: sql)
+                let verification = try await OneTimeTokens.issue(.verify, userId: user.id, ttl: environment.settings.verifyTokenTTL, on: sql)
+                try await context.publish(
+                    "UserCreated", subject: user.id,
+                    data: Created(userId: user.id, email: email, role: user.role, verificationToken: verification.token.value, verificationExpiresAt: verification.expiresAt),
+                    on: sql
+                )
+                return try await environment.session(for: user, on: sql)
+            }
+            return .created(result, location: "/users/\(user.id)")
+        } catch where ServiceDatabase.isUniqueViolation(error) {
+            throw HTTPError(409, detail: "An account with this email already exists.", errors: [.init(field: "email", message: "is already registered")])
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Blytz
+
+/// Any JSON value, for free-form fields such as a user's preferences.
+enum JSONValue: Codable, Sendable, Equatable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case object([String: JSONValue])
+    case array([JSONValue])
+    case null
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        }
+    }
+}
+
+/// Encodes a value as the JSON text stored in a column.
+func jsonText(_ value: some Encodable) -> String {
+    (try? String(decoding: JSON.encoder().encode(value), as: UTF8.self)) ?? "null"
+}
+
+/// Decodes a JSON column, falling back to `fallback` for text that does not decode.
+func fromJSONText<T: Decodable>(_ text: String, as type: T.Type = T.self, fallback: T) -> T {
+    (try? JSON.decoder().decode(T.self, from: Data(text.utf8))) ?? fallback
+}

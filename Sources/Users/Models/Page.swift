@@ -1,0 +1,49 @@
+import Foundation
+import Blytz
+import BlytzServices
+
+/// One page of a list: `{items, nextCursor}`; `nextCursor` is nil on the last page.
+struct Page<Item: Codable & Sendable>: Codable, Sendable, ResponseBody {
+    var items: [Item]
+    var nextCursor: String?
+}
+
+/// `?limit=` and `?cursor=` of a list request.
+struct PageRequest: Sendable {
+    var limit: Int
+    var cursor: Cursor?
+
+    /// Reads `limit` (1–100, default 20) and `cursor` from `query`; bad values are 422s naming the field.
+    init(_ query: [String: String], sort: String) throws(HTTPError) {
+        var errors: [Problem.FieldError] = []
+        limit = 20
+        if let text = query["limit"] {
+            if let value = Int(text), (1...100).contains(value) { limit = value } else { errors.append(.init(field: "limit", message: "must be an integer from 1 to 100")) }
+        }
+        cursor = nil
+        if let text = query["cursor"], !text.isEmpty {
+            if let cursor = Cursor(text), cursor.sort == sort { self.cursor = cursor } else { errors.append(.init(field: "cursor", message: "is not a cursor of this list and sort")) }
+        }
+        if !errors.isEmpty { throw .unprocessable(errors) }
+    }
+}
+
+/// Where a keyset page ends: the sort it belongs to, the last row's sort value, and its id.
+struct Cursor: Codable, Sendable, Equatable {
+    var sort: String
+    var value: String
+    var id: String
+
+    init(sort: String, value: String, id: String) {
+        self.sort = sort
+        self.value = value
+        self.id = id
+    }
+
+    init?(_ text: String) {
+        guard let data = Data(base64URL: text), let cursor = try? JSONDecoder().decode(Cursor.self, from: data) else { return nil }
+        self = cursor
+    }
+
+    var encoded: String { (try? JSONEncoder().encode(self))?.base64URL ?? "" }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Blytz
+import BlytzData
+import BlytzServices
+import SQLKit
+
+/// `POST /profiles/company`: a company user creates their one company profile; emits `ProfileUpdated`.
+struct CreateCompanyProfile: HTTPFunction {
+    func handle(_ request: Request<CompanyInput>, context: FunctionContext) async throws -> Response<CompanyView> {
+        let caller = try await context.caller(request)
+        try caller.require(.company, detail: "Only company accounts have company profiles.")
+        let problems = request.input.problems(creating: true)
+        guard problems.isEmpty else { throw HTTPError.unprocessable(problems) }
+        let now = Date().iso
+        var record = CompanyRecord(
+            userId: caller.userId, name: "", bio: "", country: "", industry: "", verificationLevel: "none", totalSpentCents: 0,
+            visible: true, createdAt: now, updatedAt: now
+        )
+        record.apply(request.input)
+        let created = record
+        let made = try await context.database.transaction { sql -> Bool in
+            guard try await CompanyRecord.find(caller.userId, on: sql) == nil else { return false }
+            try await created.save(on: sql, inserting: true)
+            try await context.profileChanged(
+                ProfileChange(userId: caller.userId, kind: "company", deleted: false, companyProfile: created.view(for: .other)),
+                displayName: created.name, avatarFileId: created.logoFileId, on: sql
+            )
+            return true
+        }
+        guard made else { throw HTTPError.conflict("You already have a company profile; change it with PATCH /profiles/company/me.") }
+        return .created(created.view(for: .owner), location: "/profiles/company/\(caller.userId)")
+    }
+}
+
+/// `GET /profiles/company/me`: the caller's own company profile.
+struct GetOwnCompanyProfile: HTTPFunction {
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<CompanyView> {
+        let caller = try await context.caller(request)
+        try caller.require(.company, detail: "Only company accounts have company profiles.")
+        guard let record = try await context.database.withConnection({ sql in try await CompanyRecord.find(caller.userId, on: sql) }) else {
+            throw HTTPError.notFound("You have no company profile yet; create one with POST /profiles/company.")
+        }
+        return .ok(record.view(for: .owner))
+    }
+}
+
+/// `PATCH /profiles/company/me`: changes the fields given; emits `ProfileUpdated`.
+struct UpdateCompanyProfile: HTTPFunction {
+    func handle(_ request: Request<CompanyInput>, context: FunctionContext) async throws -> Response<CompanyView> {
+        let caller = try await context.caller(request)
+        try caller.require(.company, detail: "Only company accounts have company profiles.")
+        let problems = request.input.problems(creating: false)
+        guard problems.isEmpty else { throw HTTPError.unprocessable(problems) }
+        let updated = try await context.database.transaction { sql -> CompanyRecord? in
+            guard var record = try await CompanyRecord.find(caller.userId, on: sql) else { return nil }
+            record.apply(request.input)
+            record.updatedAt = Date().iso
+            try await record.save(on: sql, inserting: false)
+            try await context.profileChanged(
+                ProfileChange(userId: caller.userId, kind: "company", deleted: false, companyProfile: record.view(for: .other)),
+                displayName: record.name, avatarFileId: record.logoFileId, on: sql
+            )
+            return record
+        }
+        guard let updated else { throw HTTPError.notFound("You have no company profile yet; create one with POST /profiles/company.") }
+        return .ok(updated.view(for: .owner))
+    }
+}
+
+/// `DELETE /profiles/company/me`: removes the caller's company profile; emits `ProfileUpdated` with `deleted`.
+struct DeleteCompanyProfile: HTTPFunction {
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
+        let caller = try await context.caller(request)
+        try caller.require(.company, detail: "Only company accounts have company profiles.")
+        let deleted = try await context.database.transaction { sql -> Bool in
+            guard try await CompanyRecord.find(caller.userId, on: sql) != nil else { return false }
+            try await ProfileTerms.replace(kind: "company", userId: caller.userId, terms: [], on: sql)
+            try await sql.delete(from: CompanyRecord.table).where("user_id", .equal, SQLBind(caller.userId)).run()
+            try await context.profileChanged(
+                ProfileChange(userId: caller.userId, kind: "company", deleted: true), displayName: nil, avatarFileId: nil, on: sql
+            )
+            return true
+        }
+        guard deleted else { throw HTTPError.notFound("You have no company profile.") }
+        return .noContent
+    }
+}
+
+/// `GET /profiles/company/{id}`: a company's public profile.
+struct GetCompanyProfile: HTTPFunction {
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<CompanyView> {
+        let caller = try await context.caller(request)
+        let id = try userId(request)
+        let record = try await context.database.withConnection { sql in try await CompanyRecord.find(id, on: sql) }
+        guard let record, record.visible || caller.isAdmin else { throw HTTPError.notFound("There is no company profile for user \(id).") }
+        return .ok(record.view(for: caller.audience(of: id)))
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import Blytz
+import BlytzData
+import BlytzServices
+import SQLKit
+
+/// `GET /profiles/company`: searches visible company profiles: `q` (words of name, bio, industry, by
+/// prefix), `industry`, `country`; `sort` = `recent` (default) or `name`; keyset pages.
+struct SearchCompanies: HTTPFunction {
+    static let sorts: [String: Keyset] = [
+        "recent": Keyset(column: "created_at", idColumn: "user_id", descending: true),
+        "name": Keyset(column: "name", idColumn: "user_id", descending: false),
+    ]
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Page<CompanyView>> {
+        let caller = try await context.caller(request)
+        var reader = QueryReader(request.query)
+        let words = queryWords(reader.text("q"))
+        let industry = reader.text("industry")?.lowercased()
+        let country = reader.country("country")
+        let sort = reader.choice("sort", ["recent", "name"], default: "recent")
+        try reader.check()
+        let page = try PageRequest(request.query, sort: sort)
+        let keyset = Self.sorts[sort]!
+
+        let rows = try await context.database.withConnection { sql in
+            var query = sql.select().column("*").from(CompanyRecord.table).where("visible", .equal, SQLBind(true))
+            if let industry { query = query.where("industry", .equal, SQLBind(industry)) }
+            if let country { query = query.where("country", .equal, SQLBind(country)) }
+            for word in words { query = query.where("user_id", .in, ProfileTerms.matching(kind: "company", word: word)) }
+            if let cursor = page.cursor { query = keyset.after(query, value: cursor.value, id: cursor.id) }
+            return try await keyset.order(query).limit(page.limit + 1)
+                .all(decoding: CompanyRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        }
+        let items = rows.prefix(page.limit)
+        let next = rows.count > page.limit ? items.last.map { Cursor(sort: sort, value: sort == "name" ? $0.name : $0.createdAt, id: $0.userId).encoded } : nil
+        return .ok(Page(items: items.map { $0.view(for: caller.audience(of: $0.userId)) }, nextCursor: next))
+    }
+}

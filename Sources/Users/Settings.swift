@@ -1,0 +1,46 @@
+import Foundation
+import Blytz
+
+/// The user service's tunables, read from the function's environment; each has a safe default.
+struct Settings: Sendable {
+    /// bcrypt work factor (`BCRYPT_COST`, 4–31; default 12).
+    var bcryptCost: UInt8
+    /// Access token lifetime (`ACCESS_TOKEN_TTL_SECONDS`, default 900).
+    var accessTokenTTL: Duration
+    /// Refresh token lifetime (`REFRESH_TOKEN_TTL_SECONDS`, default 30 days).
+    var refreshTokenTTL: Duration
+    /// Password reset token lifetime (`RESET_TOKEN_TTL_SECONDS`, default 1 hour).
+    var resetTokenTTL: Duration
+    /// Email verification token lifetime (`VERIFY_TOKEN_TTL_SECONDS`, default 2 days).
+    var verifyTokenTTL: Duration
+    /// Failed logins per email allowed within the window before it is locked (`LOGIN_MAX_FAILURES_PER_EMAIL`, 5).
+    var maxFailuresPerEmail: Int
+    /// Failed logins per client address allowed within the window (`LOGIN_MAX_FAILURES_PER_ADDRESS`, 20).
+    var maxFailuresPerAddress: Int
+    /// The window failures are counted in, and the first lock's length (`LOGIN_LOCK_SECONDS`, 900).
+    var lockDuration: Duration
+
+    init(_ configuration: Configuration) {
+        func int(_ key: String) -> Int? { configuration[key].flatMap { Int($0) } }
+        bcryptCost = UInt8(clamping: min(31, max(4, int("BCRYPT_COST") ?? 12)))
+        accessTokenTTL = .seconds(max(5, int("ACCESS_TOKEN_TTL_SECONDS") ?? 900))
+        refreshTokenTTL = .seconds(max(60, int("REFRESH_TOKEN_TTL_SECONDS") ?? 30 * 86_400))
+        resetTokenTTL = .seconds(max(60, int("RESET_TOKEN_TTL_SECONDS") ?? 3_600))
+        verifyTokenTTL = .seconds(max(60, int("VERIFY_TOKEN_TTL_SECONDS") ?? 2 * 86_400))
+        maxFailuresPerEmail = max(1, int("LOGIN_MAX_FAILURES_PER_EMAIL") ?? 5)
+        maxFailuresPerAddress = max(1, int("LOGIN_MAX_FAILURES_PER_ADDRESS") ?? 20)
+        lockDuration = .seconds(max(1, int("LOGIN_LOCK_SECONDS") ?? 900))
+    }
+}
+
+extension Date {
+    func adding(_ duration: Duration) -> Date { addingTimeInterval(duration / .seconds(1)) }
+
+    /// ISO-8601 UTC with milliseconds: how the service stores and answers times (sortable as text).
+    var iso: String { formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
+
+    init?(iso text: String) {
+        guard let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) else { return nil }
+        self = date
+    }
+}

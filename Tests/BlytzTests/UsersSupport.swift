@@ -1,0 +1,129 @@
+import Blytz
+import BlytzData
+import BlytzTesting
+import Foundation
+import JWTKit
+import Logging
+import NIOHTTP1
+import SQLKit
+import Testing
+
+/// The user service served by the real runner from `functions.yaml`, and a client that speaks its API.
+struct UsersAPI {
+    let runner: LocalRunner
+    /// The users database's URL when it is PostgreSQL.
+    let postgresURL: String?
+
+    struct Session: Decodable {
+        struct User: Decodable {
+            var id: String
+            var email: String
+            var role: String
+        }
+
+        var user: User?
+        var accessToken: String
+        var refreshToken: String
+        var expiresIn: Int
+    }
+
+    /// Settings that keep the suite fast: the lowest bcrypt cost and a tight login throttle.
+    static let environment = [
+        "USERS_BCRYPT_COST": "4", "USERS_LOGIN_MAX_FAILURES_PER_EMAIL": "3", "USERS_LOGIN_MAX_FAILURES_PER_ADDRESS": "50", "USERS_LOGIN_LOCK_SECONDS": "60",
+        "LOG_LEVEL": "warning",
+    ]
+
+    /// Starts the runner on `engine` with `environment` added, runs `body`, stops it.
+    static func with<T>(_ engine: ServiceDatabase.Engine, environment: [String: String] = [:], _ body: (UsersAPI) async throws -> T) async throws -> T {
+        let postgresURL = engine == .postgres ? try RunnerDataTests().newPostgresDatabaseURL() : nil
+        var settings = Self.environment.merging(environment) { $1 }
+        if let postgresURL { settings["USERS_DATABASE_URL"] = postgresURL }
+        return try await withRunner(manifest: "functions.yaml", environment: settings) { runner in
+            try await body(UsersAPI(runner: runner, postgresURL: postgresURL))
+        }
+    }
+
+    func call(_ method: HTTPMethod, _ path: String, token: String? = nil, json: String? = nil, headers: [String: String] = [:]) async throws -> LocalRunner.Reply {
+        var headers = headers
+        if let token { headers["authorization"] = "Bearer \(token)" }
+        if json != nil { headers["content-type"] = "application/json" }
+        return try await runner.request(method, "/api" + path, headers: headers, body: json.map { Data($0.utf8) })
+    }
+
+    /// A new account of `role` with a unique email.
+    func register(_ role: String = "va", email: String? = nil, password: String = "correct horse battery") async throws -> Session {
+        let email = email ?? "\(role)-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+        let reply = try await call(.POST, "/auth/register", json: #"{"email":"\#(email)","password":"\#(password)","role":"\#(role)"}"#)
+        guard reply.status == 201 else { throw TestSetupError(description: "register answered \(reply.status): \(reply.text)") }
+        return try reply.json(Session.self)
+    }
+
+    func login(_ email: String, _ password: String) async throws -> LocalRunner.Reply {
+        try await call(.POST, "/auth/login", json: #"{"email":"\#(email)","password":"\#(password)"}"#)
+    }
+
+    /// An admin made with `blytz users create-admin`, signed in.
+    func admin() async throws -> Session {
+        let email = "admin-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+        var environment = Self.environment
+        environment["BLYTZ_ADMIN_PASSWORD"] = "admin password 1"
+        if let postgresURL { environment["USERS_DATABASE_URL"] = postgresURL }
+        let made = try blytz(["users", "create-admin", "--email", email, "--data-dir", runner.dataDirectory], environment: environment)
+        guard made.status == 0 else { throw TestSetupError(description: "create-admin failed: \(made.output)") }
+        let reply = try await login(email, "admin password 1")
+        guard reply.status == 200 else { throw TestSetupError(description: "admin login answered \(reply.status): \(reply.text)") }
+        return try reply.json(Session.self)
+    }
+
+    /// The data of the newest outbox event of `type` about `subject` (how the tests read tokens sent by mail).
+    func lastEvent(_ type: String, subject: String) async throws -> [String: String] {
+        let location: DatabaseLocation = postgresURL.map { .postgres(url: $0) } ?? .sqlite(path: runner.dataDirectory + "/users_db.sqlite")
+        let database = try ServiceDatabase.open(location, maxConnections: 1, logger: Logger(label: "test"))
+        return try await using(database, cleanup: { await $0.shutdown() }) { database in
+            try await database.withConnection { sql in
+                struct Row: Decodable { var envelope: String }
+                let rows = try await sql.select().column("envelope").from("_blytz_outbox").where("type", .equal, SQLBind(type))
+                    .orderBy("seq", .descending).all(decoding: Row.self)
+                for row in rows {
+                    struct Envelope: Decodable { var subject: String?; var data: [String: String] }
+                    if let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(row.envelope.utf8)), envelope.subject == subject { return envelope.data }
+                }
+                throw TestSetupError(description: "no \(type) event for \(subject)")
+            }
+        }
+    }
+
+    /// The signing key ring the user service generated in its data directory.
+    func signingKey() throws -> (kid: String, key: ES256PrivateKey) {
+        struct File: Decodable { struct Key: Decodable { var kid: String; var privateKey: String; var retiredAt: String? }; var keys: [Key] }
+        let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: runner.dataDirectory + "/users/signing-keys.json")))
+        let key = try #require(file.keys.last { $0.retiredAt == nil })
+        return (key.kid, try ES256PrivateKey(pem: key.privateKey))
+    }
+}
+
+/// Runs `blytz arguments…` to completion; returns its status and standard output.
+func blytz(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: LocalRunner.buildDirectory + "/blytz")
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+}
+
+extension LocalRunner.Reply {
+    /// The `field`s the problem document names.
+    var problemFields: [String] {
+        ((try? json(Problem.self))?.errors ?? []).map(\.field)
+    }
+
+    var object: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:]
+    }
+}

@@ -1,0 +1,102 @@
+import Blytz
+import BlytzData
+import BlytzServices
+import BlytzTesting
+import Foundation
+import JWTKit
+import Logging
+import SQLKit
+import Testing
+
+@testable import Users
+
+/// The user service's parts, called directly: the circuit breaker, key rotation, consumers, inputs.
+@Suite struct UsersUnitTests {
+    /// A manual instant for the breaker's state machine.
+    struct Instant: InstantProtocol {
+        var offset: Duration
+        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        func duration(to other: Instant) -> Duration { other.offset - offset }
+        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+    }
+
+    @Test func theBreakerOpensAfterTheThresholdAndProbesWhenHalfOpen() {
+        var breaker = BreakerState<Instant>(thresholds: .init(failureThreshold: 3, openDuration: .seconds(10), halfOpenProbes: 1))
+        let start = Instant(offset: .zero)
+        for _ in 0..<2 {
+            #expect(breaker.acquire(now: start) == .allow)
+            breaker.record(success: false, now: start)
+        }
+        #expect(breaker.phase == .closed(failures: 2))
+        breaker.record(success: true, now: start)
+        #expect(breaker.phase == .closed(failures: 0))
+        for _ in 0..<3 { breaker.record(success: false, now: start) }
+        #expect(breaker.acquire(now: start.advanced(by: .seconds(4))) == .reject(retryAfter: .seconds(6)))
+        // Half-open after the open period: one probe passes, a second waits.
+        let later = start.advanced(by: .seconds(10))
+        #expect(breaker.acquire(now: later) == .allow)
+        #expect(breaker.acquire(now: later) != .allow)
+        breaker.record(success: false, now: later)
+        #expect(breaker.phase == .open(until: later.advanced(by: .seconds(10))))
+        let again = later.advanced(by: .seconds(10))
+        #expect(breaker.acquire(now: again) == .allow)
+        breaker.record(success: true, now: again)
+        #expect(breaker.phase == .closed(failures: 0))
+    }
+
+    @Test func rotationRetiresTheOldKeyAfterOneTokenLifetime() throws {
+        let now = Date()
+        let first = SigningKeyRing.newKey(now: now)
+        let ring = try SigningKeyRing(.init(keys: [first]))
+        let rotated = try SigningKeyRing(ring.rotated(now: now, accessTokenTTL: .seconds(900)))
+        #expect(rotated.current.kid != first.kid)
+        #expect(rotated.published(now: now.addingTimeInterval(899), accessTokenTTL: .seconds(900)).count == 2)
+        #expect(rotated.published(now: now.addingTimeInterval(901), accessTokenTTL: .seconds(900)).map(\.kid) == [rotated.current.kid])
+        #expect(rotated.jwks(now: now, accessTokenTTL: .seconds(900)).keys.count == 2)
+    }
+
+    @Test func aRedeliveredReviewCountsOnce() async throws {
+        try await withFreshDatabase(.sqlite) { database in
+            _ = try await Migrator(service: "users", migrations: Users.migrations).migrate(database, logger: Logger(label: "test"))
+            let userId = UUID().uuidString.lowercased()
+            let now = Date().iso
+            try await database.transaction { sql in
+                try await UserRecord(id: userId, email: "r@example.com", passwordHash: "!", role: .va, status: .active, emailVerified: true, preferences: "{}", createdAt: now, updatedAt: now).insert(on: sql)
+                try await DemoData.profile(userId: userId, VAProfileInput(name: "R", country: "PH", hourlyRateCents: 100, skills: ["Excel"]), createdAt: now).save(on: sql, inserting: true)
+            }
+            var dependencies = Dependencies()
+            dependencies[DatabaseKey.self] = database
+            let context = TestContext.make(function: "users-on-review-posted", dependencies: dependencies)
+            let event = EventEnvelope(id: "evt-1", type: "ReviewPosted", source: "payments", time: now, subject: nil, data: RecordReview.Review(revieweeUserId: userId, rating: 4), traceparent: nil)
+            let metadata = QueueMessageMetadata(messageId: "evt-1", attributes: [:], receiveCount: 1)
+            try await RecordReview().handle(event, metadata: metadata, context: context)
+            try await RecordReview().handle(event, metadata: metadata, context: context)
+            var second = event
+            second.id = "evt-2"
+            second.data.rating = 5
+            try await RecordReview().handle(second, metadata: metadata, context: context)
+            let profile = try await database.withConnection { sql in try await VAProfileRecord.find(userId, on: sql) }
+            #expect(profile?.totalReviews == 2 && profile?.averageRating == 4.5)
+        }
+    }
+
+    @Test(arguments: [("short", "must be at least 10 characters"), ("aaaaaaaaaaaa", "is too easy to guess"), (String(repeating: "ab1", count: 30), "must be at most 72 bytes")])
+    func thePasswordPolicyNamesTheProblem(password: String, message: String) {
+        #expect(Passwords.problems(password).map(\.message) == [message])
+        #expect(Passwords.problems("correct horse battery").isEmpty)
+    }
+
+    @Test func anUnknownEmailCostsABcryptRunAtTheConfiguredCost() {
+        let passwords = Passwords(cost: 6)
+        #expect(passwords.dummyHash.hasPrefix("$2b$06$") && passwords.dummyHash.count == 60)
+        #expect(!passwords.verify("anything at all", hash: nil))
+        #expect(passwords.verify("anything at all", hash: passwords.hash("anything at all")))
+    }
+
+    @Test func searchTermsAndCursorsRoundTrip() {
+        #expect(searchTerms(["Data Entry", "data-entry & Excel!"]) == ["data", "entry", "excel"])
+        let cursor = Cursor(sort: "rating", value: "4.25", id: "abc")
+        #expect(Cursor(cursor.encoded) == cursor)
+        #expect(Cursor("not-base64!") == nil)
+    }
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The search benchmark: GET /api/profiles/va with filters over 100,000 VA profiles, through the running
+# runner, per filter set; side by side in the same run with GET /api/users/ping (the same path through
+# gateway and worker, without the query). SQLite by default; with --postgres, a throwaway PostgreSQL too.
+#
+#   bench/profiles.sh [profiles] [duration-seconds] [concurrency] [--postgres]     e.g. bench/profiles.sh 100000 5 2 --postgres
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-100000}
+duration=${2:-5}
+concurrency=${3:-2}
+engines=(sqlite)
+[ "${4:-}" = "--postgres" ] && engines+=(postgres)
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+swift build -c release --product blytz >/dev/null
+for product in users marketplace contracts payments communication files; do swift build -c release --product "$product" >/dev/null; done
+bin=$(swift build -c release --show-bin-path)
+
+for port in 3000 3001 3002 3003 3004 3005 3006; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use; stop what holds it first" >&2; exit 1; fi
+done
+work=$(mktemp -d)
+chmod 755 "$work"
+cleanup() {
+  kill "${runner_pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true
+  [ -d "$work/pg" ] && ./local/postgres stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+queries=(
+  "country=PH&skills=excel&sort=rating"
+  "skills=shopify,seo&minRating=4&sort=rate"
+  "q=reli&available=true&sort=recent"
+  "country=IS&minRate=2000&maxRate=3000"
+  "minRate=1000&maxRate=2000&available=true&minRating=4.5"
+  "q=ecommerce%20support&country=IN&sort=rate"
+)
+
+measure() { # url → "rps p50 p99 non2xx" (ms)
+  wrk -t1 -c"$concurrency" -d"${duration}s" --latency -H "Authorization: Bearer $token" "$1" | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx/ { bad = $NF }
+    END { printf "%.0f %.2f %.2f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }'
+}
+
+for engine in "${engines[@]}"; do
+  data="$work/$engine"
+  mkdir -p "$data"
+  env=(USERS_BCRYPT_COST=4)
+  if [ "$engine" = postgres ]; then
+    ./local/postgres start "$work/pg" >/dev/null
+    env+=("USERS_DATABASE_URL=$(./local/postgres url "$work/pg" | sed 's#/postgres$#/users_bench#')")
+  fi
+  seeded=$(env "${env[@]}" "$bin/blytz" users seed-profiles --count "$count" --data-dir "$data" --bin-dir "$bin")
+  env "${env[@]}" "$bin/blytz" local --data-dir "$data" --bin-dir "$bin" > "$data/runner.out" 2> "$data/runner.err" &
+  runner_pid=$!
+  for _ in $(seq 300); do grep -q '"event":"ready"' "$data/runner.out" 2>/dev/null && break; sleep 0.05; done
+  token=$(curl -sf -XPOST localhost:3000/api/auth/register -H 'content-type: application/json' \
+    -d '{"email":"bench@example.com","password":"benchmark password","role":"company"}' | sed 's/.*"accessToken":"\([^"]*\)".*/\1/')
+  # Warm the search and ping workers.
+  for q in "${queries[@]}"; do for _ in 1 2 3 4 5; do curl -sf -H "Authorization: Bearer $token" "localhost:3000/api/profiles/va?$q" >/dev/null; done; done
+  for _ in $(seq 20); do curl -sf localhost:3000/api/users/ping >/dev/null; done
+
+  echo
+  echo "$engine: $count profiles (seed: $seeded), concurrency $concurrency, ${duration}s each"
+  printf '%-58s %8s %8s %8s %7s %6s\n' "request" "req/s" "p50 ms" "p99 ms" "non-2xx" "items"
+  read -r rps p50 p99 bad < <(measure "http://127.0.0.1:3000/api/users/ping")
+  printf '%-58s %8s %8s %8s %7s %6s\n' "baseline: GET /api/users/ping" "$rps" "$p50" "$p99" "$bad" "-"
+  for q in "${queries[@]}"; do
+    items=$(curl -sf -H "Authorization: Bearer $token" "localhost:3000/api/profiles/va?$q" | grep -o '"userId"' | wc -l)
+    read -r rps p50 p99 bad < <(measure "http://127.0.0.1:3000/api/profiles/va?$q")
+    printf '%-58s %8s %8s %8s %7s %6s\n' "GET /api/profiles/va?$q" "$rps" "$p50" "$p99" "$bad" "$items"
+  done
+  kill "$runner_pid"; wait "$runner_pid" 2>/dev/null || true
+done
