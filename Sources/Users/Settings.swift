@@ -19,6 +19,8 @@ struct Settings: Sendable {
     var maxFailuresPerAddress: Int
     /// The window failures are counted in, and the first lock's length (`LOGIN_LOCK_SECONDS`, 900).
     var lockDuration: Duration
+    /// A search filter matching fewer profiles than this drives the query (`SEARCH_RARE_FILTER`, 2000).
+    var rareFilter: Int
 
     init(_ configuration: Configuration) {
         func int(_ key: String) -> Int? { configuration[key].flatMap { Int($0) } }
@@ -30,6 +32,7 @@ struct Settings: Sendable {
         maxFailuresPerEmail = max(1, int("LOGIN_MAX_FAILURES_PER_EMAIL") ?? 5)
         maxFailuresPerAddress = max(1, int("LOGIN_MAX_FAILURES_PER_ADDRESS") ?? 20)
         lockDuration = .seconds(max(1, int("LOGIN_LOCK_SECONDS") ?? 900))
+        rareFilter = max(1, int("SEARCH_RARE_FILTER") ?? 2_000)
     }
 }
 

@@ -87,9 +87,11 @@ import Testing
         }
     }
 
-    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
-    func searchFiltersInSQLAndPagesStablyUnderInserts(engine: ServiceDatabase.Engine) async throws {
-        try await UsersAPI.with(engine) { api in
+    /// With the default threshold every filter of 300 profiles is rare and drives the query; with 20, the
+    /// common ones are probed row by row instead. Both plans must give the same answers.
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres], ["2000", "20"])
+    func searchFiltersInSQLAndPagesStablyUnderInserts(engine: ServiceDatabase.Engine, rareFilter: String) async throws {
+        try await UsersAPI.with(engine, environment: ["USERS_SEARCH_RARE_FILTER": rareFilter]) { api in
             var environment = UsersAPI.environment
             if let url = api.postgresURL { environment["USERS_DATABASE_URL"] = url }
             let seeded = try blytz(["users", "seed-profiles", "--count", "300", "--data-dir", api.runner.dataDirectory], environment: environment)

@@ -29,18 +29,25 @@ struct SearchVAProfiles: HTTPFunction {
         try reader.check()
         let page = try PageRequest(request.query, sort: sort)
         let keyset = Self.sorts[sort]!
+        let rare = try context.users.settings.rareFilter
 
         let rows = try await context.database.withConnection { sql in
             var query = sql.select().column("*").from(VAProfileRecord.table).where("visible", .equal, SQLBind(true))
             if let country { query = query.where("country", .equal, SQLBind(country)) }
-            if let minRate { query = query.where("hourly_rate_cents", .greaterThanOrEqual, SQLBind(minRate)) }
-            if let maxRate { query = query.where("hourly_rate_cents", .lessThanOrEqual, SQLBind(maxRate)) }
-            if let available { query = query.where("available", .equal, SQLBind(available)) }
-            if let minRating { query = query.where("average_rating", .greaterThanOrEqual, SQLBind(minRating)) }
-            for skill in skills {
-                query = query.where("user_id", .in, SQLSubquery.select { $0.column("user_id").from("va_skills").where("skill", .equal, SQLBind(skill)) })
+            // Ranges on other columns than the sort's are checked row by row, so both engines walk the
+            // sort's index and stop at the page's end instead of sorting every row in the range.
+            func column(_ name: String, sortedBy sortColumn: String) -> any SQLExpression {
+                name == sortColumn ? SQLIdentifier(name) : SQLRaw("+\(name)")
             }
-            for word in words { query = query.where("user_id", .in, ProfileTerms.matching(kind: "va", word: word)) }
+            let rate = column("hourly_rate_cents", sortedBy: keyset.column)
+            let rating = column("average_rating", sortedBy: keyset.column)
+            if let minRate { query = query.where(rate, .greaterThanOrEqual, SQLBind(minRate)) }
+            if let maxRate { query = query.where(rate, .lessThanOrEqual, SQLBind(maxRate)) }
+            if let available { query = query.where("available", .equal, SQLBind(available)) }
+            if let minRating { query = query.where(rating, .greaterThanOrEqual, SQLBind(minRating)) }
+            for filter in skills.map(SetFilter.skill) + words.map(SetFilter.word) {
+                query = query.where(try await filter.condition(on: sql, rare: rare))
+            }
             if let cursor = page.cursor {
                 let value: any Encodable & Sendable = switch sort {
                 case "rating": Double(cursor.value) ?? 0
@@ -62,5 +69,52 @@ struct SearchVAProfiles: HTTPFunction {
             return Cursor(sort: sort, value: value, id: last.userId).encoded
         } : nil
         return .ok(Page(items: items.map { $0.view(for: caller.audience(of: $0.userId)) }, nextCursor: next))
+    }
+}
+
+/// A filter on a set of profiles (those with a skill, those with a word starting with a prefix), and how
+/// it joins the query. A rare one drives the query: its few ids are looked up and sorted. A common one is
+/// probed row by row while the sort's index is walked, which stops after a page. Which is which is
+/// decided by counting its matches, up to `USERS_SEARCH_RARE_FILTER` (2000), over the index each has.
+enum SetFilter: Sendable {
+    case skill(String)
+    case word(String)
+
+    /// `rare`: below this many matches a filter drives the query.
+    func condition(on sql: any SQLDatabase, rare: Int) async throws -> any SQLExpression {
+        struct Count: Decodable { var n: Int }
+        let limited = SQLSubquery.select { candidates(in: $0).limit(rare) }
+        let count = try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
+            .from(SQLAlias(limited, as: SQLIdentifier("candidates"))).first(decoding: Count.self)?.n ?? 0
+        if count < rare {
+            return SQLBinaryExpression(SQLIdentifier("user_id"), .in, SQLSubquery.select { candidates(in: $0) })
+        }
+        return Exists(subquery: SQLSubquery.select { builder in
+            candidates(in: builder).where(SQLColumn("user_id", table: "matched"), .equal, SQLColumn("user_id", table: VAProfileRecord.table))
+        })
+    }
+
+    /// `EXISTS (subquery)`; SQLKit has no builder for it.
+    struct Exists: SQLExpression {
+        let subquery: any SQLExpression
+
+        func serialize(to serializer: inout SQLSerializer) {
+            serializer.write("EXISTS ")
+            subquery.serialize(to: &serializer)
+        }
+    }
+
+    /// `SELECT user_id FROM … AS matched WHERE …`.
+    func candidates(in builder: any SQLSubqueryClauseBuilder) -> any SQLSubqueryClauseBuilder {
+        switch self {
+        case .skill(let skill):
+            builder.column(SQLColumn("user_id", table: "matched")).from(SQLAlias(SQLIdentifier("va_skills"), as: SQLIdentifier("matched")))
+                .where(SQLColumn("skill", table: "matched"), .equal, SQLBind(skill))
+        case .word(let word):
+            builder.column(SQLColumn("user_id", table: "matched")).from(SQLAlias(SQLIdentifier("profile_terms"), as: SQLIdentifier("matched")))
+                .where(SQLColumn("kind", table: "matched"), .equal, SQLBind("va"))
+                .where(SQLColumn("term", table: "matched"), .greaterThanOrEqual, SQLBind(word))
+                .where(SQLColumn("term", table: "matched"), .lessThan, SQLBind(word + "\u{10FFFF}"))
+        }
     }
 }
