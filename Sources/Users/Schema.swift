@@ -101,10 +101,11 @@ enum Schema {
                 CREATE TABLE va_skills (
                     skill TEXT NOT NULL,
                     user_id TEXT NOT NULL REFERENCES va_profiles (user_id) ON DELETE CASCADE,
-                    PRIMARY KEY (skill, user_id)
+                    PRIMARY KEY (user_id, skill)
                 )
                 """).run()
-            try await sql.raw("CREATE INDEX va_skills_user ON va_skills (user_id)").run()
+            // Probes look up (user_id, skill); a rare skill is read as a range of this index.
+            try await sql.raw("CREATE INDEX va_skills_by_skill ON va_skills (skill, user_id)").run()
             try await sql.raw("""
                 CREATE TABLE companies (
                     user_id TEXT PRIMARY KEY REFERENCES users (id),
@@ -135,7 +136,7 @@ enum Schema {
                     PRIMARY KEY (kind, term, user_id)
                 )
                 """).run()
-            try await sql.raw("CREATE INDEX profile_terms_user ON profile_terms (user_id)").run()
+            try await sql.raw("CREATE INDEX profile_terms_user ON profile_terms (user_id, kind, term)").run()
             try await sql.raw("""
                 CREATE TABLE user_totals (
                     user_id TEXT NOT NULL,

@@ -83,7 +83,13 @@ func searchTerms(_ texts: [String]) -> [String] {
     return terms
 }
 
-/// The words of a query, the same way.
+/// The words of a query, split the same way (at most five; a word longer than any stored term simply
+/// matches nothing).
 func queryWords(_ q: String?) -> [String] {
-    Array(searchTerms([q ?? ""]).prefix(5))
+    var words: [String] = []
+    for word in (q ?? "").lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }) where !words.contains(String(word)) {
+        words.append(String(word.prefix(100)))
+        if words.count == 5 { break }
+    }
+    return words
 }

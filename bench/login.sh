@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Login timing at the default bcrypt cost (12): an unknown email against a wrong password for a known one,
+# interleaved in one run through the runner. They should take about the same time.
+#
+#   bench/login.sh [attempts]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+attempts=${1:-20}
+swift build -c release --product blytz >/dev/null
+for product in users marketplace contracts payments communication files; do swift build -c release --product "$product" >/dev/null; done
+bin=$(swift build -c release --show-bin-path)
+for port in 3000 3001; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use; stop what holds it first" >&2; exit 1; fi
+done
+data=$(mktemp -d)
+cleanup() { kill "${runner_pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"; }
+trap cleanup EXIT
+USERS_LOGIN_MAX_FAILURES_PER_ADDRESS=100000 "$bin/blytz" local --data-dir "$data" --bin-dir "$bin" > "$data/runner.out" 2> "$data/runner.err" &
+runner_pid=$!
+for _ in $(seq 300); do grep -q '"event":"ready"' "$data/runner.out" 2>/dev/null && break; sleep 0.05; done
+login() { curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -XPOST localhost:3000/api/auth/login -H 'content-type: application/json' -d "{\"email\":\"$1\",\"password\":\"not the password\"}"; }
+for i in $(seq "$attempts"); do
+  curl -sf -o /dev/null -XPOST localhost:3000/api/auth/register -H 'content-type: application/json' \
+    -d "{\"email\":\"known$i@example.com\",\"password\":\"the right password\",\"role\":\"va\"}"
+done
+login warm@example.com >/dev/null
+: > "$data/known"; : > "$data/unknown"
+for i in $(seq "$attempts"); do
+  login "known$i@example.com" >> "$data/known"
+  login "unknown$i@example.com" >> "$data/unknown"
+done
+summary() { # file → "status p50 ms mean ms"
+  awk '{ s[NR] = $2 * 1000; sum += $2 * 1000; code = $1 } END { n = asort(s); printf "%s %.1f %.1f\n", code, s[int((n + 1) / 2)], sum / n }' "$1"
+}
+read -r kc kp km < <(summary "$data/known")
+read -r uc up um < <(summary "$data/unknown")
+printf '%-36s %6s %9s %9s\n' "login (bcrypt cost 12, $attempts each)" "status" "p50 ms" "mean ms"
+printf '%-36s %6s %9s %9s\n' "known email, wrong password" "$kc" "$kp" "$km"
+printf '%-36s %6s %9s %9s\n' "unknown email" "$uc" "$up" "$um"
+awk -v a="$up" -v b="$kp" 'BEGIN { printf "%-36s %6s %8.2fx\n", "unknown / known", "", a / b }'
