@@ -30,7 +30,7 @@ for i in $(seq "$attempts"); do
   login "unknown$i@example.com" >> "$data/unknown"
 done
 summary() { # file → "status p50 ms mean ms"
-  awk '{ s[NR] = $2 * 1000; sum += $2 * 1000; code = $1 } END { n = asort(s); printf "%s %.1f %.1f\n", code, s[int((n + 1) / 2)], sum / n }' "$1"
+  sort -k2 -n "$1" | awk '{ s[NR] = $2 * 1000; sum += $2 * 1000; code = $1 } END { printf "%s %.1f %.1f\n", code, s[int((NR + 1) / 2)], sum / NR }'
 }
 read -r kc kp km < <(summary "$data/known")
 read -r uc up um < <(summary "$data/unknown")

@@ -3,7 +3,7 @@
 # runner, per filter set; side by side in the same run with GET /api/users/ping (the same path through
 # gateway and worker, without the query). SQLite by default; with --postgres, a throwaway PostgreSQL too.
 #
-#   bench/profiles.sh [profiles] [duration-seconds] [concurrency] [--postgres]     e.g. bench/profiles.sh 100000 5 2 --postgres
+#   bench/profiles.sh [profiles] [duration-seconds] [concurrency] [--postgres | --only-postgres]     e.g. bench/profiles.sh 100000 5 2 --postgres
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-100000}
@@ -11,6 +11,7 @@ duration=${2:-5}
 concurrency=${3:-2}
 engines=(sqlite)
 [ "${4:-}" = "--postgres" ] && engines+=(postgres)
+[ "${4:-}" = "--only-postgres" ] && engines=(postgres)
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 swift build -c release --product blytz >/dev/null

@@ -35,12 +35,14 @@ enum Commands {
         }
         if let problem = Passwords.problems(password).first { throw Usage(description: "password \(problem.message)") }
         let user = try await createUser(email: email, password: password, role: .admin, verified: true, database: database, configuration: configuration)
-        return jsonText(["created": user.created ? "true" : "false", "id": user.id, "email": email, "role": "admin"])
+        struct Created: Encodable { var created: Bool; var id, email, role: String }
+        return jsonText(Created(created: user.created, id: user.id, email: email, role: "admin"))
     }
 
     /// Inserts a user (with `UserCreated`), or finds the one with this email; an existing user of another role is refused.
     static func createUser(
-        email: String, password: String, role: Caller.Role, verified: Bool, database: ServiceDatabase, configuration: Configuration
+        email: String, password: String, role: Caller.Role, verified: Bool, displayName: String? = nil, database: ServiceDatabase,
+        configuration: Configuration
     ) async throws -> (id: String, created: Bool) {
         if let existing = try await database.withConnection({ sql in try await UserRecord.find(email: email, on: sql) }) {
             guard existing.role == role else { throw Usage(description: "\(email) already exists with the role \(existing.role.rawValue)") }
@@ -49,7 +51,7 @@ enum Commands {
         let now = Date().iso
         let user = UserRecord(
             id: UUID().uuidString.lowercased(), email: email, passwordHash: Passwords(cost: Settings(configuration).bcryptCost).hash(password),
-            role: role, status: .active, emailVerified: verified, preferences: "{}", createdAt: now, updatedAt: now
+            role: role, status: .active, emailVerified: verified, preferences: "{}", displayName: displayName, createdAt: now, updatedAt: now
         )
         try await database.transaction { sql in
             try await user.insert(on: sql)
@@ -68,7 +70,8 @@ enum Commands {
         let store = SigningKeyStore(configuration: configuration, accessTokenTTL: Settings(configuration).accessTokenTTL)
         guard case .file(let path, _) = store.origin else { throw Usage(description: "the keys come from JWT_SIGNING_KEYS; rotate them where that secret is kept") }
         let key = try SigningKeyStore.rotate(path: path, accessTokenTTL: store.accessTokenTTL)
-        return jsonText(["rotated": key.kid, "file": path])
+        struct Rotated: Encodable { var rotated, file: String }
+        return jsonText(Rotated(rotated: key.kid, file: path))
     }
 
     /// `seed`: a demo company and VAs with profiles (password `BLYTZ_SEED_PASSWORD`, default `blytz-demo-pass`).
@@ -76,7 +79,10 @@ enum Commands {
     static func seed(_ arguments: [String], database: ServiceDatabase, configuration: Configuration, logger: Logger) async throws -> String {
         let password = configuration["BLYTZ_SEED_PASSWORD"] ?? "blytz-demo-pass"
         var accounts: [String] = []
-        let company = try await createUser(email: "company@demo.blytz.work", password: password, role: .company, verified: true, database: database, configuration: configuration)
+        let company = try await createUser(
+            email: "company@demo.blytz.work", password: password, role: .company, verified: true, displayName: "Acme Remote Ops", database: database,
+            configuration: configuration
+        )
         accounts.append("company@demo.blytz.work")
         if company.created {
             var record = CompanyRecord(userId: company.id, name: "", bio: "", country: "", industry: "", verificationLevel: "basic", totalSpentCents: 0, visible: true, createdAt: Date().iso, updatedAt: Date().iso)
@@ -85,13 +91,16 @@ enum Commands {
             try await database.transaction { sql in try await made.save(on: sql, inserting: true) }
         }
         for va in DemoData.vas {
-            let user = try await createUser(email: va.email, password: password, role: .va, verified: true, database: database, configuration: configuration)
+            let user = try await createUser(
+                email: va.email, password: password, role: .va, verified: true, displayName: va.input.name, database: database, configuration: configuration
+            )
             accounts.append(va.email)
             guard user.created else { continue }
             let record = DemoData.profile(userId: user.id, va.input, createdAt: Date().iso)
             try await database.transaction { sql in try await record.save(on: sql, inserting: true) }
         }
-        return jsonText(["accounts": accounts, "password": [password]])
+        struct Seeded: Encodable { var accounts: [String]; var password: String }
+        return jsonText(Seeded(accounts: accounts, password: password))
     }
 
     /// `seed-profiles --count N`: N synthetic VAs with profiles, for the search benchmark.
@@ -121,9 +130,13 @@ enum Commands {
                 try await terms.run()
             }
         }
-        try await database.withConnection { sql in try await sql.raw("ANALYZE").run() }
+        // Fresh statistics for the planner; on PostgreSQL also the visibility map, so index-only probes
+        // do not visit the table (autovacuum would get there later).
+        let analyze: SQLQueryString = database.engine == .postgres ? "VACUUM ANALYZE" : "ANALYZE"
+        try await database.withConnection { sql in try await sql.raw(analyze).run() }
         let seconds = started.duration(to: .now) / .seconds(1)
-        return jsonText(["profiles": Double(count), "seconds": (seconds * 10).rounded() / 10])
+        struct Seeded: Encodable { var profiles: Int; var seconds: Double }
+        return jsonText(Seeded(profiles: count, seconds: (seconds * 10).rounded() / 10))
     }
 }
 
