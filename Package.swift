@@ -89,7 +89,8 @@ let package = Package(
         .target(
             name: "BlytzServices",
             dependencies: [
-                "Blytz",
+                "Blytz", "BlytzData",
+                .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,8 +2,8 @@ import Blytz
 import Foundation
 import SQLKit
 
-/// The tables every service database has beside its own: migration history, the event outbox, and the
-/// inbox of events its consumers have processed.
+/// The tables every service database has beside its own: migration history, the event outbox, the
+/// inbox of events its consumers have processed, and the accounts the user service said are not active.
 enum PlatformTables {
     static func create(on sql: any SQLDatabase) async throws {
         try await sql.create(table: "_blytz_migrations").ifNotExists()
@@ -26,6 +26,11 @@ enum PlatformTables {
             .column("event_id", type: .text, .notNull)
             .column("processed_at", type: .text, .notNull)
             .primaryKey("consumer", "event_id")
+            .run()
+        try await sql.create(table: "_blytz_account_status").ifNotExists()
+            .column("user_id", type: .text, .primaryKey(autoIncrement: false))
+            .column("status", type: .text, .notNull)
+            .column("changed_at", type: .text, .notNull)
             .run()
     }
 }

@@ -1,10 +1,12 @@
 import AsyncHTTPClient
 import Blytz
+import BlytzData
 import Logging
 import NIOCore
 
 /// What every service's workers get beside their database: an authenticator that verifies bearer tokens
-/// against the user service's JWKS, and the inter-service client.
+/// against the user service's JWKS (and refuses accounts `AccountStatusConsumer` recorded as not active),
+/// and the inter-service client.
 ///
 /// ```
 /// // Sources/MarketplaceWorker/main.swift
@@ -17,7 +19,11 @@ public enum ServiceParts {
         let client = ServiceClient(http: http, configuration: configuration)
         dependencies[ServiceClientKey.self] = client
         if dependencies[AuthenticatorKey.self] == nil, let users = client.baseURL("users") {
-            dependencies[AuthenticatorKey.self] = Authenticator(verifier: TokenVerifier(keys: JWKSKeySource(url: users + "/auth/jwks", http: http)))
+            let database = dependencies[DatabaseKey.self]
+            dependencies[AuthenticatorKey.self] = Authenticator(verifier: TokenVerifier(keys: JWKSKeySource(url: users + "/auth/jwks", http: http))) { userId in
+                guard let database else { return true }
+                return try await AccountStatus.isActive(userId, in: database)
+            }
         }
     }
 

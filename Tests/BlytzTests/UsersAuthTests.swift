@@ -5,6 +5,7 @@ import Foundation
 import NIOHTTP1
 import AsyncHTTPClient
 import JWTKit
+import Logging
 import Testing
 
 /// The user service's authentication through the running runner, on SQLite and on PostgreSQL.
@@ -176,6 +177,23 @@ import Testing
             #expect(try await api.call(.GET, "/auth/me", token: before.accessToken).status == 200)
             #expect(try await api.call(.GET, "/auth/me", token: after.accessToken).status == 200)
             #expect(try await verifier.verify(after.accessToken).sub.value == after.user?.id)
+        }
+    }
+
+    /// A suspension travels as `UserUpdated` to every other service's account-status consumer.
+    @Test func aSuspensionReachesEveryOtherService() async throws {
+        try await UsersAPI.with(.sqlite) { api in
+            let session = try await api.register("va")
+            let userId = try #require(session.user?.id)
+            let admin = try await api.admin()
+            #expect(try await api.call(.PATCH, "/users/\(userId)", token: admin.accessToken, json: #"{"status":"suspended"}"#).status == 200)
+            for service in ["marketplace", "contracts", "payments", "communication", "files"] {
+                let database = try ServiceDatabase.open(.sqlite(path: api.runner.dataDirectory + "/\(service)_db.sqlite"), maxConnections: 1, logger: Logger(label: "test"))
+                let recorded = try await using(database, cleanup: { await $0.shutdown() }) { database in
+                    await eventually(within: .seconds(15)) { (try? await AccountStatus.isActive(userId, in: database)) == false }
+                }
+                #expect(recorded, "\(service) did not learn of the suspension")
+            }
         }
     }
 }

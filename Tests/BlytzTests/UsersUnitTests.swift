@@ -99,4 +99,37 @@ import Testing
         #expect(Cursor(cursor.encoded) == cursor)
         #expect(Cursor("not-base64!") == nil)
     }
+
+    /// Other services learn of suspensions and deletions from events, and their authenticator refuses
+    /// those accounts' still-valid tokens; a late, older event does not undo a newer one.
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
+    func otherServicesRefuseAccountsTheUserServiceDeactivated(engine: ServiceDatabase.Engine) async throws {
+        try await withFreshDatabase(engine) { database in
+            _ = try await Migrator(service: "marketplace", migrations: []).migrate(database, logger: Logger(label: "test"))
+            var dependencies = Dependencies()
+            dependencies[DatabaseKey.self] = database
+            let context = TestContext.make(function: "marketplace-on-account-status", dependencies: dependencies)
+            let key = ES256PrivateKey()
+            let keys = await SigningKeys(["k1": key.publicKey])
+            struct Fixed: SigningKeySource { let keys: SigningKeys; func signingKeys(refresh: Bool) async throws -> SigningKeys { keys } }
+            let authenticator = Authenticator(verifier: TokenVerifier(keys: Fixed(keys: keys))) { try await AccountStatus.isActive($0, in: database) }
+            let userId = UUID().uuidString.lowercased()
+            let signer = JWTKeyCollection()
+            await signer.add(ecdsa: key, kid: "k1")
+            let token = try await signer.sign(AccessClaims(userId: userId, role: .va, issuedAt: Date(), expiresAt: Date() + 300), kid: "k1")
+            func event(_ type: String, status: String?, at time: String) -> EventEnvelope<AccountStatusConsumer.Change> {
+                EventEnvelope(id: UUID().uuidString, type: type, source: "users", time: time, subject: userId, data: .init(userId: userId, status: status), traceparent: nil)
+            }
+            let metadata = QueueMessageMetadata(messageId: "m")
+            #expect(try await authenticator.authenticate(authorization: "Bearer \(token)").userId == userId)
+            try await AccountStatusConsumer().handle(event("UserUpdated", status: "suspended", at: "2026-01-01T00:00:02.000Z"), metadata: metadata, context: context)
+            await #expect(throws: HTTPError.self) { try await authenticator.authenticate(authorization: "Bearer \(token)") }
+            try await AccountStatusConsumer().handle(event("UserUpdated", status: "active", at: "2026-01-01T00:00:01.000Z"), metadata: metadata, context: context)
+            #expect(try await AccountStatus.isActive(userId, in: database) == false)
+            try await AccountStatusConsumer().handle(event("UserUpdated", status: "active", at: "2026-01-01T00:00:03.000Z"), metadata: metadata, context: context)
+            #expect(try await authenticator.authenticate(authorization: "Bearer \(token)").userId == userId)
+            try await AccountStatusConsumer().handle(event("UserDeleted", status: nil, at: "2026-01-01T00:00:04.000Z"), metadata: metadata, context: context)
+            #expect(try await AccountStatus.isActive(userId, in: database) == false)
+        }
+    }
 }
