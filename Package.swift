@@ -12,6 +12,13 @@ let services = ["Users", "Marketplace", "Contracts", "Payments", "Communication"
 
 /// What a service library needs beyond the SDK.
 let extraDependencies: [String: [Target.Dependency]] = [
+    "Communication": [
+        .product(name: "SQLKit", package: "sql-kit"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOExtras", package: "swift-nio-extras"),
+    ],
     "Users": [
         .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         .product(name: "JWTKit", package: "jwt-kit"),
@@ -164,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "BlytzTests",
             dependencies: [
-                "Blytz", "BlytzData", "BlytzManifest", "BlytzRunner", "BlytzTesting", "BlytzServices", "Users",
+                "Blytz", "BlytzData", "BlytzManifest", "BlytzRunner", "BlytzTesting", "BlytzServices", "Users", "Communication",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

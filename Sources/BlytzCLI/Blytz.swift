@@ -26,7 +26,7 @@ struct BlytzCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blytz",
         abstract: "Run, check and call BlytzWork's functions.",
-        subcommands: [Local.self, Validate.self, Routes.self, Invoke.self, Migrate.self, Seed.self, UsersCommand.self, Events.self]
+        subcommands: [Local.self, Validate.self, Routes.self, Invoke.self, Migrate.self, Seed.self, UsersCommand.self, MailCommand.self, Events.self]
     )
 }
 
@@ -213,6 +213,24 @@ struct Seed: AsyncParsableCommand {
 
     func run() async throws {
         try await manifestOptions.runServiceCommand(["seed"], services: services, dataDir: dataDir)
+    }
+}
+
+struct MailCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mail",
+        abstract: "Show the development mailbox: the mail the communication service sent while no SMTP server is configured."
+    )
+
+    @Option(name: .long, help: "Only mail to this address.")
+    var to: String?
+
+    @Option(name: .long, help: "Local state (default: $BLYTZ_DATA_DIR or local/.data).")
+    var dataDir: String?
+
+    func run() throws {
+        let directory = dataDir ?? ProcessInfo.processInfo.environment["BLYTZ_DATA_DIR"] ?? "local/.data"
+        print(String(decoding: DevMailboxFiles.listing(dataDirectory: directory, to: to), as: UTF8.self))
     }
 }
 

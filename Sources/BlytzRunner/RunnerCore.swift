@@ -13,13 +13,15 @@ final class RunnerCore: Sendable {
     let log: InvocationLog
     let ports: PortRegistry
     let group: any EventLoopGroup
+    /// Where logs, SQLite files and the development mailbox live.
+    let dataDirectory: String
     /// Request bodies above this are answered 413 (API Gateway's limit for Lambda payloads is 6 MB).
     let maxBodyBytes: Int
     private let drainingFlag = Atomic<Bool>(false)
 
     init(
         manifest: Manifest, pools: [String: FunctionPool], events: EventBus, log: InvocationLog, ports: PortRegistry, group: any EventLoopGroup,
-        maxBodyBytes: Int
+        dataDirectory: String, maxBodyBytes: Int
     ) {
         self.manifest = manifest
         self.routes = RouteTable(manifest: manifest)
@@ -28,6 +30,7 @@ final class RunnerCore: Sendable {
         self.log = log
         self.ports = ports
         self.group = group
+        self.dataDirectory = dataDirectory
         self.maxBodyBytes = maxBodyBytes
         self.hub = WebSocketHub(manifest: manifest, pools: pools, log: log)
     }

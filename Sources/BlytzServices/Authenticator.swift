@@ -26,6 +26,8 @@ public struct Authenticator: Sendable {
         let claims: AccessClaims
         do throws(TokenRejected) {
             claims = try await verifier.verify(token)
+        } catch where error.unavailable {
+            throw HTTPError(503, detail: "Access tokens cannot be checked right now; try again shortly.", headers: ["Retry-After": "1"])
         } catch {
             throw Self.unauthorized("The access token was refused: \(error.description).")
         }
@@ -50,9 +52,7 @@ public enum AuthenticatorKey: DependencyKey {
 extension FunctionContext {
     /// The verified caller of `request`; throws 401 when it carries no valid token.
     public func caller<Input>(_ request: Request<Input>) async throws -> Caller {
-        guard let authenticator = dependencies[AuthenticatorKey.self] else {
-            throw HTTPError(503, detail: "Authentication is not configured for this function.")
-        }
+        let authenticator = try dependencies.require(AuthenticatorKey.self, "Authentication")
         return try await authenticator.authenticate(authorization: request.header("authorization"))
     }
 }

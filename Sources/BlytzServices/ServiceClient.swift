@@ -15,7 +15,7 @@ import NIOHTTP1
 /// or the service's default port. Every call has a timeout; idempotent methods are retried on
 /// connection failures and 502/503/504; a circuit breaker per service refuses calls at once while the
 /// service is failing. The request id, `traceparent` and the caller's token are passed on. Failures
-/// surface as 503 (unreachable or circuit open) and 504 (too slow) problems.
+/// surface as 503 (unreachable, unavailable or circuit open), 504 (too slow) and 502 (failed) problems.
 public struct ServiceClient: Sendable {
     public struct Options: Sendable, Equatable {
         /// The whole budget of one call, retries included.
@@ -125,7 +125,12 @@ public struct ServiceClient: Sendable {
                 return (status, data)
             case .answered(let status, _):
                 breakers.record(service, success: false)
-                lastError = ServiceCallError(status: 502, detail: "The \(service) service failed (HTTP \(status)).")
+                // An unavailable or timed-out callee is passed on as such; any other failure is a bad gateway.
+                lastError = switch status {
+                case 503: ServiceCallError(status: 503, detail: "The \(service) service is unavailable.", headers: ["Retry-After": "1"])
+                case 504: ServiceCallError(status: 504, detail: "The \(service) service did not answer in time.")
+                default: ServiceCallError(status: 502, detail: "The \(service) service failed (HTTP \(status)).")
+                }
                 guard [502, 503, 504].contains(status) else { throw lastError }
             case .timedOut:
                 breakers.record(service, success: false)
@@ -204,8 +209,7 @@ extension FunctionContext {
     /// The client for calls to other services.
     public var services: ServiceClient {
         get throws {
-            guard let client = dependencies[ServiceClientKey.self] else { throw HTTPError(503, detail: "No service client is configured for this function.") }
-            return client
+            try dependencies.require(ServiceClientKey.self, "The service client")
         }
     }
 }

@@ -32,9 +32,16 @@ public protocol SigningKeySource: Sendable {
     func signingKeys(refresh: Bool) async throws -> SigningKeys
 }
 
-/// Why a bearer token was refused; every case answers 401.
+/// Why a bearer token was refused (401), or could not be checked because the keys could not be had (503).
 public struct TokenRejected: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String
+    /// The keys were unavailable: the token was not judged.
+    public var unavailable = false
+
+    public init(description: String, unavailable: Bool = false) {
+        self.description = description
+        self.unavailable = unavailable
+    }
 }
 
 /// Verifies access tokens: ES256 only, a known `kid`, a valid signature, the issuer, and not expired.
@@ -49,10 +56,15 @@ public struct TokenVerifier: Sendable {
         let header = try Self.header(of: token)
         guard header.alg == "ES256" else { throw TokenRejected(description: "the token's algorithm is not ES256") }
         guard let kid = header.kid, !kid.isEmpty else { throw TokenRejected(description: "the token names no key") }
+        var keys: SigningKeys
         do {
-            var keys = try await keys.signingKeys(refresh: false)
+            keys = try await self.keys.signingKeys(refresh: false)
             if !keys.keyIds.contains(kid) { keys = try await self.keys.signingKeys(refresh: true) }
-            guard keys.keyIds.contains(kid) else { throw TokenRejected(description: "the token's key is unknown") }
+        } catch {
+            throw TokenRejected(description: "the signing keys could not be loaded (\(error))", unavailable: true)
+        }
+        guard keys.keyIds.contains(kid) else { throw TokenRejected(description: "the token's key is unknown") }
+        do {
             return try await keys.collection.verify(token, as: AccessClaims.self)
         } catch let error as TokenRejected {
             throw error

@@ -1,5 +1,4 @@
 import BlytzData
-import BlytzServices
 import Communication
 
-ServiceMain.main(functions: Communication.functions, migrations: Communication.migrations, setup: ServiceParts.setup)
+ServiceMain.main(functions: Communication.functions, migrations: Communication.migrations, setup: Communication.setup)

@@ -35,15 +35,3 @@ struct Settings: Sendable {
         rareFilter = max(1, int("SEARCH_RARE_FILTER") ?? 2_000)
     }
 }
-
-extension Date {
-    func adding(_ duration: Duration) -> Date { addingTimeInterval(duration / .seconds(1)) }
-
-    /// ISO-8601 UTC with milliseconds: how the service stores and answers times (sortable as text).
-    var iso: String { formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
-
-    init?(iso text: String) {
-        guard let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) else { return nil }
-        self = date
-    }
-}

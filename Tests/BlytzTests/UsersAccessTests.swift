@@ -277,18 +277,6 @@ final class StandInMarketplace: Sendable {
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
             }
         }
-        let port = Mutex<Int?>(nil)
-        let ready = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { channel in
-            ready.continuation.yield(channel.localAddress?.port ?? 0)
-        })
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            var iterator = ready.stream.makeAsyncIterator()
-            let bound = await iterator.next() ?? 0
-            port.withLock { $0 = bound }
-            try await body(bound)
-            group.cancelAll()
-        }
+        try await serveOnFreePort(router, body)
     }
 }

@@ -13,6 +13,8 @@ struct UsersAPI {
     let runner: LocalRunner
     /// The users database's URL when it is PostgreSQL.
     let postgresURL: String?
+    /// The communication database's URL when it is PostgreSQL.
+    let communicationURL: String?
 
     struct Session: Decodable {
         struct User: Decodable {
@@ -33,14 +35,31 @@ struct UsersAPI {
         "LOG_LEVEL": "warning",
     ]
 
-    /// Starts the runner on `engine` with `environment` added, runs `body`, stops it.
+    /// Starts the runner on `engine` (on PostgreSQL: the users and communication databases and the event
+    /// queue) with `environment` added, runs `body`, stops it.
     static func with<T>(_ engine: ServiceDatabase.Engine, environment: [String: String] = [:], _ body: (UsersAPI) async throws -> T) async throws -> T {
         let postgresURL = engine == .postgres ? try RunnerDataTests().newPostgresDatabaseURL() : nil
+        let communicationURL = engine == .postgres ? try RunnerDataTests().newPostgresDatabaseURL() : nil
         var settings = Self.environment.merging(environment) { $1 }
-        if let postgresURL { settings["USERS_DATABASE_URL"] = postgresURL }
-        return try await withRunner(manifest: "functions.yaml", environment: settings) { runner in
-            try await body(UsersAPI(runner: runner, postgresURL: postgresURL))
+        if let postgresURL, let communicationURL {
+            settings["USERS_DATABASE_URL"] = postgresURL
+            settings["COMMUNICATION_DATABASE_URL"] = communicationURL
+            settings["BLYTZ_QUEUE_URL"] = try RunnerDataTests().newPostgresDatabaseURL()
         }
+        return try await withRunner(manifest: "functions.yaml", environment: settings) { runner in
+            try await body(UsersAPI(runner: runner, postgresURL: postgresURL, communicationURL: communicationURL))
+        }
+    }
+
+    /// Runs `body` on the communication service's database.
+    func communicationDatabase<T>(_ body: (ServiceDatabase) async throws -> T) async throws -> T {
+        let location: DatabaseLocation = communicationURL.map { .postgres(url: $0) } ?? .sqlite(path: runner.dataDirectory + "/communication_db.sqlite")
+        return try await using(try ServiceDatabase.open(location, maxConnections: 1, logger: Logger(label: "test")), cleanup: { await $0.shutdown() }, body)
+    }
+
+    /// The gateway's WebSocket URL for `token`.
+    func socketURL(_ token: String) -> String {
+        runner.urls.gateway.replacingOccurrences(of: "http://", with: "ws://") + "/api/ws?token=\(token)"
     }
 
     func call(_ method: HTTPMethod, _ path: String, token: String? = nil, json: String? = nil, headers: [String: String] = [:]) async throws -> LocalRunner.Reply {

@@ -98,4 +98,10 @@ public struct Dependencies: Sendable {
         get { storage[ObjectIdentifier(key)] as? Key.Value }
         set { storage[ObjectIdentifier(key)] = newValue }
     }
+
+    /// The value under `key`; a 503 naming `what` when this worker was started without it.
+    public func require<Key: DependencyKey>(_ key: Key.Type, _ what: String) throws(HTTPError) -> Key.Value {
+        guard let value = self[key] else { throw HTTPError(503, detail: "\(what) is not configured for this function.") }
+        return value
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzServices
 import BlytzData
 import SQLKit
 

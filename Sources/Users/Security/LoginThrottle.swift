@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzServices
 import SQLKit
 
 /// Counts failed sign-ins per email and per client address. Past the limit within the window, the key

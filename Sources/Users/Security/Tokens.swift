@@ -39,8 +39,7 @@ enum UsersEnvironmentKey: DependencyKey {
 extension FunctionContext {
     var users: UsersEnvironment {
         get throws {
-            guard let environment = dependencies[UsersEnvironmentKey.self] else { throw HTTPError(503, detail: "The user service is not configured.") }
-            return environment
+            try dependencies.require(UsersEnvironmentKey.self, "The user service")
         }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Blytz
 
 /// Any JSON value, for free-form fields such as a user's preferences.
-enum JSONValue: Codable, Sendable, Equatable {
+public enum JSONValue: Codable, Sendable, Equatable {
     case string(String)
     case number(Double)
     case bool(Bool)
@@ -10,7 +10,7 @@ enum JSONValue: Codable, Sendable, Equatable {
     case array([JSONValue])
     case null
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }
         else if let value = try? container.decode(Bool.self) { self = .bool(value) }
@@ -20,7 +20,7 @@ enum JSONValue: Codable, Sendable, Equatable {
         else { self = .object(try container.decode([String: JSONValue].self)) }
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .string(let value): try container.encode(value)
@@ -34,11 +34,11 @@ enum JSONValue: Codable, Sendable, Equatable {
 }
 
 /// Encodes a value as the JSON text stored in a column.
-func jsonText(_ value: some Encodable) -> String {
+public func jsonText(_ value: some Encodable) -> String {
     (try? String(decoding: JSON.encoder().encode(value), as: UTF8.self)) ?? "null"
 }
 
 /// Decodes a JSON column, falling back to `fallback` for text that does not decode.
-func fromJSONText<T: Decodable>(_ text: String, as type: T.Type = T.self, fallback: T) -> T {
+public func fromJSONText<T: Decodable>(_ text: String, as type: T.Type = T.self, fallback: T) -> T {
     (try? JSON.decoder().decode(T.self, from: Data(text.utf8))) ?? fallback
 }

@@ -1,20 +1,24 @@
 import Foundation
 import Blytz
-import BlytzServices
 
 /// One page of a list: `{items, nextCursor}`; `nextCursor` is nil on the last page.
-struct Page<Item: Codable & Sendable>: Codable, Sendable, ResponseBody {
-    var items: [Item]
-    var nextCursor: String?
+public struct Page<Item: Codable & Sendable>: Codable, Sendable, ResponseBody {
+    public var items: [Item]
+    public var nextCursor: String?
+
+    public init(items: [Item], nextCursor: String?) {
+        self.items = items
+        self.nextCursor = nextCursor
+    }
 }
 
 /// `?limit=` and `?cursor=` of a list request.
-struct PageRequest: Sendable {
-    var limit: Int
-    var cursor: Cursor?
+public struct PageRequest: Sendable {
+    public var limit: Int
+    public var cursor: Cursor?
 
     /// Reads `limit` (1–100, default 20) and `cursor` from `query`; bad values are 422s naming the field.
-    init(_ query: [String: String], sort: String) throws(HTTPError) {
+    public init(_ query: [String: String], sort: String) throws(HTTPError) {
         var errors: [Problem.FieldError] = []
         limit = 20
         if let text = query["limit"] {
@@ -29,21 +33,21 @@ struct PageRequest: Sendable {
 }
 
 /// Where a keyset page ends: the sort it belongs to, the last row's sort value, and its id.
-struct Cursor: Codable, Sendable, Equatable {
-    var sort: String
-    var value: String
-    var id: String
+public struct Cursor: Codable, Sendable, Equatable {
+    public var sort: String
+    public var value: String
+    public var id: String
 
-    init(sort: String, value: String, id: String) {
+    public init(sort: String, value: String, id: String) {
         self.sort = sort
         self.value = value
         self.id = id
     }
 
-    init?(_ text: String) {
+    public init?(_ text: String) {
         guard let data = Data(base64URL: text), let cursor = try? JSONDecoder().decode(Cursor.self, from: data) else { return nil }
         self = cursor
     }
 
-    var encoded: String { (try? JSONEncoder().encode(self))?.base64URL ?? "" }
+    public var encoded: String { (try? JSONEncoder().encode(self))?.base64URL ?? "" }
 }

@@ -4,12 +4,18 @@ import SQLKit
 
 /// Keyset pagination over `(column, idColumn)`: rows strictly after the cursor in the sort order, so a page
 /// never repeats or skips a row when others are inserted meanwhile.
-struct Keyset: Sendable {
-    var column: String
-    var idColumn: String
-    var descending: Bool
+public struct Keyset: Sendable {
+    public var column: String
+    public var idColumn: String
+    public var descending: Bool
 
-    func after(_ builder: SQLSelectBuilder, value: any Encodable & Sendable, id: String) -> SQLSelectBuilder {
+    public init(column: String, idColumn: String, descending: Bool) {
+        self.column = column
+        self.idColumn = idColumn
+        self.descending = descending
+    }
+
+    public func after(_ builder: SQLSelectBuilder, value: any Encodable & Sendable, id: String) -> SQLSelectBuilder {
         let op: SQLBinaryOperator = descending ? .lessThan : .greaterThan
         return builder.where(group: { group in
             group.where(SQLIdentifier(column), op, SQLBind(value)).orWhere(group: { both in
@@ -18,26 +24,26 @@ struct Keyset: Sendable {
         })
     }
 
-    func order(_ builder: SQLSelectBuilder) -> SQLSelectBuilder {
+    public func order(_ builder: SQLSelectBuilder) -> SQLSelectBuilder {
         let direction: SQLDirection = descending ? .descending : .ascending
         return builder.orderBy(SQLIdentifier(column), direction).orderBy(SQLIdentifier(idColumn), direction)
     }
 }
 
 /// Reads filters from a query string, collecting a 422 entry per bad value.
-struct QueryReader {
-    let query: [String: String]
-    var errors: [Problem.FieldError] = []
+public struct QueryReader {
+    public let query: [String: String]
+    public var errors: [Problem.FieldError] = []
 
-    init(_ query: [String: String]) {
+    public init(_ query: [String: String]) {
         self.query = query
     }
 
-    func text(_ name: String) -> String? {
+    public func text(_ name: String) -> String? {
         query[name].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0.trimmingCharacters(in: .whitespaces) }
     }
 
-    mutating func int(_ name: String, in range: ClosedRange<Int>) -> Int? {
+    public mutating func int(_ name: String, in range: ClosedRange<Int>) -> Int? {
         guard let text = text(name) else { return nil }
         guard let value = Int(text), range.contains(value) else {
             errors.append(.init(field: name, message: "must be an integer from \(range.lowerBound) to \(range.upperBound)"))
@@ -46,7 +52,7 @@ struct QueryReader {
         return value
     }
 
-    mutating func number(_ name: String, in range: ClosedRange<Double>) -> Double? {
+    public mutating func number(_ name: String, in range: ClosedRange<Double>) -> Double? {
         guard let text = text(name) else { return nil }
         guard let value = Double(text), range.contains(value) else {
             errors.append(.init(field: name, message: "must be a number from \(range.lowerBound) to \(range.upperBound)"))
@@ -55,7 +61,7 @@ struct QueryReader {
         return value
     }
 
-    mutating func bool(_ name: String) -> Bool? {
+    public mutating func bool(_ name: String) -> Bool? {
         guard let text = text(name) else { return nil }
         switch text.lowercased() {
         case "true", "1", "yes": return true
@@ -66,7 +72,7 @@ struct QueryReader {
         }
     }
 
-    mutating func choice(_ name: String, _ allowed: [String], default fallback: String) -> String {
+    public mutating func choice(_ name: String, _ allowed: [String], default fallback: String) -> String {
         guard let text = text(name) else { return fallback }
         guard allowed.contains(text) else {
             errors.append(.init(field: name, message: "must be one of \(allowed.joined(separator: ", "))"))
@@ -75,7 +81,7 @@ struct QueryReader {
         return text
     }
 
-    mutating func country(_ name: String) -> String? {
+    public mutating func country(_ name: String) -> String? {
         guard let text = text(name) else { return nil }
         guard text.count == 2, text.allSatisfy({ $0.isASCII && $0.isLetter }) else {
             errors.append(.init(field: name, message: "must be an ISO 3166-1 alpha-2 code such as PH"))
@@ -84,7 +90,7 @@ struct QueryReader {
         return text.uppercased()
     }
 
-    func check() throws(HTTPError) {
+    public func check() throws(HTTPError) {
         if !errors.isEmpty { throw .unprocessable(errors) }
     }
 }

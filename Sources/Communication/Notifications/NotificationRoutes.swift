@@ -1,0 +1,114 @@
+import Blytz
+import BlytzData
+import BlytzServices
+import Foundation
+import Logging
+import SQLKit
+
+/// A row of `notifications`.
+struct NotificationRecord: Codable, Sendable {
+    var id: String
+    var userId: String
+    var type: String
+    var title: String
+    var message: String
+    var link: String?
+    var data: String
+    var priority: String
+    var read: Bool
+    var eventId: String?
+    var createdAt: String
+
+    var view: NotificationView {
+        NotificationView(id: id, type: type, title: title, message: message, link: link, data: fromJSONText(data, fallback: [:]), priority: priority, read: read, createdAt: createdAt)
+    }
+}
+
+/// A notification as its owner sees it.
+struct NotificationView: Codable, Sendable, ResponseBody {
+    var id: String
+    var type: String
+    var title: String
+    var message: String
+    var link: String?
+    var data: [String: JSONValue]
+    var priority: String
+    var read: Bool
+    var createdAt: String
+}
+
+/// `GET /notifications`: the caller's notifications, newest first; `?unread=true` for unread ones only.
+struct ListNotifications: HTTPFunction {
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Page<NotificationView>> {
+        let caller = try await context.caller(request)
+        var reader = QueryReader(request.query)
+        let unread = reader.bool("unread")
+        try reader.check()
+        let page = try PageRequest(request.query, sort: "newest")
+        let keyset = Keyset(column: "created_at", idColumn: "id", descending: true)
+        let rows = try await context.database.withConnection { sql in
+            var query = sql.select().column("*").from("notifications").where("user_id", .equal, SQLBind(caller.userId))
+            if unread == true { query = query.where("read", .equal, SQLBind(false)) }
+            if let cursor = page.cursor { query = keyset.after(query, value: cursor.value, id: cursor.id) }
+            return try await keyset.order(query).limit(page.limit + 1).all(decoding: NotificationRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        }
+        let items = rows.prefix(page.limit).map(\.view)
+        let next = rows.count > page.limit ? items.last.map { Cursor(sort: "newest", value: $0.createdAt, id: $0.id).encoded } : nil
+        return .ok(Page(items: Array(items), nextCursor: next))
+    }
+}
+
+/// `POST /notifications/{id}/read`: marks one of the caller's notifications read.
+struct MarkNotificationRead: HTTPFunction {
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<NotificationView> {
+        let caller = try await context.caller(request)
+        let id = try request.parameter("id")
+        let record = try await context.database.transaction { sql -> NotificationRecord in
+            var record = try await owned(id, by: caller.userId, on: sql)
+            try await sql.update("notifications").set("read", to: SQLBind(true)).where("id", .equal, SQLBind(record.id)).run()
+            record.read = true
+            return record
+        }
+        return .ok(record.view)
+    }
+}
+
+/// `POST /notifications/read-all`: marks every notification of the caller read.
+struct MarkAllNotificationsRead: HTTPFunction {
+    struct Output: Codable, Sendable, ResponseBody {
+        var marked: Int
+    }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+        let caller = try await context.caller(request)
+        let marked = try await context.database.transaction { sql -> Int in
+            struct Count: Decodable { var n: Int }
+            let n = try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("notifications")
+                .where("user_id", .equal, SQLBind(caller.userId)).where("read", .equal, SQLBind(false)).first(decoding: Count.self)?.n ?? 0
+            try await sql.update("notifications").set("read", to: SQLBind(true)).where("user_id", .equal, SQLBind(caller.userId)).where("read", .equal, SQLBind(false)).run()
+            return n
+        }
+        return .ok(Output(marked: marked))
+    }
+}
+
+/// `DELETE /notifications/{id}`: removes one of the caller's notifications.
+struct DeleteNotification: HTTPFunction {
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
+        let caller = try await context.caller(request)
+        let id = try request.parameter("id")
+        try await context.database.transaction { sql in
+            let record = try await owned(id, by: caller.userId, on: sql)
+            try await sql.delete(from: "notifications").where("id", .equal, SQLBind(record.id)).run()
+        }
+        return .noContent
+    }
+}
+
+/// The notification `id` if it is `userId`'s; a 404 otherwise (another user's notifications are private).
+func owned(_ id: String, by userId: String, on sql: any SQLDatabase) async throws -> NotificationRecord {
+    guard id.isUUID, let record = try await sql.select().column("*").from("notifications").where("id", .equal, SQLBind(id.lowercased()))
+        .first(decoding: NotificationRecord.self, keyDecodingStrategy: .convertFromSnakeCase), record.userId == userId
+    else { throw HTTPError.notFound("There is no notification \(id).") }
+    return record
+}

@@ -1,0 +1,91 @@
+import Blytz
+import BlytzData
+import BlytzServices
+import Foundation
+import Logging
+import SQLKit
+
+/// Per event type and channel, whether a user wants to hear of it. Unset means the type's default.
+struct Preferences: Sendable {
+    /// One event type's setting.
+    struct Setting: Codable, Sendable, Equatable {
+        var type: String
+        var inApp: Bool
+        var email: Bool
+    }
+
+    static let channels = ["inApp", "email"]
+
+    /// The settings of `userId` for every notifying event type (defaults filled in).
+    static func settings(of userId: String, on sql: any SQLDatabase) async throws -> [Setting] {
+        struct Row: Decodable { var event_type: String; var channel: String; var enabled: Bool }
+        let rows = try await sql.select().columns("event_type", "channel", "enabled").from("notification_preferences")
+            .where("user_id", .equal, SQLBind(userId)).all(decoding: Row.self)
+        return Templates.all.keys.sorted().map { type in
+            let template = Templates.all[type]!
+            func value(_ channel: String, _ fallback: Bool) -> Bool {
+                rows.first { $0.event_type == type && $0.channel == channel }?.enabled ?? fallback
+            }
+            return Setting(type: type, inApp: value("inApp", template.inApp), email: value("email", template.email))
+        }
+    }
+
+    static func setting(_ type: String, of userId: String, on sql: any SQLDatabase) async throws -> Setting? {
+        try await settings(of: userId, on: sql).first { $0.type == type }
+    }
+}
+
+/// `GET /notifications/preferences`: the caller's settings for every event type and channel.
+struct GetPreferences: HTTPFunction {
+    struct Output: Codable, Sendable, ResponseBody {
+        var preferences: [Preferences.Setting]
+    }
+
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+        let caller = try await context.caller(request)
+        return .ok(Output(preferences: try await context.database.withConnection { sql in try await Preferences.settings(of: caller.userId, on: sql) }))
+    }
+}
+
+/// `PUT /notifications/preferences {preferences: [{type, inApp?, email?}]}`: changes the settings named.
+/// Password-reset mail cannot be turned off (it is how an account is recovered).
+struct PutPreferences: HTTPFunction {
+    struct Input: Codable, Sendable, Validatable {
+        struct Change: Codable, Sendable {
+            var type: String
+            var inApp: Bool?
+            var email: Bool?
+        }
+
+        var preferences: [Change]
+
+        func validate() -> [Problem.FieldError] {
+            var errors: [Problem.FieldError] = []
+            for (index, change) in preferences.enumerated() {
+                if Templates.all[change.type] == nil { errors.append(.init(field: "preferences[\(index)].type", message: "is not an event type that notifies")) }
+                if change.type == "PasswordResetRequested" && change.email == false {
+                    errors.append(.init(field: "preferences[\(index)].email", message: "cannot be turned off for password resets"))
+                }
+            }
+            if preferences.count > 50 { errors.append(.init(field: "preferences", message: "must list at most 50 changes")) }
+            return errors
+        }
+    }
+
+    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<GetPreferences.Output> {
+        let caller = try await context.caller(request)
+        let settings = try await context.database.transaction { sql in
+            for change in request.input.preferences {
+                for (channel, value) in [("inApp", change.inApp), ("email", change.email)] {
+                    guard let value else { continue }
+                    try await sql.delete(from: "notification_preferences").where("user_id", .equal, SQLBind(caller.userId))
+                        .where("event_type", .equal, SQLBind(change.type)).where("channel", .equal, SQLBind(channel)).run()
+                    try await sql.insert(into: "notification_preferences").columns("user_id", "event_type", "channel", "enabled")
+                        .values(SQLBind(caller.userId), SQLBind(change.type), SQLBind(channel), SQLBind(value)).run()
+                }
+            }
+            return try await Preferences.settings(of: caller.userId, on: sql)
+        }
+        return .ok(GetPreferences.Output(preferences: settings))
+    }
+}
