@@ -8,6 +8,7 @@ import NIOHTTP1
 import SQLKit
 import Testing
 
+
 /// The communication service through the running runner, with real WebSocket clients, on SQLite and on
 /// PostgreSQL (databases and event queue).
 @Suite(.serialized, .timeLimit(.minutes(3))) struct CommunicationTests {
@@ -257,6 +258,36 @@ extension CommunicationTests {
                 let stranger = try await api.call(.POST, "/chat/conversations", token: vera.accessToken, json: #"{"userId":"\#(UUID().uuidString)"}"#)
                 #expect(stranger.status == 503 && started.duration(to: .now) < .seconds(2))
             }
+        }
+    }
+}
+
+extension CommunicationTests {
+    /// With `SMTP_HOST` set, mail goes to a real SMTP server.
+    @Test func mailGoesThroughSMTPWhenConfigured() async throws {
+        let directory = NSTemporaryDirectory() + "blytz-smtp-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let sink = Process()
+        sink.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sink.arguments = ["python3", "Tests/Fixtures/smtp_sink.py", directory]
+        sink.standardOutput = FileHandle.nullDevice
+        sink.standardError = FileHandle.nullDevice
+        try sink.run()
+        defer {
+            // SIGKILL: the test process's children may inherit an ignored SIGTERM.
+            kill(sink.processIdentifier, SIGKILL)
+            sink.waitUntilExit()
+        }
+        func read(_ name: String) -> String { (try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8)) ?? "" }
+        #expect(await eventually(within: .seconds(10)) { Int(read("port")) != nil })
+        let port = try #require(Int(read("port")))
+        try await UsersAPI.with(.sqlite, environment: ["COMMUNICATION_SMTP_HOST": "127.0.0.1", "COMMUNICATION_SMTP_PORT": "\(port)"]) { api in
+            let session = try await api.register("va")
+            let email = try #require(session.user?.email)
+            #expect(try await api.call(.POST, "/auth/password/forgot", json: #"{"email":"\#(email)"}"#).status == 202)
+            #expect(await eventually(within: .seconds(15)) { read("received").contains("Reset your BlytzWork password") })
+            let reset = read("received").split(separator: "\n").first { $0.contains("Reset your BlytzWork password") } ?? ""
+            #expect(reset.contains(email) && reset.contains("reset-password?token="))
         }
     }
 }
