@@ -22,6 +22,7 @@ public enum Users {
         "users-password-reset": ResetPassword(),
         "users-email-verify": VerifyEmail(),
         "users-jwks": KeySet(),
+        "users-purge-expired": PurgeExpired(),
 
         "users-list": ListUsers(),
         "users-get": GetUser(),

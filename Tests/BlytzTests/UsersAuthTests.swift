@@ -77,6 +77,10 @@ import Testing
             let forgot = try await api.call(.POST, "/auth/password/forgot", json: #"{"email":"\#(email)"}"#)
             #expect(forgot.status == 202 && forgotUnknown.status == 202 && forgot.text == forgotUnknown.text)
             let token = try #require(try await api.lastEvent("PasswordResetRequested", subject: userId)["token"])
+            // Asking again at once is answered the same, but sends nothing more.
+            let repeated = try await api.call(.POST, "/auth/password/forgot", json: #"{"email":"\#(email)"}"#)
+            #expect(repeated.status == 202 && repeated.text == forgot.text)
+            #expect(try await api.events("PasswordResetRequested", subject: userId).count == 1)
 
             let weak = try await api.call(.POST, "/auth/password/reset", json: #"{"token":"\#(token)","password":"short"}"#)
             #expect(weak.status == 422 && weak.problemFields == ["password"])

@@ -96,18 +96,21 @@ struct UsersAPI {
 
     /// The data of the newest outbox event of `type` about `subject` (how the tests read tokens sent by mail).
     func lastEvent(_ type: String, subject: String) async throws -> [String: String] {
+        guard let newest = try await events(type, subject: subject).first else { throw TestSetupError(description: "no \(type) event for \(subject)") }
+        return newest
+    }
+
+    /// The data of every outbox event of `type` about `subject`, newest first.
+    func events(_ type: String, subject: String) async throws -> [[String: String]] {
         let location: DatabaseLocation = postgresURL.map { .postgres(url: $0) } ?? .sqlite(path: runner.dataDirectory + "/users_db.sqlite")
         let database = try ServiceDatabase.open(location, maxConnections: 1, logger: Logger(label: "test"))
         return try await using(database, cleanup: { await $0.shutdown() }) { database in
             try await database.withConnection { sql in
                 struct Row: Decodable { var envelope: String }
+                struct Envelope: Decodable { var subject: String?; var data: [String: String] }
                 let rows = try await sql.select().column("envelope").from("_blytz_outbox").where("type", .equal, SQLBind(type))
                     .orderBy("seq", .descending).all(decoding: Row.self)
-                for row in rows {
-                    struct Envelope: Decodable { var subject: String?; var data: [String: String] }
-                    if let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(row.envelope.utf8)), envelope.subject == subject { return envelope.data }
-                }
-                throw TestSetupError(description: "no \(type) event for \(subject)")
+                return rows.compactMap { try? JSONDecoder().decode(Envelope.self, from: Data($0.envelope.utf8)) }.filter { $0.subject == subject }.map(\.data)
             }
         }
     }

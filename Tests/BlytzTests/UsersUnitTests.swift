@@ -132,4 +132,36 @@ import Testing
             #expect(try await AccountStatus.isActive(userId, in: database) == false)
         }
     }
+
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
+    func purgingRemovesOnlyWhatCanNoLongerBeUsed(engine: ServiceDatabase.Engine) async throws {
+        try await withFreshDatabase(engine) { database in
+            _ = try await Migrator(service: "users", migrations: Users.migrations).migrate(database, logger: Logger(label: "test"))
+            let now = Date()
+            let userId = UUID().uuidString.lowercased()
+            try await database.transaction { sql in
+                try await UserRecord(id: userId, email: "p@example.com", passwordHash: "!", role: .va, status: .active, emailVerified: true, preferences: "{}", createdAt: now.iso, updatedAt: now.iso).insert(on: sql)
+                for (id, expires) in [("old", now.addingTimeInterval(-2 * 86_400)), ("live", now.addingTimeInterval(86_400))] {
+                    try await sql.insert(into: "refresh_tokens").columns("id", "user_id", "family_id", "token_hash", "created_at", "expires_at")
+                        .values(SQLBind(id), SQLBind(userId), SQLBind("f"), SQLBind(id), SQLBind(now.iso), SQLBind(expires.iso)).run()
+                    try await sql.insert(into: "one_time_tokens").columns("token_hash", "user_id", "purpose", "created_at", "expires_at")
+                        .values(SQLBind(id), SQLBind(userId), SQLBind("reset"), SQLBind(now.iso), SQLBind(expires.iso)).run()
+                }
+                for (key, started, locked) in [("email:old", now.addingTimeInterval(-3_600), nil as Date?), ("email:locked", now.addingTimeInterval(-3_600), now.addingTimeInterval(600)), ("email:new", now, nil)] {
+                    try await sql.insert(into: "login_throttle").columns("key", "failures", "window_started_at", "locked_until", "locks")
+                        .values(SQLBind(key), SQLBind(1), SQLBind(started.iso), SQLBind(locked?.iso), SQLBind(0)).run()
+                }
+            }
+            try await PurgeExpired.purge(database, now: now, lockDuration: .seconds(900))
+            struct Key: Decodable { var id: String }
+            let left = try await database.withConnection { sql in
+                (
+                    try await sql.select().column("id").from("refresh_tokens").all(decoding: Key.self).map(\.id),
+                    try await sql.select().column("token_hash", as: "id").from("one_time_tokens").all(decoding: Key.self).map(\.id),
+                    try await sql.select().column("key", as: "id").from("login_throttle").all(decoding: Key.self).map(\.id).sorted()
+                )
+            }
+            #expect(left.0 == ["live"] && left.1 == ["live"] && left.2 == ["email:locked", "email:new"])
+        }
+    }
 }

@@ -3,7 +3,8 @@ import Blytz
 import BlytzData
 
 /// `POST /auth/password/forgot`: 202 whether or not the email has an account; for one that does, a new
-/// reset token (older ones void) goes out in `PasswordResetRequested`.
+/// reset token (older ones void) goes out in `PasswordResetRequested` — at most one a minute, so the
+/// route cannot be used to flood someone's inbox.
 struct ForgotPassword: HTTPFunction {
     struct Input: Codable, Sendable, Validatable {
         var email: String
@@ -29,6 +30,7 @@ struct ForgotPassword: HTTPFunction {
         let email = request.input.email.normalizedEmail
         try await context.database.transaction { sql in
             guard let user = try await UserRecord.find(email: email, on: sql), user.status == .active else { return }
+            guard try await !OneTimeTokens.issuedRecently(.reset, userId: user.id, within: .seconds(60), on: sql) else { return }
             try await OneTimeTokens.void(.reset, userId: user.id, on: sql)
             let reset = try await OneTimeTokens.issue(.reset, userId: user.id, ttl: environment.settings.resetTokenTTL, on: sql)
             try await context.publish(

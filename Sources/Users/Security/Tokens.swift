@@ -158,6 +158,13 @@ enum OneTimeTokens {
         return row.userId
     }
 
+    /// Whether a token of `purpose` was issued to `userId` within the last `interval`.
+    static func issuedRecently(_ purpose: Purpose, userId: String, within interval: Duration, on sql: any SQLDatabase) async throws -> Bool {
+        try await sql.select().column("token_hash").from("one_time_tokens").where("user_id", .equal, SQLBind(userId))
+            .where("purpose", .equal, SQLBind(purpose.rawValue)).where("created_at", .greaterThan, SQLBind(Date().adding(.zero - interval).iso))
+            .first() != nil
+    }
+
     /// Voids every unused token of `purpose` for `userId` (a newer one replaces them, or the password changed).
     static func void(_ purpose: Purpose, userId: String, on sql: any SQLDatabase) async throws {
         try await sql.update("one_time_tokens").set("used_at", to: SQLBind(Date().iso))
