@@ -60,17 +60,12 @@ extension FunctionContext {
     public func publish<Payload: Codable & Sendable>(_ type: String, subject: String?, data: Payload, on sql: any SQLDatabase) async throws -> String {
         let envelope = EventEnvelope(
             id: UUID().uuidString.lowercased(), type: type, source: configuration["BLYTZ_SERVICE"] ?? functionName,
-            time: Date().formatted(.iso8601WithMilliseconds), subject: subject, data: data, traceparent: traceparent
+            time: Date().iso, subject: subject, data: data, traceparent: traceparent
         )
         try await Outbox.write(envelope, on: sql)
         effects.markPublished()
         return envelope.id
     }
-}
-
-extension FormatStyle where Self == Date.ISO8601FormatStyle {
-    /// ISO-8601 UTC with milliseconds, as event times are written.
-    static var iso8601WithMilliseconds: Date.ISO8601FormatStyle { Date.ISO8601FormatStyle(includingFractionalSeconds: true) }
 }
 
 /// The transactional outbox of a service database.

@@ -103,7 +103,7 @@ public enum ServiceMain {
         }
         return try DatabaseLocation.resolve(
             service: service, database: database, environment: configuration.values,
-            dataDirectory: configuration["BLYTZ_DATA_DIR"] ?? "local/.data"
+            dataDirectory: configuration.dataDirectory
         )
     }
 

@@ -34,3 +34,8 @@ public struct Caller: Sendable, Equatable {
         guard self.userId == userId || isAdmin else { throw .forbidden("Only the user themself or an admin may do this.") }
     }
 }
+
+extension String {
+    /// Whether this is a UUID, as every id is.
+    public var isUUID: Bool { UUID(uuidString: self) != nil }
+}

@@ -33,15 +33,14 @@ public struct ServiceClient: Sendable {
         /// From `BLYTZ_CALL_TIMEOUT_MS`, `BLYTZ_CALL_RETRIES`, `BLYTZ_BREAKER_FAILURES`, `BLYTZ_BREAKER_OPEN_MS`
         /// and `BLYTZ_BREAKER_PROBES`; anything unset keeps its default.
         public init(_ configuration: Configuration) {
-            func int(_ key: String) -> Int? { configuration[key].flatMap { Int($0) } }
             let defaults = Options()
             self.init(
-                timeout: int("BLYTZ_CALL_TIMEOUT_MS").map { .milliseconds($0) } ?? defaults.timeout,
-                retries: int("BLYTZ_CALL_RETRIES") ?? defaults.retries,
+                timeout: configuration.int("BLYTZ_CALL_TIMEOUT_MS").map { .milliseconds($0) } ?? defaults.timeout,
+                retries: configuration.int("BLYTZ_CALL_RETRIES") ?? defaults.retries,
                 breaker: .init(
-                    failureThreshold: int("BLYTZ_BREAKER_FAILURES") ?? defaults.breaker.failureThreshold,
-                    openDuration: int("BLYTZ_BREAKER_OPEN_MS").map { .milliseconds($0) } ?? defaults.breaker.openDuration,
-                    halfOpenProbes: int("BLYTZ_BREAKER_PROBES") ?? defaults.breaker.halfOpenProbes
+                    failureThreshold: configuration.int("BLYTZ_BREAKER_FAILURES") ?? defaults.breaker.failureThreshold,
+                    openDuration: configuration.int("BLYTZ_BREAKER_OPEN_MS").map { .milliseconds($0) } ?? defaults.breaker.openDuration,
+                    halfOpenProbes: configuration.int("BLYTZ_BREAKER_PROBES") ?? defaults.breaker.halfOpenProbes
                 )
             )
         }

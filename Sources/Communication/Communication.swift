@@ -66,11 +66,11 @@ struct CommunicationEnvironment: Sendable {
     let mail: any MailTransport
 
     init(configuration: Configuration) {
-        directory = UserDirectory(ttl: .seconds(configuration["DIRECTORY_TTL_SECONDS"].flatMap(Int.init) ?? 300))
+        directory = UserDirectory(ttl: .seconds(configuration.int("DIRECTORY_TTL_SECONDS") ?? 300))
         if let host = configuration["SMTP_HOST"], !host.isEmpty {
-            mail = SMTPTransport(host: host, port: configuration["SMTP_PORT"].flatMap(Int.init) ?? 25, heloName: configuration["SMTP_HELO"] ?? "blytz.local")
+            mail = SMTPTransport(host: host, port: configuration.int("SMTP_PORT") ?? 25, heloName: configuration["SMTP_HELO"] ?? "blytz.local")
         } else {
-            mail = DevMailbox(directory: (configuration["BLYTZ_DATA_DIR"] ?? "local/.data") + "/mail")
+            mail = DevMailbox(directory: configuration.dataDirectory + "/mail")
         }
     }
 }

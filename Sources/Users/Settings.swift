@@ -23,15 +23,14 @@ struct Settings: Sendable {
     var rareFilter: Int
 
     init(_ configuration: Configuration) {
-        func int(_ key: String) -> Int? { configuration[key].flatMap { Int($0) } }
-        bcryptCost = UInt8(clamping: min(31, max(4, int("BCRYPT_COST") ?? 12)))
-        accessTokenTTL = .seconds(max(5, int("ACCESS_TOKEN_TTL_SECONDS") ?? 900))
-        refreshTokenTTL = .seconds(max(60, int("REFRESH_TOKEN_TTL_SECONDS") ?? 30 * 86_400))
-        resetTokenTTL = .seconds(max(60, int("RESET_TOKEN_TTL_SECONDS") ?? 3_600))
-        verifyTokenTTL = .seconds(max(60, int("VERIFY_TOKEN_TTL_SECONDS") ?? 2 * 86_400))
-        maxFailuresPerEmail = max(1, int("LOGIN_MAX_FAILURES_PER_EMAIL") ?? 5)
-        maxFailuresPerAddress = max(1, int("LOGIN_MAX_FAILURES_PER_ADDRESS") ?? 20)
-        lockDuration = .seconds(max(1, int("LOGIN_LOCK_SECONDS") ?? 900))
-        rareFilter = max(1, int("SEARCH_RARE_FILTER") ?? 2_000)
+        bcryptCost = UInt8(clamping: min(31, max(4, configuration.int("BCRYPT_COST") ?? 12)))
+        accessTokenTTL = .seconds(max(5, configuration.int("ACCESS_TOKEN_TTL_SECONDS") ?? 900))
+        refreshTokenTTL = .seconds(max(60, configuration.int("REFRESH_TOKEN_TTL_SECONDS") ?? 30 * 86_400))
+        resetTokenTTL = .seconds(max(60, configuration.int("RESET_TOKEN_TTL_SECONDS") ?? 3_600))
+        verifyTokenTTL = .seconds(max(60, configuration.int("VERIFY_TOKEN_TTL_SECONDS") ?? 2 * 86_400))
+        maxFailuresPerEmail = max(1, configuration.int("LOGIN_MAX_FAILURES_PER_EMAIL") ?? 5)
+        maxFailuresPerAddress = max(1, configuration.int("LOGIN_MAX_FAILURES_PER_ADDRESS") ?? 20)
+        lockDuration = .seconds(max(1, configuration.int("LOGIN_LOCK_SECONDS") ?? 900))
+        rareFilter = max(1, configuration.int("SEARCH_RARE_FILTER") ?? 2_000)
     }
 }

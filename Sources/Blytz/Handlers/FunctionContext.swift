@@ -73,6 +73,12 @@ public struct Configuration: Sendable {
 
     public subscript(_ key: String) -> String? { values[key] }
 
+    /// An integer setting; nil when unset or not an integer.
+    public func int(_ key: String) -> Int? { values[key].flatMap { Int($0) } }
+
+    /// Where local state lives: `BLYTZ_DATA_DIR`, as the runner sets it, default `local/.data`.
+    public var dataDirectory: String { values["BLYTZ_DATA_DIR"] ?? "local/.data" }
+
     /// The base URL of another service, as the runner publishes it (`BLYTZ_SERVICE_URL_USERS`, …).
     public func serviceURL(_ service: String) -> String? {
         values["BLYTZ_SERVICE_URL_\(service.uppercased())"]

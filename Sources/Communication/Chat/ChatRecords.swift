@@ -92,11 +92,6 @@ struct MessageView: Codable, Sendable, ResponseBody {
     var deleted: Bool
 }
 
-extension String {
-    /// Whether this is a UUID, as every id is.
-    var isUUID: Bool { UUID(uuidString: self) != nil }
-}
-
 /// Unread messages to `userId`, per conversation.
 func unreadCounts(for userId: String, conversations: [String]? = nil, on sql: any SQLDatabase) async throws -> [String: Int] {
     struct Row: Decodable { var conversation_id: String; var n: Int }

@@ -74,7 +74,7 @@ struct AuditLog: QueueBatchFunction {
         try await context.database.transaction { sql in
             for item in batch {
                 var event = item.message
-                event.data = event.data.mapValues { $0 }.filter { !$0.key.lowercased().contains("token") }
+                event.data = event.data.filter { !$0.key.lowercased().contains("token") }
                 try await sql.insert(into: "audit_log").columns("event_id", "type", "source", "subject", "time", "envelope", "recorded_at")
                     .values(SQLBind(event.id), SQLBind(event.type), SQLBind(event.source), SQLBind(event.subject), SQLBind(event.time), SQLBind(jsonText(event)), SQLBind(now))
                     .ignoringConflicts(with: ["event_id"]).run()

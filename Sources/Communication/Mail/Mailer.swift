@@ -93,10 +93,4 @@ struct DevMailbox: MailTransport {
         let path = "\(directory)/\(mail.createdAt.replacingOccurrences(of: ":", with: "-"))-\(mail.id).json"
         try encoder.encode(mail).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
-
-    /// The mails in the box, oldest first.
-    func list() throws -> [Mail] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
-        return try names.map { try JSONDecoder().decode(Mail.self, from: Data(contentsOf: URL(fileURLWithPath: "\(directory)/\($0)"))) }
-    }
 }

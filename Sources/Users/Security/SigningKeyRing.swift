@@ -100,7 +100,7 @@ actor SigningKeyStore: SigningKeySource {
         } else if let path = configuration["JWT_SIGNING_KEYS_FILE"], !path.isEmpty {
             self.init(origin: .file(path, createIfMissing: false), accessTokenTTL: accessTokenTTL)
         } else {
-            let path = (configuration["BLYTZ_DATA_DIR"] ?? "local/.data") + "/users/signing-keys.json"
+            let path = configuration.dataDirectory + "/users/signing-keys.json"
             self.init(origin: .file(path, createIfMissing: true), accessTokenTTL: accessTokenTTL)
         }
     }

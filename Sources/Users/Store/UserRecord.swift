@@ -89,8 +89,6 @@ extension String {
         return !contains(where: \.isWhitespace)
     }
 
-    /// Whether this is a UUID, as every id is.
-    var isUUID: Bool { UUID(uuidString: self) != nil }
 }
 
 /// The id in a route's `{id}`: a 404 (not a 500) when it is not a UUID.

@@ -1,4 +1,4 @@
-import Foundation
+
 
 extension Date {
     /// ISO-8601 UTC with milliseconds: how services store and answer times (sortable as text).
