@@ -15,7 +15,7 @@ public struct Keyset: Sendable {
         self.descending = descending
     }
 
-    public func after(_ builder: SQLSelectBuilder, value: any Encodable & Sendable, id: String) -> SQLSelectBuilder {
+    func after(_ builder: SQLSelectBuilder, value: any Encodable & Sendable, id: String) -> SQLSelectBuilder {
         let op: SQLBinaryOperator = descending ? .lessThan : .greaterThan
         return builder.where(group: { group in
             group.where(SQLIdentifier(column), op, SQLBind(value)).orWhere(group: { both in
@@ -24,7 +24,17 @@ public struct Keyset: Sendable {
         })
     }
 
-    public func order(_ builder: SQLSelectBuilder) -> SQLSelectBuilder {
+    /// `query` continued after `page`'s cursor, in this order, limited to one row more than a page (which
+    /// tells whether another follows). `value` reads the cursor's sort value as the column's type.
+    public func select(
+        _ query: SQLSelectBuilder, page: PageRequest, value: (String) -> any Encodable & Sendable = { $0 }
+    ) -> SQLSelectBuilder {
+        var query = query
+        if let cursor = page.cursor { query = after(query, value: value(cursor.value), id: cursor.id) }
+        return order(query).limit(page.limit + 1)
+    }
+
+    func order(_ builder: SQLSelectBuilder) -> SQLSelectBuilder {
         let direction: SQLDirection = descending ? .descending : .ascending
         return builder.orderBy(SQLIdentifier(column), direction).orderBy(SQLIdentifier(idColumn), direction)
     }
@@ -72,13 +82,18 @@ public struct QueryReader {
         }
     }
 
-    public mutating func choice(_ name: String, _ allowed: [String], default fallback: String) -> String {
-        guard let text = text(name) else { return fallback }
+    /// One of `allowed`, or nil when absent or not allowed (which is recorded).
+    public mutating func choice(_ name: String, _ allowed: [String]) -> String? {
+        guard let text = text(name) else { return nil }
         guard allowed.contains(text) else {
             errors.append(.init(field: name, message: "must be one of \(allowed.joined(separator: ", "))"))
-            return fallback
+            return nil
         }
         return text
+    }
+
+    public mutating func choice(_ name: String, _ allowed: [String], default fallback: String) -> String {
+        choice(name, allowed) ?? fallback
     }
 
     public mutating func country(_ name: String) -> String? {

@@ -16,10 +16,13 @@ public struct Page<Item: Codable & Sendable>: Codable, Sendable, ResponseBody {
 public struct PageRequest: Sendable {
     public var limit: Int
     public var cursor: Cursor?
+    /// The list's order; a cursor of another order is refused.
+    public var sort: String
 
     /// Reads `limit` (1–100, default 20) and `cursor` from `query`; bad values are 422s naming the field.
     public init(_ query: [String: String], sort: String) throws(HTTPError) {
         var errors: [Problem.FieldError] = []
+        self.sort = sort
         limit = 20
         if let text = query["limit"] {
             if let value = Int(text), (1...100).contains(value) { limit = value } else { errors.append(.init(field: "limit", message: "must be an integer from 1 to 100")) }
@@ -29,6 +32,17 @@ public struct PageRequest: Sendable {
             if let cursor = Cursor(text), cursor.sort == sort { self.cursor = cursor } else { errors.append(.init(field: "cursor", message: "is not a cursor of this list and sort")) }
         }
         if !errors.isEmpty { throw .unprocessable(errors) }
+    }
+
+    /// The page of `rows` (fetched with `Keyset.select`, one more than a page) as `item`s, with the cursor
+    /// of its last row when more follow.
+    public func page<Row, Item>(_ rows: [Row], _ item: (Row) -> Item, cursor: (Row) -> (value: String, id: String)) -> Page<Item> {
+        let shown = rows.prefix(limit)
+        let next = rows.count > limit ? shown.last.map { last in
+            let (value, id) = cursor(last)
+            return Cursor(sort: sort, value: value, id: id).encoded
+        } : nil
+        return Page(items: shown.map(item), nextCursor: next)
     }
 }
 

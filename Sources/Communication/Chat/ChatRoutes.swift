@@ -52,24 +52,22 @@ struct ListConversations: HTTPFunction {
         let (rows, people, unread) = try await context.database.withConnection { sql in
             var query = sql.select().column("*").from("conversations")
                 .where(group: { $0.where("user_a", .equal, SQLBind(caller.userId)).orWhere("user_b", .equal, SQLBind(caller.userId)) })
-            if let cursor = page.cursor { query = keyset.after(query, value: cursor.value, id: cursor.id) }
-            let rows = try await keyset.order(query).limit(page.limit + 1).all(decoding: ConversationRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            let rows = try await keyset.select(query, page: page).all(decoding: ConversationRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
             let shown = Array(rows.prefix(page.limit))
             return (
                 rows, try await UserDirectory.kept(shown.map { $0.other(than: caller.userId) }, on: sql),
                 try await unreadCounts(for: caller.userId, conversations: shown.map(\.id), on: sql)
             )
         }
-        let items = rows.prefix(page.limit).map { conversation in
+        let listed = page.page(rows, { conversation in
             let otherId = conversation.other(than: caller.userId)
             return ConversationView(
                 id: conversation.id, participants: [conversation.userA, conversation.userB],
                 otherUser: people[otherId] ?? BasicUser(id: otherId, displayName: "BlytzWork user"), createdAt: conversation.createdAt,
                 lastMessageAt: conversation.lastMessageAt, lastMessagePreview: conversation.lastMessagePreview, unreadCount: unread[conversation.id] ?? 0
             )
-        }
-        let next = rows.count > page.limit ? items.last.map { Cursor(sort: "recent", value: $0.lastMessageAt, id: $0.id).encoded } : nil
-        return .ok(Page(items: Array(items), nextCursor: next))
+        }, cursor: { ($0.lastMessageAt, $0.id) })
+        return .ok(listed)
     }
 }
 
@@ -83,12 +81,9 @@ struct ListMessages: HTTPFunction {
         let rows = try await context.database.withConnection { sql in
             let conversation = try await ConversationRecord.participating(id, userId: caller.userId, on: sql)
             var query = sql.select().column("*").from("messages").where("conversation_id", .equal, SQLBind(conversation.id))
-            if let cursor = page.cursor { query = keyset.after(query, value: cursor.value, id: cursor.id) }
-            return try await keyset.order(query).limit(page.limit + 1).all(decoding: MessageRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            return try await keyset.select(query, page: page).all(decoding: MessageRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
         }
-        let items = rows.prefix(page.limit).map(\.view)
-        let next = rows.count > page.limit ? items.last.map { Cursor(sort: "newest", value: $0.createdAt, id: $0.id).encoded } : nil
-        return .ok(Page(items: Array(items), nextCursor: next))
+        return .ok(page.page(rows, \.view) { ($0.createdAt, $0.id) })
     }
 }
 

@@ -49,12 +49,9 @@ struct ListNotifications: HTTPFunction {
         let rows = try await context.database.withConnection { sql in
             var query = sql.select().column("*").from("notifications").where("user_id", .equal, SQLBind(caller.userId))
             if unread == true { query = query.where("read", .equal, SQLBind(false)) }
-            if let cursor = page.cursor { query = keyset.after(query, value: cursor.value, id: cursor.id) }
-            return try await keyset.order(query).limit(page.limit + 1).all(decoding: NotificationRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            return try await keyset.select(query, page: page).all(decoding: NotificationRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
         }
-        let items = rows.prefix(page.limit).map(\.view)
-        let next = rows.count > page.limit ? items.last.map { Cursor(sort: "newest", value: $0.createdAt, id: $0.id).encoded } : nil
-        return .ok(Page(items: Array(items), nextCursor: next))
+        return .ok(page.page(rows, \.view) { ($0.createdAt, $0.id) })
     }
 }
 

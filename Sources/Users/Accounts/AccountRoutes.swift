@@ -18,8 +18,8 @@ struct ListUsers: HTTPFunction {
         let caller = try await context.caller(request)
         try caller.require(.admin, detail: "Only admins may list users.")
         var reader = QueryReader(request.query)
-        let role = reader.text("role").map { _ in reader.choice("role", Caller.Role.allCases.map(\.rawValue), default: "") }
-        let status = reader.text("status").map { _ in reader.choice("status", UserRecord.Status.allCases.map(\.rawValue), default: "") }
+        let role = reader.choice("role", Caller.Role.allCases.map(\.rawValue))
+        let status = reader.choice("status", UserRecord.Status.allCases.map(\.rawValue))
         try reader.check()
         let page = try PageRequest(request.query, sort: "created")
         let keyset = Keyset(column: "created_at", idColumn: "id", descending: true)
@@ -27,12 +27,9 @@ struct ListUsers: HTTPFunction {
             var query = sql.select().column("*").from(UserRecord.table)
             if let role { query = query.where("role", .equal, SQLBind(role)) }
             if let status { query = query.where("status", .equal, SQLBind(status)) }
-            if let cursor = page.cursor { query = keyset.after(query, value: cursor.value, id: cursor.id) }
-            return try await keyset.order(query).limit(page.limit + 1).all(decoding: UserRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            return try await keyset.select(query, page: page).all(decoding: UserRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
         }
-        let items = rows.prefix(page.limit)
-        let next = rows.count > page.limit ? items.last.map { Cursor(sort: "created", value: $0.createdAt, id: $0.id).encoded } : nil
-        return .ok(Page(items: items.map(\.view), nextCursor: next))
+        return .ok(page.page(rows, \.view) { ($0.createdAt, $0.id) })
     }
 }
 

@@ -28,12 +28,8 @@ struct SearchCompanies: HTTPFunction {
             if let industry { query = query.where("industry", .equal, SQLBind(industry)) }
             if let country { query = query.where("country", .equal, SQLBind(country)) }
             for word in words { query = query.where("user_id", .in, ProfileTerms.matching(kind: "company", word: word)) }
-            if let cursor = page.cursor { query = keyset.after(query, value: cursor.value, id: cursor.id) }
-            return try await keyset.order(query).limit(page.limit + 1)
-                .all(decoding: CompanyRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            return try await keyset.select(query, page: page).all(decoding: CompanyRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
         }
-        let items = rows.prefix(page.limit)
-        let next = rows.count > page.limit ? items.last.map { Cursor(sort: sort, value: sort == "name" ? $0.name : $0.createdAt, id: $0.userId).encoded } : nil
-        return .ok(Page(items: items.map { $0.view(for: caller.audience(of: $0.userId)) }, nextCursor: next))
+        return .ok(page.page(rows, { $0.view(for: caller.audience(of: $0.userId)) }, cursor: { (sort == "name" ? $0.name : $0.createdAt, $0.userId) }))
     }
 }

@@ -48,27 +48,22 @@ struct SearchVAProfiles: HTTPFunction {
             for filter in skills.map(SetFilter.skill) + words.map(SetFilter.word) {
                 query = query.where(try await filter.condition(on: sql, rare: rare))
             }
-            if let cursor = page.cursor {
-                let value: any Encodable & Sendable = switch sort {
-                case "rating": Double(cursor.value) ?? 0
-                case "rate": Int(cursor.value) ?? 0
-                default: cursor.value
-                }
-                query = keyset.after(query, value: value, id: cursor.id)
+            let cursorValue: (String) -> any Encodable & Sendable = switch sort {
+            case "rating": { Double($0) ?? 0 }
+            case "rate": { Int($0) ?? 0 }
+            default: { $0 }
             }
-            return try await keyset.order(query).limit(page.limit + 1)
+            return try await keyset.select(query, page: page, value: cursorValue)
                 .all(decoding: VAProfileRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
         }
-        let items = rows.prefix(page.limit)
-        let next = rows.count > page.limit ? items.last.map { last in
+        return .ok(page.page(rows, { $0.view(for: caller.audience(of: $0.userId)) }, cursor: { last in
             let value = switch sort {
             case "rating": "\(last.averageRating)"
             case "rate": "\(last.hourlyRateCents)"
             default: last.createdAt
             }
-            return Cursor(sort: sort, value: value, id: last.userId).encoded
-        } : nil
-        return .ok(Page(items: items.map { $0.view(for: caller.audience(of: $0.userId)) }, nextCursor: next))
+            return (value, last.userId)
+        }))
     }
 }
 
