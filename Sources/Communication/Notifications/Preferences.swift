@@ -14,15 +14,13 @@ struct Preferences: Sendable {
         var email: Bool
     }
 
-    static let channels = ["inApp", "email"]
-
-    /// The settings of `userId` for every notifying event type (defaults filled in).
-    static func settings(of userId: String, on sql: any SQLDatabase) async throws -> [Setting] {
+    /// The settings of `userId` for `types` (every notifying event type by default), defaults filled in.
+    static func settings(of userId: String, types: [String] = Templates.all.keys.sorted(), on sql: any SQLDatabase) async throws -> [Setting] {
         struct Row: Decodable { var event_type: String; var channel: String; var enabled: Bool }
         let rows = try await sql.select().columns("event_type", "channel", "enabled").from("notification_preferences")
-            .where("user_id", .equal, SQLBind(userId)).all(decoding: Row.self)
-        return Templates.all.keys.sorted().map { type in
-            let template = Templates.all[type]!
+            .where("user_id", .equal, SQLBind(userId)).where("event_type", .in, SQLBind.group(types)).all(decoding: Row.self)
+        return types.compactMap { type in
+            guard let template = Templates.all[type] else { return nil }
             func value(_ channel: String, _ fallback: Bool) -> Bool {
                 rows.first { $0.event_type == type && $0.channel == channel }?.enabled ?? fallback
             }
@@ -30,8 +28,9 @@ struct Preferences: Sendable {
         }
     }
 
+    /// The setting of `userId` for one event type; nil for a type that does not notify.
     static func setting(_ type: String, of userId: String, on sql: any SQLDatabase) async throws -> Setting? {
-        try await settings(of: userId, on: sql).first { $0.type == type }
+        try await settings(of: userId, types: [type], on: sql).first
     }
 }
 

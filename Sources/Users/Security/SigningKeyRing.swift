@@ -86,7 +86,7 @@ actor SigningKeyStore: SigningKeySource {
 
     let origin: Origin
     let accessTokenTTL: Duration
-    private var loaded: (ring: SigningKeyRing, signer: JWTKeyCollection, keys: SigningKeys, modified: String?)?
+    private var loaded: (ring: SigningKeyRing, signer: JWTKeyCollection, keys: SigningKeys, stamp: String?)?
 
     init(origin: Origin, accessTokenTTL: Duration) {
         self.origin = origin
@@ -111,26 +111,29 @@ actor SigningKeyStore: SigningKeySource {
         return (state.ring, state.signer)
     }
 
+    /// The keys tokens are verified with: the loaded ones, without looking at the file on every request;
+    /// a token naming a key they lack (`refresh`) reloads the ring if its file changed.
     func signingKeys(refresh: Bool) async throws -> SigningKeys {
-        try await current().keys
+        if !refresh, let loaded { return loaded.keys }
+        return try await current().keys
     }
 
-    private func current() async throws -> (ring: SigningKeyRing, signer: JWTKeyCollection, keys: SigningKeys, modified: String?) {
-        let modified: String?
+    private func current() async throws -> (ring: SigningKeyRing, signer: JWTKeyCollection, keys: SigningKeys, stamp: String?) {
+        let loadedStamp: String?
         let data: Data
         switch origin {
         case .inline(let json):
             if let loaded { return loaded }
-            modified = nil
+            loadedStamp = nil
             data = Data(json.utf8)
         case .file(let path, let create):
-            let stamp = Self.modificationDate(path)
-            if let loaded, stamp != nil, loaded.modified == stamp { return loaded }
+            let stamp = Self.fileStamp(path)
+            if let loaded, stamp != nil, loaded.stamp == stamp { return loaded }
             if stamp == nil {
                 guard create else { throw SigningKeyRing.Invalid(description: "no signing key file at \(path)") }
                 try Self.createFile(at: path)
             }
-            modified = Self.modificationDate(path)
+            loadedStamp = Self.fileStamp(path)
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         }
         let file: SigningKeyRing.File
@@ -142,13 +145,13 @@ actor SigningKeyStore: SigningKeySource {
         for (kid, key) in ring.privateKeys { await signer.add(ecdsa: key, kid: JWKIdentifier(string: kid)) }
         var publicKeys: [String: ES256PublicKey] = [:]
         for key in ring.published(now: Date(), accessTokenTTL: accessTokenTTL) { publicKeys[key.kid] = ring.privateKeys[key.kid]?.publicKey }
-        let state = (ring, signer, await SigningKeys(publicKeys), modified)
+        let state = (ring, signer, await SigningKeys(publicKeys), loadedStamp)
         loaded = state
         return state
     }
 
     /// The file's identity and change time; a rotation replaces the file, so its inode changes.
-    static func modificationDate(_ path: String) -> String? {
+    static func fileStamp(_ path: String) -> String? {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
         return "\(attributes[.systemFileNumber] ?? 0)-\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
     }
@@ -178,7 +181,7 @@ actor SigningKeyStore: SigningKeySource {
 
     /// Rotates the ring file: a new current key; the previous one keeps verifying until its tokens expire.
     static func rotate(path: String, accessTokenTTL: Duration) throws -> SigningKeyRing.StoredKey {
-        if modificationDate(path) == nil { try createFile(at: path) }
+        if fileStamp(path) == nil { try createFile(at: path) }
         let ring = try SigningKeyRing(try JSONDecoder().decode(SigningKeyRing.File.self, from: Data(contentsOf: URL(fileURLWithPath: path))))
         let file = ring.rotated(now: Date(), accessTokenTTL: accessTokenTTL)
         try write(file, to: path, replacing: true)
