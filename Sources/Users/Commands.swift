@@ -124,7 +124,7 @@ enum Commands {
                 var terms = sql.insert(into: "profile_terms").columns("kind", "term", "user_id")
                 for (_, profile) in rows {
                     for skill in Set(profile.skillList.map { $0.lowercased() }) { skills = skills.values(SQLBind(skill), SQLBind(profile.userId)) }
-                    for term in searchTerms([profile.name, profile.bio] + profile.skillList) { terms = terms.values(SQLBind("va"), SQLBind(term), SQLBind(profile.userId)) }
+                    for term in profile.searchWords { terms = terms.values(SQLBind("va"), SQLBind(term), SQLBind(profile.userId)) }
                 }
                 try await skills.run()
                 try await terms.run()

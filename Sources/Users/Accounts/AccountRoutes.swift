@@ -144,11 +144,12 @@ enum ProfileVisibility {
     static func set(userId: String, visible: Bool, on sql: any SQLDatabase) async throws {
         try await sql.update(VAProfileRecord.table).set("visible", to: SQLBind(visible)).where("user_id", .equal, SQLBind(userId)).run()
         try await sql.update(CompanyRecord.table).set("visible", to: SQLBind(visible)).where("user_id", .equal, SQLBind(userId)).run()
+        // Read back after the update, so the words follow the new visibility.
         if let va = try await VAProfileRecord.find(userId, on: sql) {
-            try await ProfileTerms.replace(kind: "va", userId: userId, terms: visible ? searchTerms([va.name, va.bio] + va.skillList) : [], on: sql)
+            try await ProfileTerms.replace(kind: "va", userId: userId, terms: va.searchWords, on: sql)
         }
         if let company = try await CompanyRecord.find(userId, on: sql) {
-            try await ProfileTerms.replace(kind: "company", userId: userId, terms: visible ? searchTerms([company.name, company.bio, company.industry]) : [], on: sql)
+            try await ProfileTerms.replace(kind: "company", userId: userId, terms: company.searchWords, on: sql)
         }
     }
 }

@@ -43,6 +43,7 @@ struct CompanyRecord: Codable, Sendable {
         if inserting {
             try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .convertToSnakeCase).run()
         } else {
+            // Only what an update may change: the spending total belongs to the payment consumer.
             try await sql.update(Self.table)
                 .set("name", to: SQLBind(name)).set("bio", to: SQLBind(bio)).set("country", to: SQLBind(country))
                 .set("website", to: SQLBind(website)).set("industry", to: SQLBind(industry)).set("company_size", to: SQLBind(companySize))
@@ -50,8 +51,11 @@ struct CompanyRecord: Codable, Sendable {
                 .set("updated_at", to: SQLBind(updatedAt))
                 .where("user_id", .equal, SQLBind(userId)).run()
         }
-        try await ProfileTerms.replace(kind: "company", userId: userId, terms: visible ? searchTerms([name, bio, industry]) : [], on: sql)
+        try await ProfileTerms.replace(kind: "company", userId: userId, terms: searchWords, on: sql)
     }
+
+    /// The words `q` finds this company by; none while it is hidden.
+    var searchWords: [String] { visible ? searchTerms([name, bio, industry]) : [] }
 
     func view(for audience: Audience) -> CompanyView {
         CompanyView(

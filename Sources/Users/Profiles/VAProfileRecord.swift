@@ -67,7 +67,15 @@ struct VAProfileRecord: Codable, Sendable {
         if inserting {
             try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .convertToSnakeCase).run()
         } else {
-            try await sql.update(Self.table).set(model: Updatable(self)).where("user_id", .equal, SQLBind(userId)).run()
+            // Only what an update may change: the counters belong to the consumers.
+            try await sql.update(Self.table)
+                .set("name", to: SQLBind(name)).set("bio", to: SQLBind(bio)).set("country", to: SQLBind(country)).set("timezone", to: SQLBind(timezone))
+                .set("hourly_rate_cents", to: SQLBind(hourlyRateCents)).set("currency", to: SQLBind(currency)).set("skills", to: SQLBind(skills))
+                .set("languages", to: SQLBind(languages)).set("availability", to: SQLBind(availability)).set("available", to: SQLBind(available))
+                .set("work_experience", to: SQLBind(workExperience)).set("education", to: SQLBind(education))
+                .set("avatar_file_id", to: SQLBind(avatarFileId)).set("resume_file_id", to: SQLBind(resumeFileId)).set("visible", to: SQLBind(visible))
+                .set("updated_at", to: SQLBind(updatedAt))
+                .where("user_id", .equal, SQLBind(userId)).run()
         }
         try await sql.delete(from: "va_skills").where("user_id", .equal, SQLBind(userId)).run()
         let skills = Set(skillList.map { $0.lowercased() })
@@ -76,30 +84,11 @@ struct VAProfileRecord: Codable, Sendable {
             for skill in skills.sorted() { insert = insert.values(SQLBind(skill), SQLBind(userId)) }
             try await insert.run()
         }
-        try await ProfileTerms.replace(kind: "va", userId: userId, terms: visible ? searchTerms([name, bio] + skillList) : [], on: sql)
+        try await ProfileTerms.replace(kind: "va", userId: userId, terms: searchWords, on: sql)
     }
 
-    /// The columns an update may change (not the counters consumers keep).
-    struct Updatable: Encodable, Sendable {
-        var name, bio, country: String
-        var timezone: String?
-        var hourly_rate_cents: Int
-        var currency, skills, languages, availability: String
-        var available: Bool
-        var work_experience, education: String
-        var avatar_file_id, resume_file_id: String?
-        var visible: Bool
-        var updated_at: String
-
-        init(_ record: VAProfileRecord) {
-            name = record.name; bio = record.bio; country = record.country; timezone = record.timezone
-            hourly_rate_cents = record.hourlyRateCents; currency = record.currency; skills = record.skills
-            languages = record.languages; availability = record.availability; available = record.available
-            work_experience = record.workExperience; education = record.education
-            avatar_file_id = record.avatarFileId; resume_file_id = record.resumeFileId; visible = record.visible
-            updated_at = record.updatedAt
-        }
-    }
+    /// The words `q` finds this profile by; none while it is hidden.
+    var searchWords: [String] { visible ? searchTerms([name, bio] + skillList) : [] }
 
     func view(for audience: Audience) -> VAProfileView {
         VAProfileView(
