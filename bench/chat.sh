@@ -6,20 +6,17 @@
 #   bench/chat.sh [connections] [messages]     e.g. bench/chat.sh 1000 300
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 connections=${1:-1000}
 messages=${2:-300}
 python3 -c "import websockets" 2>/dev/null || python3 -m pip install -q websockets
-swift build -c release --product blytz >/dev/null
-for product in users marketplace contracts payments communication files; do swift build -c release --product "$product" >/dev/null; done
-bin=$(swift build -c release --show-bin-path)
-for port in 3000 3001 3002 3003 3004 3005 3006; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use; stop what holds it first" >&2; exit 1; fi
-done
+build_release "${backend[@]}"
+require_free_ports 3000 3001 3002 3003 3004 3005 3006
 data=$(mktemp -d)
 cleanup() { kill "${runner_pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || true
 USERS_BCRYPT_COST=4 LOG_LEVEL=warning "$bin/blytz" local --data-dir "$data" --bin-dir "$bin" > "$data/runner.out" 2> "$data/runner.err" &
 runner_pid=$!
-for _ in $(seq 300); do grep -q '"event":"ready"' "$data/runner.out" 2>/dev/null && break; sleep 0.05; done
+wait_ready "$data/runner.out"
 python3 bench/chat.py "$connections" "$messages"

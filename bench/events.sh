@@ -8,11 +8,10 @@
 #   bench/events.sh [events] [latency-samples]      e.g. bench/events.sh 20000 300
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 events=${1:-20000}
 samples=${2:-300}
-swift build -c release --product blytz >/dev/null
-swift build -c release --product blytz-fixtures >/dev/null
-bin=$(swift build -c release --show-bin-path)
+build_release blytz blytz-fixtures
 work=$(mktemp -d)
 pg_dir="$work/postgres"
 cleanup() { kill "${runner_pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; local/postgres stop "$pg_dir" || true; rm -rf "$work"; }
@@ -26,7 +25,7 @@ run() { # name, then environment assignments
   mkdir -p "$data"
   env "$@" "$bin/blytz" local --manifest bench/events.yaml --data-dir "$data" --bin-dir "$bin" --ephemeral-ports > "$data/out" 2> "$data/err" &
   runner_pid=$!
-  for _ in $(seq 400); do grep -q '"event":"ready"' "$data/out" 2>/dev/null && break; sleep 0.05; done
+  wait_ready "$data/out"
   local gateway
   gateway=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["gateway"])' "$data/out")
   python3 - "$gateway" "$events" "$samples" "$name" <<'PY'

@@ -5,19 +5,16 @@
 #   bench/login.sh [attempts]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 attempts=${1:-20}
-swift build -c release --product blytz >/dev/null
-for product in users marketplace contracts payments communication files; do swift build -c release --product "$product" >/dev/null; done
-bin=$(swift build -c release --show-bin-path)
-for port in 3000 3001; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use; stop what holds it first" >&2; exit 1; fi
-done
+build_release "${backend[@]}"
+require_free_ports 3000 3001 3002 3003 3004 3005 3006
 data=$(mktemp -d)
 cleanup() { kill "${runner_pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
 USERS_LOGIN_MAX_FAILURES_PER_ADDRESS=100000 "$bin/blytz" local --data-dir "$data" --bin-dir "$bin" > "$data/runner.out" 2> "$data/runner.err" &
 runner_pid=$!
-for _ in $(seq 300); do grep -q '"event":"ready"' "$data/runner.out" 2>/dev/null && break; sleep 0.05; done
+wait_ready "$data/runner.out"
 login() { curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -XPOST localhost:3000/api/auth/login -H 'content-type: application/json' -d "{\"email\":\"$1\",\"password\":\"not the password\"}"; }
 for i in $(seq "$attempts"); do
   curl -sf -o /dev/null -XPOST localhost:3000/api/auth/register -H 'content-type: application/json' \

@@ -6,6 +6,7 @@
 #   bench/profiles.sh [profiles] [duration-seconds] [concurrency] [--postgres | --only-postgres]     e.g. bench/profiles.sh 100000 5 2 --postgres
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 count=${1:-100000}
 duration=${2:-5}
 concurrency=${3:-2}
@@ -13,14 +14,9 @@ engines=(sqlite)
 [ "${4:-}" = "--postgres" ] && engines+=(postgres)
 [ "${4:-}" = "--only-postgres" ] && engines=(postgres)
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --product blytz >/dev/null
-for product in users marketplace contracts payments communication files; do swift build -c release --product "$product" >/dev/null; done
-bin=$(swift build -c release --show-bin-path)
-
-for port in 3000 3001 3002 3003 3004 3005 3006; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use; stop what holds it first" >&2; exit 1; fi
-done
+require_wrk
+build_release "${backend[@]}"
+require_free_ports 3000 3001 3002 3003 3004 3005 3006
 work=$(mktemp -d)
 chmod 755 "$work"
 cleanup() {
@@ -40,13 +36,7 @@ queries=(
 )
 
 measure() { # url → "rps p50 p99 non2xx" (ms)
-  wrk -t1 -c"$concurrency" -d"${duration}s" --latency -H "Authorization: Bearer $token" "$1" | awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /Requests\/sec/ { rps = $2 }
-    /^ +50%/ { p50 = ms($2) }
-    /^ +99%/ { p99 = ms($2) }
-    /Non-2xx/ { bad = $NF }
-    END { printf "%.0f %.2f %.2f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }'
+  wrk -t1 -c"$concurrency" -d"${duration}s" --latency -H "Authorization: Bearer $token" "$1" | wrk_summary
 }
 
 for engine in "${engines[@]}"; do
@@ -60,7 +50,7 @@ for engine in "${engines[@]}"; do
   seeded=$(env "${env[@]}" "$bin/blytz" users seed-profiles --count "$count" --data-dir "$data" --bin-dir "$bin")
   env "${env[@]}" "$bin/blytz" local --data-dir "$data" --bin-dir "$bin" > "$data/runner.out" 2> "$data/runner.err" &
   runner_pid=$!
-  for _ in $(seq 300); do grep -q '"event":"ready"' "$data/runner.out" 2>/dev/null && break; sleep 0.05; done
+  wait_ready "$data/runner.out"
   token=$(curl -sf -XPOST localhost:3000/api/auth/register -H 'content-type: application/json' \
     -d '{"email":"bench@example.com","password":"benchmark password","role":"company"}' | sed 's/.*"accessToken":"\([^"]*\)".*/\1/')
   # Warm the search and ping workers.

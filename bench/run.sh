@@ -7,20 +7,15 @@
 #   bench/run.sh [duration-seconds] [concurrency...]      e.g. bench/run.sh 10 4 16
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 duration=${1:-10}
 shift || true
 concurrencies=("${@:-4}")
 [ ${#concurrencies[@]} -gt 0 ] || concurrencies=(4)
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --product blytz >/dev/null
-swift build -c release --product users >/dev/null
-swift build -c release --product bench-baseline >/dev/null
-bin=$(swift build -c release --show-bin-path)
-
-for port in 3000 3001 3100; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use; stop what holds it first" >&2; exit 1; fi
-done
+require_wrk
+build_release blytz users bench-baseline
+require_free_ports 3000 3001 3100
 data=$(mktemp -d)
 cleanup() { kill "${runner_pid:-0}" "${baseline_pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
@@ -38,13 +33,7 @@ kill -0 "$runner_pid" && kill -0 "$baseline_pid" || { echo "runner or baseline f
 for _ in $(seq 50); do curl -sf localhost:3000/api/users/ping >/dev/null; curl -sf localhost:3100/users/ping >/dev/null; done
 
 measure() { # url concurrency → "rps p50 p99" (latencies in ms)
-  wrk -t2 -c"$2" -d"${duration}s" --latency "$1" | awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /Requests\/sec/ { rps = $2 }
-    /^ +50%/ { p50 = ms($2) }
-    /^ +99%/ { p99 = ms($2) }
-    /Non-2xx/ { bad = $NF }
-    END { printf "%.0f %.3f %.3f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }'
+  wrk -t2 -c"$2" -d"${duration}s" --latency "$1" | wrk_summary
 }
 
 printf '\n%-34s %5s %10s %9s %9s %7s\n' "target" "conc" "req/s" "p50 ms" "p99 ms" "non-2xx"

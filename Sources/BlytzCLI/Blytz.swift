@@ -55,13 +55,23 @@ struct ManifestOptions: ParsableArguments {
     }
 }
 
+/// Where local state lives, for every command that reads or writes it.
+struct DataDirectoryOption: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "Logs and local state (default: $BLYTZ_DATA_DIR or local/.data).")
+    var dataDir: String?
+
+    /// The directory as an absolute path.
+    var path: String {
+        URL(fileURLWithPath: dataDir ?? ProcessInfo.processInfo.environment["BLYTZ_DATA_DIR"] ?? "local/.data").standardizedFileURL.path
+    }
+}
+
 struct Local: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve every function locally: gateway on :3000, services on their ports.")
 
     @OptionGroup var manifestOptions: ManifestOptions
 
-    @Option(name: .long, help: "Logs and local state (default: $BLYTZ_DATA_DIR or local/.data).")
-    var dataDir: String?
+    @OptionGroup var data: DataDirectoryOption
 
     @Flag(name: .long, help: "Bind every listener to a free port; the ready line says which.")
     var ephemeralPorts = false
@@ -79,7 +89,7 @@ struct Local: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         var options = Runner.Options(
             manifestPath: manifestOptions.manifest,
-            dataDirectory: dataDir ?? environment["BLYTZ_DATA_DIR"] ?? "local/.data",
+            dataDirectory: data.path,
             binDirectory: manifestOptions.binDirectory
         )
         options.ephemeralPorts = ephemeralPorts
@@ -189,11 +199,10 @@ struct Migrate: AsyncParsableCommand {
 
     @OptionGroup var manifestOptions: ManifestOptions
 
-    @Option(name: .long, help: "Local state (default: $BLYTZ_DATA_DIR or local/.data).")
-    var dataDir: String?
+    @OptionGroup var data: DataDirectoryOption
 
     func run() async throws {
-        try await manifestOptions.runServiceCommand(["migrate"], services: services, dataDir: dataDir)
+        try await manifestOptions.runServiceCommand(["migrate"], services: services, data: data)
     }
 }
 
@@ -208,11 +217,10 @@ struct Seed: AsyncParsableCommand {
 
     @OptionGroup var manifestOptions: ManifestOptions
 
-    @Option(name: .long, help: "Local state (default: $BLYTZ_DATA_DIR or local/.data).")
-    var dataDir: String?
+    @OptionGroup var data: DataDirectoryOption
 
     func run() async throws {
-        try await manifestOptions.runServiceCommand(["seed"], services: services, dataDir: dataDir)
+        try await manifestOptions.runServiceCommand(["seed"], services: services, data: data)
     }
 }
 
@@ -225,12 +233,10 @@ struct MailCommand: ParsableCommand {
     @Option(name: .long, help: "Only mail to this address.")
     var to: String?
 
-    @Option(name: .long, help: "Local state (default: $BLYTZ_DATA_DIR or local/.data).")
-    var dataDir: String?
+    @OptionGroup var data: DataDirectoryOption
 
     func run() throws {
-        let directory = dataDir ?? ProcessInfo.processInfo.environment["BLYTZ_DATA_DIR"] ?? "local/.data"
-        print(String(decoding: DevMailboxFiles.listing(dataDirectory: directory, to: to), as: UTF8.self))
+        print(String(decoding: DevMailboxFiles.listing(dataDirectory: data.path, to: to), as: UTF8.self))
     }
 }
 
@@ -253,8 +259,7 @@ struct UsersCommand: AsyncParsableCommand {
 
         @OptionGroup var manifestOptions: ManifestOptions
 
-        @Option(name: .long, help: "Local state (default: $BLYTZ_DATA_DIR or local/.data).")
-        var dataDir: String?
+        @OptionGroup var data: DataDirectoryOption
 
         func run() async throws {
             var extra: [String: String] = [:]
@@ -264,7 +269,7 @@ struct UsersCommand: AsyncParsableCommand {
                 }
                 extra["BLYTZ_ADMIN_PASSWORD"] = typed
             }
-            try await manifestOptions.runServiceCommand(["create-admin", "--email", email], services: ["users"], dataDir: dataDir, extraEnvironment: extra)
+            try await manifestOptions.runServiceCommand(["create-admin", "--email", email], services: ["users"], data: data, extraEnvironment: extra)
         }
     }
 
@@ -276,11 +281,10 @@ struct UsersCommand: AsyncParsableCommand {
 
         @OptionGroup var manifestOptions: ManifestOptions
 
-        @Option(name: .long, help: "Local state (default: $BLYTZ_DATA_DIR or local/.data).")
-        var dataDir: String?
+        @OptionGroup var data: DataDirectoryOption
 
         func run() async throws {
-            try await manifestOptions.runServiceCommand(["rotate-key"], services: ["users"], dataDir: dataDir)
+            try await manifestOptions.runServiceCommand(["rotate-key"], services: ["users"], data: data)
         }
     }
 
@@ -292,18 +296,17 @@ struct UsersCommand: AsyncParsableCommand {
 
         @OptionGroup var manifestOptions: ManifestOptions
 
-        @Option(name: .long, help: "Local state (default: $BLYTZ_DATA_DIR or local/.data).")
-        var dataDir: String?
+        @OptionGroup var data: DataDirectoryOption
 
         func run() async throws {
-            try await manifestOptions.runServiceCommand(["seed-profiles", "--count", "\(count)"], services: ["users"], dataDir: dataDir)
+            try await manifestOptions.runServiceCommand(["seed-profiles", "--count", "\(count)"], services: ["users"], data: data)
         }
     }
 }
 
 extension ManifestOptions {
     /// Runs `<executable> arguments…` for each of `services` (all when empty) and prints what each said.
-    func runServiceCommand(_ arguments: [String], services: [String], dataDir: String?, extraEnvironment: [String: String] = [:]) async throws {
+    func runServiceCommand(_ arguments: [String], services: [String], data: DataDirectoryOption, extraEnvironment: [String: String] = [:]) async throws {
         let environment = ProcessInfo.processInfo.environment
         do {
             guard let lookup = lookup() else { return }
@@ -311,8 +314,7 @@ extension ManifestOptions {
             for name in services where manifest.service(named: name) == nil {
                 throw ValidationError("no service named '\(name)' in \(self.manifest)")
             }
-            let dataDirectory = URL(fileURLWithPath: dataDir ?? environment["BLYTZ_DATA_DIR"] ?? "local/.data").standardizedFileURL.path
-            let commands = ServiceCommands(manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, environment: environment)
+            let commands = ServiceCommands(manifest: manifest, lookup: lookup, dataDirectory: data.path, environment: environment)
             for outcome in try await commands.run(arguments, services: services.isEmpty ? nil : services, extraEnvironment: extraEnvironment) {
                 print(outcome.output.split(separator: "\n").last.map(String.init) ?? outcome.service)
             }
@@ -380,14 +382,12 @@ struct Events: AsyncParsableCommand {
         @Option(name: .long, help: "Only this function's deliveries.")
         var function: String?
 
-        @Option(name: .long, help: "Local state (default: $BLYTZ_DATA_DIR or local/.data).")
-        var dataDir: String?
+        @OptionGroup var data: DataDirectoryOption
 
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
-            let dataDirectory = URL(fileURLWithPath: dataDir ?? environment["BLYTZ_DATA_DIR"] ?? "local/.data").standardizedFileURL.path
             let logger = Logger(label: "blytz") { JSONLogHandler(label: $0, level: .warning) }
-            let queue = try await EventQueue.open(try EventQueue.location(environment: environment, dataDirectory: dataDirectory), logger: logger)
+            let queue = try await EventQueue.open(try EventQueue.location(environment: environment, dataDirectory: data.path), logger: logger)
             do {
                 try await perform(on: queue)
                 await queue.shutdown()

@@ -1,0 +1,39 @@
+# What the benchmark scripts share; each sources it after `cd`-ing to the repository root.
+
+# The backend's executables: the runner and every service.
+backend=(blytz users marketplace contracts payments communication files)
+
+# Builds `products` in release mode; sets `bin` to where they are.
+build_release() {
+  for product in "$@"; do swift build -c release --product "$product" >/dev/null; done
+  bin=$(swift build -c release --show-bin-path)
+}
+
+# Stops the script when one of `ports` is taken (the runner of a previous run, say).
+require_free_ports() {
+  for port in "$@"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use; stop what holds it first" >&2; exit 1; fi
+  done
+}
+
+require_wrk() {
+  command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+}
+
+# Waits (bounded) for the runner's ready line in `file`.
+wait_ready() {
+  for _ in $(seq 400); do grep -q '"event":"ready"' "$1" 2>/dev/null && return 0; sleep 0.05; done
+  echo "the runner did not start; see ${1%/*}" >&2
+  return 1
+}
+
+# Reads `wrk --latency` output; prints "requests/s p50-ms p99-ms non-2xx".
+wrk_summary() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx/ { bad = $NF }
+    END { printf "%.0f %.3f %.3f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }'
+}
