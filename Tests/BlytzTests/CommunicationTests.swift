@@ -69,7 +69,8 @@ import Testing
 
             // Read receipts: only the recipient; the sender hears of it.
             #expect(try await api.call(.POST, "/chat/messages/\(message.id)/read", token: vera.accessToken).status == 403)
-            #expect(try await api.call(.POST, "/chat/messages/\(message.id)/read", token: acme.accessToken).status == 200)
+            let receipt = try await api.call(.POST, "/chat/messages/\(message.id)/read", token: acme.accessToken)
+            #expect(receipt.status == 200 && receipt.object["marked"] as? Int == 1)
             #expect(await veraSocket.message(containing: #""type":"message.read""#) != nil)
             #expect(try await api.call(.GET, "/chat/unread-count", token: acme.accessToken).object["total"] as? Int == 0)
 
@@ -165,7 +166,9 @@ import Testing
             let first = try #require(afterPrefs.first)
             #expect(try await api.call(.POST, "/notifications/\(first.id)/read", token: vera.accessToken).status == 404)
             #expect(try await api.call(.POST, "/notifications/\(first.id)/read", token: acme.accessToken).object["read"] as? Bool == true)
-            #expect(try await api.call(.POST, "/notifications/read-all", token: acme.accessToken).status == 200)
+            let unreadBefore = try await api.call(.GET, "/notifications?unread=true&limit=100", token: acme.accessToken).json(Page<Note>.self).items.count
+            let readAll = try await api.call(.POST, "/notifications/read-all", token: acme.accessToken)
+            #expect(readAll.status == 200 && readAll.object["marked"] as? Int == unreadBefore && unreadBefore > 0)
             #expect(try await api.call(.GET, "/notifications?unread=true", token: acme.accessToken).json(Page<Note>.self).items.isEmpty)
             #expect(try await api.call(.DELETE, "/notifications/\(first.id)", token: vera.accessToken).status == 404)
             #expect(try await api.call(.DELETE, "/notifications/\(first.id)", token: acme.accessToken).status == 204)

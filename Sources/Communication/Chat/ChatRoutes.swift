@@ -155,15 +155,11 @@ struct MarkMessageRead: HTTPFunction {
                 throw HTTPError.notFound("There is no message \(id).")
             }
             guard message.recipientUserId == caller.userId else { throw HTTPError.forbidden("Only the recipient marks a message read.") }
-            struct Count: Decodable { var n: Int }
-            let unread = try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("messages")
+            let marked = try await sql.update("messages").set("status", to: SQLBind("read")).set("read_at", to: SQLBind(now))
                 .where("conversation_id", .equal, SQLBind(message.conversationId)).where("recipient_user_id", .equal, SQLBind(caller.userId))
                 .where("status", .notEqual, SQLBind("read")).where("created_at", .lessThanOrEqual, SQLBind(message.createdAt))
-                .first(decoding: Count.self)?.n ?? 0
-            try await sql.update("messages").set("status", to: SQLBind("read")).set("read_at", to: SQLBind(now))
-                .where("conversation_id", .equal, SQLBind(message.conversationId)).where("recipient_user_id", .equal, SQLBind(caller.userId))
-                .where("status", .notEqual, SQLBind("read")).where("created_at", .lessThanOrEqual, SQLBind(message.createdAt)).run()
-            return (message, unread)
+                .returning("id").all()
+            return (message, marked.count)
         }
         let receipt = Receipt(conversationId: message.conversationId, messageId: message.id, readerUserId: caller.userId, readAt: now, marked: marked)
         await Push.send("message.read", receipt, to: message.senderUserId, context: context)

@@ -78,12 +78,9 @@ struct MarkAllNotificationsRead: HTTPFunction {
 
     func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
         let caller = try await context.caller(request)
-        let marked = try await context.database.transaction { sql -> Int in
-            struct Count: Decodable { var n: Int }
-            let n = try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("notifications")
-                .where("user_id", .equal, SQLBind(caller.userId)).where("read", .equal, SQLBind(false)).first(decoding: Count.self)?.n ?? 0
-            try await sql.update("notifications").set("read", to: SQLBind(true)).where("user_id", .equal, SQLBind(caller.userId)).where("read", .equal, SQLBind(false)).run()
-            return n
+        let marked = try await context.database.transaction { sql in
+            try await sql.update("notifications").set("read", to: SQLBind(true)).where("user_id", .equal, SQLBind(caller.userId))
+                .where("read", .equal, SQLBind(false)).returning("id").all().count
         }
         return .ok(Output(marked: marked))
     }
