@@ -52,7 +52,11 @@ public enum AuthenticatorKey: DependencyKey {
 extension FunctionContext {
     /// The verified caller of `request`; throws 401 when it carries no valid token.
     public func caller<Input>(_ request: Request<Input>) async throws -> Caller {
-        let authenticator = try dependencies.require(AuthenticatorKey.self, "Authentication")
-        return try await authenticator.authenticate(authorization: request.header("authorization"))
+        try await caller(authorization: request.header("authorization"))
+    }
+
+    /// The verified caller of an `Authorization` header's value (a WebSocket `$connect` has no `Request`).
+    public func caller(authorization: String?) async throws -> Caller {
+        try await dependencies.require(AuthenticatorKey.self, "Authentication").authenticate(authorization: authorization)
     }
 }

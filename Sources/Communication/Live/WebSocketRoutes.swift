@@ -9,9 +9,8 @@ import SQLKit
 /// `Authorization: Bearer`) is verified before the upgrade; a refused token never gets a connection.
 struct Connect: WebSocketFunction {
     func handle(_ event: APIGatewayWebSocketRequest, context: FunctionContext) async throws -> APIGatewayWebSocketResponse {
-        guard let authenticator = context.dependencies[AuthenticatorKey.self] else { return .init(statusCode: 503) }
         let header = event.headers?["authorization"] ?? event.queryStringParameters?["token"].map { "Bearer \($0)" }
-        let caller = try await authenticator.authenticate(authorization: header)
+        let caller = try await context.caller(authorization: header)
         let now = Date().iso
         try await context.database.transaction { sql in
             try await sql.insert(into: "connections").columns("connection_id", "user_id", "connected_at", "last_seen_at")

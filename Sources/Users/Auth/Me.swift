@@ -17,8 +17,9 @@ struct Me: HTTPFunction {
             guard let user = try await UserRecord.find(caller.userId, on: sql) else { return nil }
             return Output(
                 user: user.view,
-                vaProfile: try await VAProfileRecord.find(caller.userId, on: sql)?.view(for: .owner),
-                companyProfile: try await CompanyRecord.find(caller.userId, on: sql)?.view(for: .owner)
+                // Only the profile the account's role can have.
+                vaProfile: user.role == .va ? try await VAProfileRecord.find(caller.userId, on: sql)?.view(for: .owner) : nil,
+                companyProfile: user.role == .company ? try await CompanyRecord.find(caller.userId, on: sql)?.view(for: .owner) : nil
             )
         }
         guard let output else { throw HTTPError.notFound("There is no user \(caller.userId).") }
