@@ -8,6 +8,8 @@ import NIOHTTP1
 import SQLKit
 import Testing
 
+@testable import BlytzRunner
+
 
 /// The communication service through the running runner, with real WebSocket clients, on SQLite and on
 /// PostgreSQL (databases and event queue).
@@ -194,35 +196,47 @@ import Testing
     func aKilledConsumerLosesAndRepeatsNoNotification(engine: ServiceDatabase.Engine) async throws {
         try await UsersAPI.with(engine) { api in
             let (_, acmeId) = try await person(api, "company", name: "Acme")
-            let count = 150
-            for index in 0..<count {
-                let event = #"{"type":"ReviewPosted","data":{"reviewId":"r\#(index)","reviewerUserId":"\#(UUID().uuidString)","revieweeUserId":"\#(acmeId)","rating":5}}"#
-                #expect(try await api.runner.post("/_local/events", json: event).status == 202)
-            }
-            func notifications() async -> Int {
-                (try? await api.communicationDatabase { database in
-                    try await database.withConnection { sql in
+            let consumer = "communication-on-review-posted"
+            let count = 300
+            try await api.communicationDatabase { database in
+                @Sendable func notifications() async -> Int {
+                    (try? await database.withConnection { sql in
                         struct Row: Decodable { var n: Int }
                         return try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("notifications")
                             .where("user_id", .equal, SQLBind(acmeId)).where("type", .equal, SQLBind("ReviewPosted")).first(decoding: Row.self)?.n ?? 0
-                    }
-                }) ?? 0
-            }
-            var killed = false
-            let deadline = ContinuousClock.now + .seconds(20)
-            while !killed, ContinuousClock.now < deadline {
-                let pids = workerPIDs(function: "communication-on-review-posted", dataDirectory: api.runner.dataDirectory)
-                let done = await notifications()
-                if !pids.isEmpty, done > 0, done < count {
-                    for pid in pids { kill(pid, SIGKILL) }
-                    killed = true
+                    }) ?? 0
                 }
-                try await Task.sleep(for: .milliseconds(2))
+                // Published from eight clients at once, so the consumer has a backlog and works in full batches.
+                async let published: Void = withThrowingTaskGroup(of: Void.self) { group in
+                    for client in 0..<8 {
+                        group.addTask {
+                            for index in stride(from: client, to: count, by: 8) {
+                                let event = #"{"type":"ReviewPosted","data":{"reviewId":"r\#(index)","reviewerUserId":"\#(UUID().uuidString)","revieweeUserId":"\#(acmeId)","rating":5}}"#
+                                _ = try await api.runner.post("/_local/events", json: event)
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                // Killed while it is busy with a batch, some of whose events are committed and some not.
+                var killed = false
+                let deadline = ContinuousClock.now + .seconds(20)
+                while !killed, ContinuousClock.now < deadline {
+                    let busy = (try? await api.runner.pool(consumer).workers.busy) ?? 0
+                    let done = await notifications()
+                    let pids = workerPIDs(function: consumer, dataDirectory: api.runner.dataDirectory)
+                    if busy > 0, done > 0, done < count, !pids.isEmpty {
+                        for pid in pids { kill(pid, SIGKILL) }
+                        killed = true
+                    }
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+                try await published
+                #expect(killed, "no worker was caught mid-batch")
+                #expect(await eventually(within: .seconds(30)) { await notifications() == count })
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(await notifications() == count)
             }
-            #expect(killed, "no worker was caught mid-batch")
-            #expect(await eventually(within: .seconds(30)) { await notifications() == count })
-            try await Task.sleep(for: .milliseconds(500))
-            #expect(await notifications() == count)
         }
     }
 }
