@@ -56,7 +56,9 @@ public enum ServiceMain {
             functions,
             dependencies: { configuration, logger in
                 var dependencies = Dependencies()
-                dependencies[DatabaseKey.self] = try ServiceDatabase.open(try location(configuration), logger: logger)
+                let database = try ServiceDatabase.open(try location(configuration), logger: logger)
+                dependencies[DatabaseKey.self] = database
+                dependencies.onShutdown { await database.shutdown() }
                 try await setup?(configuration, logger, &dependencies)
                 return dependencies
             },

@@ -16,6 +16,7 @@ public enum ServiceParts {
     @Sendable
     public static func setup(_ configuration: Configuration, _ logger: Logger, _ dependencies: inout Dependencies) async throws {
         let http = makeCallClient()
+        dependencies.onShutdown { try? await http.shutdown() }
         let client = ServiceClient(http: http, configuration: configuration)
         dependencies[ServiceClientKey.self] = client
         if dependencies[AuthenticatorKey.self] == nil, let users = client.baseURL("users") {

@@ -100,6 +100,19 @@ public struct Dependencies: Sendable {
         self.clock = clock
     }
 
+    /// What `shutdown()` runs, in reverse order of registration.
+    private var shutdownActions: [@Sendable () async -> Void] = []
+
+    /// Registers work for when the worker stops, such as closing a connection pool.
+    public mutating func onShutdown(_ action: @escaping @Sendable () async -> Void) {
+        shutdownActions.append(action)
+    }
+
+    /// Runs the registered shutdown work, last registered first.
+    public func shutdown() async {
+        for action in shutdownActions.reversed() { await action() }
+    }
+
     public subscript<Key: DependencyKey>(_ key: Key.Type) -> Key.Value? {
         get { storage[ObjectIdentifier(key)] as? Key.Value }
         set { storage[ObjectIdentifier(key)] = newValue }

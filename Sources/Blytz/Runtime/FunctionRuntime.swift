@@ -99,7 +99,13 @@ public enum FunctionRuntime {
                 functionName: name, logger: logger, configuration: configuration, dependencies: built,
                 connections: RuntimeConnectionManager(endpoint: environment["BLYTZ_WEBSOCKET_ENDPOINT"], group: group)
             )
-            try await loop(connection, handler: handler, shared: shared)
+            do {
+                try await loop(connection, handler: handler, shared: shared)
+            } catch {
+                // The Runtime API closed (the runner stopped this worker): release pools and clients cleanly.
+                await built.shutdown()
+                throw error
+            }
         } catch {
             logger.info("runtime API closed; stopping", metadata: ["error": "\(error)"])
         }
