@@ -57,12 +57,13 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         // The manifest: functions.yaml model, validation with file:line, routes, cron.
         .target(
             name: "BlytzManifest",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["BlytzEvents", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // The handler SDK and the worker side of the Lambda Runtime API.
@@ -76,6 +77,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The contract between services: every event's payload and the bodies of synchronous calls.
+        .target(name: "BlytzEvents", dependencies: ["Blytz"], swiftSettings: swiftSettings),
         // A database per service: SQLite (embedded) or PostgreSQL, one SQL path, migrations.
         .target(
             name: "BlytzData",
@@ -85,6 +88,8 @@ let package = Package(
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "AsyncKit", package: "async-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -96,9 +101,10 @@ let package = Package(
         .target(
             name: "BlytzServices",
             dependencies: [
-                "Blytz", "BlytzData",
+                "Blytz", "BlytzData", "BlytzEvents",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -133,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "BlytzCLI",
             dependencies: [
-                "BlytzRunner", "BlytzManifest", "Blytz", "BlytzData",
+                "BlytzRunner", "BlytzManifest", "Blytz", "BlytzData", "BlytzEvents",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -146,7 +152,8 @@ let package = Package(
         .target(
             name: "BlytzTesting",
             dependencies: [
-                "Blytz",
+                "Blytz", "BlytzData", "BlytzEvents", "BlytzServices",
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -171,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "BlytzTests",
             dependencies: [
-                "Blytz", "BlytzData", "BlytzManifest", "BlytzRunner", "BlytzTesting", "BlytzServices", "Users", "Communication",
+                "Blytz", "BlytzData", "BlytzManifest", "BlytzRunner", "BlytzTesting", "BlytzServices", "BlytzEvents", "Users", "Communication",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -188,7 +195,7 @@ let package = Package(
     ]
         + services.flatMap { name in
             [
-                Target.target(name: name, dependencies: ["Blytz", "BlytzData", "BlytzServices"] + (extraDependencies[name] ?? []), swiftSettings: swiftSettings),
+                Target.target(name: name, dependencies: ["Blytz", "BlytzData", "BlytzServices", "BlytzEvents"] + (extraDependencies[name] ?? []), swiftSettings: swiftSettings),
                 Target.executableTarget(
                     name: "\(name)Worker",
                     dependencies: [.byName(name: name), "BlytzData", "BlytzServices"],

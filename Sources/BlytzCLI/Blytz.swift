@@ -15,7 +15,7 @@ enum Entry {
     static func main() {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         Task {
-            await BlytzCommand.main()
+            await BlytzCommand.main(ServicePassThrough.arguments(CommandLine.arguments.dropFirst()))
             exit(0)
         }
         dispatchMain()
@@ -26,7 +26,7 @@ struct BlytzCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blytz",
         abstract: "Run, check and call BlytzWork's functions.",
-        subcommands: [Local.self, Validate.self, Routes.self, Invoke.self, Migrate.self, Seed.self, UsersCommand.self, MailCommand.self, Events.self]
+        subcommands: [Local.self, Validate.self, Routes.self, Invoke.self, Migrate.self, Seed.self, Events.self, ServicePassThrough.self]
     )
 }
 
@@ -116,7 +116,7 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: "Where the service executables are (default: beside blytz).")
     var binDir: String?
 
-    @Flag(name: .long, help: "Do not check that executables exist (before a build).")
+    @Flag(name: .long, help: "Do not check the executables: that they exist and serve what the manifest says (before a build).")
     var skipExecutables = false
 
     func run() throws {
@@ -124,7 +124,12 @@ struct Validate: ParsableCommand {
         options.manifest = path
         options.binDir = binDir
         do {
-            let manifest = try Manifest.load(path: path, executables: options.lookup(checkExecutables: !skipExecutables))
+            let lookup = options.lookup(checkExecutables: !skipExecutables)
+            let manifest = try Manifest.load(path: path, executables: lookup)
+            if let lookup {
+                let problems = manifest.contractProblems(try ServiceDescriptions.read(manifest, lookup: lookup))
+                guard problems.isEmpty else { throw ManifestError(problems: problems) }
+            }
             print("\(path): valid — \(manifest.services.count) services, \(manifest.functions.count) functions")
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
@@ -221,86 +226,6 @@ struct Seed: AsyncParsableCommand {
 
     func run() async throws {
         try await manifestOptions.runServiceCommand(["seed"], services: services, data: data)
-    }
-}
-
-struct MailCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "mail",
-        abstract: "Show the development mailbox: the mail the communication service sent while no SMTP server is configured."
-    )
-
-    @Option(name: .long, help: "Only mail to this address.")
-    var to: String?
-
-    @OptionGroup var data: DataDirectoryOption
-
-    func run() throws {
-        print(String(decoding: DevMailboxFiles.listing(dataDirectory: data.path, to: to), as: UTF8.self))
-    }
-}
-
-struct UsersCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "users",
-        abstract: "Administer the user service.",
-        subcommands: [CreateAdmin.self, RotateKey.self, SeedProfiles.self]
-    )
-
-    struct CreateAdmin: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "create-admin",
-            abstract: "Create an admin account (the first one especially).",
-            discussion: "The password is read from BLYTZ_ADMIN_PASSWORD, or asked for when that is unset."
-        )
-
-        @Option(name: .long, help: "The admin's email.")
-        var email: String
-
-        @OptionGroup var manifestOptions: ManifestOptions
-
-        @OptionGroup var data: DataDirectoryOption
-
-        func run() async throws {
-            var extra: [String: String] = [:]
-            if ProcessInfo.processInfo.environment["BLYTZ_ADMIN_PASSWORD"] == nil {
-                guard let typed = getpass("Password for \(email): ").map({ String(cString: $0) }), !typed.isEmpty else {
-                    throw ValidationError("set BLYTZ_ADMIN_PASSWORD or type a password")
-                }
-                extra["BLYTZ_ADMIN_PASSWORD"] = typed
-            }
-            try await manifestOptions.runServiceCommand(["create-admin", "--email", email], services: ["users"], data: data, extraEnvironment: extra)
-        }
-    }
-
-    struct RotateKey: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "rotate-key",
-            abstract: "Start signing access tokens with a new key; tokens signed with the old one stay valid until they expire."
-        )
-
-        @OptionGroup var manifestOptions: ManifestOptions
-
-        @OptionGroup var data: DataDirectoryOption
-
-        func run() async throws {
-            try await manifestOptions.runServiceCommand(["rotate-key"], services: ["users"], data: data)
-        }
-    }
-
-    struct SeedProfiles: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "seed-profiles", abstract: "Add synthetic VAs with profiles (for the search benchmark).")
-
-        @Option(name: .long, help: "How many.")
-        var count: Int
-
-        @OptionGroup var manifestOptions: ManifestOptions
-
-        @OptionGroup var data: DataDirectoryOption
-
-        func run() async throws {
-            try await manifestOptions.runServiceCommand(["seed-profiles", "--count", "\(count)"], services: ["users"], data: data)
-        }
     }
 }
 

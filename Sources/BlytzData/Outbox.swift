@@ -27,6 +27,31 @@ enum PlatformTables {
             .column("processed_at", type: .text, .notNull)
             .primaryKey("consumer", "event_id")
             .run()
+        try await sql.create(table: IdempotencyStore.table).ifNotExists()
+            .column("scope", type: .text, .notNull)
+            .column("key", type: .text, .notNull)
+            .column("fingerprint", type: .text, .notNull)
+            .column("status", type: .int, .notNull)
+            .column("headers", type: .text, .notNull)
+            .column("body", type: .text)
+            .column("created_at", type: .text, .notNull)
+            .column("expires_at", type: .text, .notNull)
+            .primaryKey("scope", "key")
+            .run()
+        try await sql.create(table: Reconciler.table).ifNotExists()
+            .column("id", type: .text, .primaryKey(autoIncrement: false))
+            .column("kind", type: .text, .notNull)
+            .column("key", type: .text, .notNull, .unique)
+            .column("payload", type: .text, .notNull)
+            .column("state", type: .text, .notNull)
+            .column("attempts", type: .int, .notNull)
+            .column("next_attempt_at", type: .text, .notNull)
+            .column("lease_until", type: .text)
+            .column("last_error", type: .text)
+            .column("created_at", type: .text, .notNull)
+            .column("updated_at", type: .text, .notNull)
+            .run()
+        try await sql.raw("CREATE INDEX IF NOT EXISTS _blytz_intents_due ON _blytz_intents (state, next_attempt_at)").run()
         try await sql.create(table: "_blytz_account_status").ifNotExists()
             .column("user_id", type: .text, .primaryKey(autoIncrement: false))
             .column("status", type: .text, .notNull)
@@ -46,21 +71,21 @@ public struct OutboxEntry: Sendable, Decodable, Equatable {
 }
 
 extension FunctionContext {
-    /// Publishes an event by writing it to the service's outbox on `sql`. Call it inside the transaction
+    /// Publishes `event` by writing it to the service's outbox on `sql`. Call it inside the transaction
     /// whose writes the event describes: they commit together, and nothing is published for a rolled-back
     /// transaction. Returns the event's id.
     ///
     /// ```
     /// try await database.transaction { sql in
-    ///     try await sql.insert(into: "jobs")…run()
-    ///     try await context.publish("JobPosted", subject: job.id, data: job, on: sql)
+    ///     try await sql.insert(into: JobRecord.table)…run()
+    ///     try await context.publish(JobPosted(jobPostingId: job.id, …), on: sql)
     /// }
     /// ```
     @discardableResult
-    public func publish<Payload: Codable & Sendable>(_ type: String, subject: String?, data: Payload, on sql: any SQLDatabase) async throws -> String {
+    public func publish<E: Event>(_ event: E, on sql: any SQLDatabase) async throws -> String {
         let envelope = EventEnvelope(
-            id: UUID().uuidString.lowercased(), type: type, source: configuration["BLYTZ_SERVICE"] ?? functionName,
-            time: Date().iso, subject: subject, data: data, traceparent: traceparent
+            id: UUID().uuidString.lowercased(), type: E.type, version: E.version, source: configuration["BLYTZ_SERVICE"] ?? functionName,
+            time: now.iso, subject: event.subject, data: event, traceparent: traceparent
         )
         try await Outbox.write(envelope, on: sql)
         effects.markPublished()
@@ -71,10 +96,10 @@ extension FunctionContext {
 /// The transactional outbox of a service database.
 public enum Outbox {
     /// Writes `envelope` to the outbox on `sql` (inside the caller's transaction).
-    public static func write<Payload>(_ envelope: EventEnvelope<Payload>, on sql: any SQLDatabase) async throws {
+    public static func write<Payload: Encodable>(_ envelope: EventEnvelope<Payload>, on sql: any SQLDatabase) async throws {
         let json = String(decoding: try JSON.encoder().encode(envelope), as: UTF8.self)
         try await sql.insert(into: "_blytz_outbox").columns("id", "type", "envelope", "created_at")
-            .values(SQLBind(envelope.id), SQLBind(envelope.type), SQLBind(json), SQLBind(envelope.time))
+            .values(SQLBind(envelope.id), SQLBind(envelope.type.rawValue), SQLBind(json), SQLBind(envelope.time))
             .run()
     }
 

@@ -29,11 +29,22 @@ public struct DatabaseUnavailable: Error, CustomStringConvertible {
 /// line saying what it did.
 public struct ServiceCommand: Sendable {
     public var name: String
-    public var run: @Sendable (_ arguments: [String], _ database: ServiceDatabase, _ configuration: Configuration, _ logger: Logger) async throws -> String
+    /// False for a command that only reads the executable itself (`describe`): it opens no database.
+    public var needsDatabase: Bool
+    public var run: @Sendable (_ arguments: [String], _ database: ServiceDatabase?, _ configuration: Configuration, _ logger: Logger) async throws -> String
 
-    public init(_ name: String, run: @escaping @Sendable ([String], ServiceDatabase, Configuration, Logger) async throws -> String) {
+    public init(_ name: String, needsDatabase: Bool = true, run: @escaping @Sendable ([String], ServiceDatabase?, Configuration, Logger) async throws -> String) {
         self.name = name
+        self.needsDatabase = needsDatabase
         self.run = run
+    }
+
+    /// A command that works on the service's migrated database.
+    public init(_ name: String, run: @escaping @Sendable ([String], ServiceDatabase, Configuration, Logger) async throws -> String) {
+        self.init(name, needsDatabase: true) { arguments, database, configuration, logger in
+            guard let database else { throw DatabaseUnavailable() }
+            return try await run(arguments, database, configuration, logger)
+        }
     }
 }
 
@@ -44,6 +55,7 @@ public struct ServiceCommand: Sendable {
 /// ```
 /// // Sources/UsersWorker/main.swift
 /// ServiceMain.main(functions: Users.functions, migrations: Users.migrations, setup: Users.setup, commands: Users.commands)
+/// // (services declare themselves as a `BlytzService` and call `Users.main()`, which does this)
 /// ```
 public enum ServiceMain {
     /// Adds a service's own dependencies (keys, clients) to a worker's, beside its database.
@@ -64,6 +76,10 @@ public enum ServiceMain {
             },
             command: { arguments in
                 if arguments[0] == "migrate" { return await migrate(migrations) }
+                if arguments[0] == "help" {
+                    print("commands: " + (["migrate"] + commands.map(\.name)).joined(separator: ", "))
+                    return 0
+                }
                 guard let command = commands.first(where: { $0.name == arguments[0] }) else {
                     if arguments[0] == "seed" { return await FunctionRuntime.defaultCommand(arguments) }
                     let known = (["migrate"] + commands.map(\.name)).joined(separator: ", ")
@@ -79,6 +95,15 @@ public enum ServiceMain {
     static func run(_ command: ServiceCommand, arguments: [String], migrations: [Migration]) async -> Int32 {
         let configuration = Configuration(ProcessInfo.processInfo.environment)
         let logger = Logger(label: command.name) { JSONLogHandler(label: $0) }
+        if !command.needsDatabase {
+            do {
+                print(try await command.run(arguments, nil, configuration, logger))
+                return 0
+            } catch {
+                FunctionRuntime.printError("\(command.name) failed: \(error)")
+                return 1
+            }
+        }
         do {
             let location = try location(configuration)
             try await ServiceDatabase.createIfMissing(location, logger: logger)

@@ -11,5 +11,9 @@ public struct ManifestProblem: Sendable, Equatable, CustomStringConvertible {
 public struct ManifestError: Error, Sendable, CustomStringConvertible {
     public var problems: [ManifestProblem]
 
+    public init(problems: [ManifestProblem]) {
+        self.problems = problems
+    }
+
     public var description: String { problems.map(\.description).joined(separator: "\n") }
 }

@@ -60,7 +60,7 @@ public struct Runner {
         let ports = PortRegistry(services: manifest.services.map(\.name))
         let log = InvocationLog()
         let environment = ProcessInfo.processInfo.environment
-        let inherited = WorkerLauncher.inherited(from: environment, services: manifest.services.map(\.name))
+        let inherited = WorkerLauncher.inherited(from: environment, services: manifest.services.map(\.name), dataDirectory: dataDirectory)
         let migrated = try await ServiceCommands(manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, environment: environment).migrate()
         for outcome in migrated {
             logger.info("migrations checked", metadata: ["service": "\(outcome.service)", "result": "\(outcome.output)"])

@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import JWTKit
 
 /// Turns an `Authorization: Bearer …` header into a `Caller`, or a 401 that says why.
@@ -31,12 +32,12 @@ public struct Authenticator: Sendable {
         } catch {
             throw Self.unauthorized("The access token was refused: \(error.description).")
         }
-        if let isActive {
+        if let isActive, claims.role != .service {
             let active: Bool
             do { active = try await isActive(claims.sub.value) } catch { throw HTTPError(503, detail: "The account could not be checked; try again.") }
             guard active else { throw Self.unauthorized("The access token was refused: the account is not active.") }
         }
-        return Caller(userId: claims.sub.value, role: claims.role, token: token)
+        return Caller(userId: claims.sub.value, role: claims.role, service: claims.svc, token: token)
     }
 
     static func unauthorized(_ detail: String) -> HTTPError {

@@ -1,6 +1,7 @@
 import Foundation
 import AsyncHTTPClient
 import Blytz
+import BlytzEvents
 import JWTKit
 import NIOCore
 import NIOHTTP1

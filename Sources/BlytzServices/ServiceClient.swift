@@ -1,15 +1,26 @@
 import Foundation
 import AsyncHTTPClient
 import Blytz
+import BlytzEvents
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
-/// Typed HTTP calls to another service by name, for handlers:
+/// Who a call to another service is made as.
+public enum CallIdentity: Sendable {
+    /// The person (or service) whose request is being handled: their token is passed on.
+    case caller(Caller)
+    /// This service on its own (consumers, schedules, reconcilers).
+    case service
+    /// This service acting for the person `userId` (a reconciler finishing what they started).
+    case actingFor(String)
+}
+
+/// Typed HTTP calls to another service, for handlers:
 ///
 /// ```
-/// let proposals = try await context.services.get("marketplace", "/proposals?vaUserId=\(id)",
-///                                                 as: Page<Proposal>.self, context: context, caller: caller)
+/// let page = try await context.services.call(ListProposalsCall(vaUserId: id, limit: 20, cursor: nil), context: context, as: .caller(caller))
 /// ```
 /// The base URL comes from `BLYTZ_SERVICE_URL_<SERVICE>` (the runner sets it to the service's port)
 /// or the service's default port. Every call has a timeout; idempotent methods are retried on
@@ -54,11 +65,48 @@ public struct ServiceClient: Sendable {
     public let options: Options
     public let breakers: CircuitBreakers
 
+    /// Service tokens this worker holds, by the person they act for ("" for none), until shortly before they expire.
+    let tokens = HeldTokens()
+
     public init(http: HTTPClient, configuration: Configuration, options: Options? = nil) {
         self.http = http
         self.configuration = configuration
         self.options = options ?? Options(configuration)
         breakers = CircuitBreakers(thresholds: self.options.breaker)
+    }
+
+    /// Makes `call` on its service as `identity` and decodes its answer.
+    public func call<Call: ServiceCall>(_ call: Call, context: FunctionContext, as identity: CallIdentity) async throws(ServiceCallError) -> Call.Answer {
+        let caller = try await self.caller(identity, context: context)
+        var body: Data?
+        if let payload = call.body {
+            do { body = try JSON.encoder().encode(payload) } catch { throw ServiceCallError(status: 500, detail: "The request to the \(Call.service.rawValue) service could not be encoded.") }
+        }
+        let service = Call.service.rawValue
+        let (status, answer) = try await send(HTTPMethod(rawValue: call.method), service, call.path, body: body, idempotencyKey: call.idempotencyKey, context: context, caller: caller)
+        return try Self.decode(Call.Answer.self, from: answer, service: service, status: status)
+    }
+
+    /// The token a call as `identity` carries: the caller's own, or a service token from the user service.
+    func caller(_ identity: CallIdentity, context: FunctionContext) async throws(ServiceCallError) -> Caller {
+        let person: String?
+        switch identity {
+        case .caller(let caller): return caller
+        case .service: person = nil
+        case .actingFor(let userId): person = userId
+        }
+        let key = person ?? ""
+        if let held = tokens.state.withLock({ $0[key] }), held.renewAt > .now {
+            return Caller(userId: person ?? "", role: .service, token: held.token)
+        }
+        guard let name = configuration["BLYTZ_SERVICE"].flatMap(ServiceName.init(rawValue:)), let secret = ServiceSecret.own(configuration) else {
+            throw ServiceCallError(status: 503, detail: "This service has no identity configured (BLYTZ_SERVICE_KEY or BLYTZ_SERVICE_SECRET).")
+        }
+        let requested = ServiceTokenRequest(service: name, secret: secret, actingFor: person)
+        let issued = try await send(.POST, "users", "/auth/service-token", json: requested, as: ServiceToken.self, context: context, caller: nil)
+        let renewAt = ContinuousClock.now + .seconds(max(1, issued.expiresIn - 30))
+        tokens.state.withLock { $0[key] = (issued.accessToken, renewAt) }
+        return Caller(userId: person ?? "", role: .service, token: issued.accessToken)
     }
 
     /// The base URL of `service`.
@@ -67,7 +115,7 @@ public struct ServiceClient: Sendable {
     }
 
     /// `GET path` on `service`, decoded as `Output`.
-    public func get<Output: Decodable>(
+    func get<Output: Decodable>(
         _ service: String, _ path: String, as: Output.Type = Output.self, context: FunctionContext, caller: Caller?
     ) async throws(ServiceCallError) -> Output {
         let (status, body) = try await send(.GET, service, path, body: nil, context: context, caller: caller)
@@ -76,7 +124,7 @@ public struct ServiceClient: Sendable {
 
     /// `method path` on `service` with a JSON body, decoded as `Output`. `idempotencyKey` makes an unsafe
     /// method safe to retry (the callee must honour `Idempotency-Key`).
-    public func send<Body: Encodable, Output: Decodable>(
+    func send<Body: Encodable, Output: Decodable>(
         _ method: HTTPMethod, _ service: String, _ path: String, json: Body, as: Output.Type = Output.self,
         idempotencyKey: String? = nil, context: FunctionContext, caller: Caller?
     ) async throws(ServiceCallError) -> Output {
@@ -172,6 +220,11 @@ public struct ServiceClient: Sendable {
             throw ServiceCallError(status: 502, detail: "The \(service) service answered HTTP \(status) with a body that does not decode.")
         }
     }
+}
+
+/// The service tokens one worker holds, shared by every copy of its client.
+final class HeldTokens: Sendable {
+    let state = Mutex<[String: (token: String, renewAt: ContinuousClock.Instant)]>([:])
 }
 
 /// A failed call to another service, answered as a problem: 503/504 when it is down or slow, 502 when it

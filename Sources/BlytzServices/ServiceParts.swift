@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Blytz
+import BlytzEvents
 import BlytzData
 import Logging
 import NIOCore
@@ -10,7 +11,7 @@ import NIOCore
 ///
 /// ```
 /// // Sources/MarketplaceWorker/main.swift
-/// ServiceMain.main(functions: Marketplace.functions, migrations: Marketplace.migrations, setup: ServiceParts.setup)
+/// Marketplace.main()   // Sources/MarketplaceWorker/main.swift; BlytzService.setup calls this by default
 /// ```
 public enum ServiceParts {
     @Sendable

@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import JWTKit
 
 /// The public keys tokens may be signed with, by key id.

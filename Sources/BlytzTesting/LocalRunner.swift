@@ -142,6 +142,19 @@ public final class LocalRunner: Sendable {
     public func post(_ path: String, json: String, base: String? = nil, headers: [String: String] = [:]) async throws -> Reply {
         try await request(.POST, path, base: base, headers: headers.merging(["Content-Type": "application/json"]) { $1 }, body: Data(json.utf8))
     }
+
+    /// Queues `event` for every function subscribed to its type (`POST /_local/events`), as its service would publish it.
+    @discardableResult
+    public func publish<E: Event>(_ event: E) async throws -> Reply {
+        return try await post("/_local/events", json: String(decoding: try JSON.encoder().encode(PublishedEvent(type: E.type, subject: event.subject, data: event)), as: UTF8.self))
+    }
+}
+
+/// The body of `POST /_local/events`.
+struct PublishedEvent<E: Event>: Encodable {
+    var type: EventType
+    var subject: String
+    var data: E
 }
 
 /// Collects a child's standard output line by line and wakes whoever waits for a line.

@@ -1,12 +1,15 @@
 import Blytz
 import BlytzData
+import BlytzEvents
 import BlytzServices
 import Foundation
 import Logging
 
 /// The communication service: chat, notifications and live push. Each function's name is its
 /// `functions.yaml` key.
-public enum Communication {
+public enum Communication: BlytzService {
+    public static let name = ServiceName.communication
+
     public static let functions: [String: any FunctionHandler] = [
         "communication-ping": Ping(service: "communication"),
         "communication-echo": Echo(service: "communication"),
@@ -53,11 +56,18 @@ public enum Communication {
 
     /// A worker's parts beside its database: the authenticator and service client every service has, the
     /// user directory, and the mail transport.
-    @Sendable
     public static func setup(_ configuration: Configuration, _ logger: Logger, _ dependencies: inout Dependencies) async throws {
         try await ServiceParts.setup(configuration, logger, &dependencies)
         dependencies[CommunicationEnvironmentKey.self] = CommunicationEnvironment(configuration: configuration)
     }
+
+    /// `mail [--to address]`: the development mailbox, as JSON.
+    public static let commands: [ServiceCommand] = [
+        ServiceCommand("mail", needsDatabase: false) { arguments, _, configuration, _ in
+            let to = arguments.firstIndex(of: "--to").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+            return String(decoding: DevMailboxFiles.listing(dataDirectory: configuration.dataDirectory, to: to), as: UTF8.self)
+        },
+    ]
 }
 
 /// What the communication handlers share in a warm worker.

@@ -1,4 +1,4 @@
-import BlytzData
+import BlytzServices
 import Communication
 
-ServiceMain.main(functions: Communication.functions, migrations: Communication.migrations, setup: Communication.setup)
+Communication.main()

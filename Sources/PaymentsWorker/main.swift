@@ -1,5 +1,4 @@
-import BlytzData
 import BlytzServices
 import Payments
 
-ServiceMain.main(functions: Payments.functions, migrations: Payments.migrations, setup: ServiceParts.setup)
+Payments.main()

@@ -1,11 +1,13 @@
 import Foundation
 import Blytz
 import BlytzData
+import BlytzEvents
 import BlytzServices
 import Logging
 import SQLKit
 
 /// The user service's commands (`blytz users …` and `blytz seed` run them through the `users` executable).
+/// `create-admin --email E`, `rotate-key`, `seed`, `seed-profiles --count N`.
 enum Commands {
     static let all: [ServiceCommand] = [
         ServiceCommand("create-admin", run: createAdmin),
@@ -16,6 +18,13 @@ enum Commands {
 
     struct Usage: Error, CustomStringConvertible {
         var description: String
+    }
+
+    /// Asks at the terminal without echoing; nil when there is none.
+    static func prompt(_ question: String) -> String? {
+        guard isatty(0) != 0, let typed = getpass(question) else { return nil }
+        let answer = String(cString: typed)
+        return answer.isEmpty ? nil : answer
     }
 
     static func option(_ name: String, in arguments: [String]) -> String? {
@@ -30,8 +39,8 @@ enum Commands {
         guard let email = option("email", in: arguments)?.normalizedEmail, email.isPlausibleEmail else {
             throw Usage(description: "usage: create-admin --email <email> (password in BLYTZ_ADMIN_PASSWORD)")
         }
-        guard let password = configuration["BLYTZ_ADMIN_PASSWORD"] ?? option("password", in: arguments) else {
-            throw Usage(description: "set BLYTZ_ADMIN_PASSWORD to the new admin's password")
+        guard let password = configuration["BLYTZ_ADMIN_PASSWORD"] ?? option("password", in: arguments) ?? prompt("Password for \(email): ") else {
+            throw Usage(description: "set BLYTZ_ADMIN_PASSWORD to the new admin's password, or run it at a terminal")
         }
         if let problem = Passwords.problems(password).first { throw Usage(description: "password \(problem.message)") }
         let user = try await createUser(email: email, password: password, role: .admin, verified: true, database: database, configuration: configuration)
@@ -56,8 +65,8 @@ enum Commands {
         try await database.transaction { sql in
             try await user.insert(on: sql)
             try await Outbox.write(
-                EventEnvelope(id: UUID().uuidString.lowercased(), type: "UserCreated", source: "users", time: now, subject: user.id,
-                              data: ["userId": user.id, "email": email, "role": role.rawValue], traceparent: nil),
+                EventEnvelope(id: UUID().uuidString.lowercased(), type: UserCreated.type, source: "users", time: now, subject: user.id,
+                              data: UserCreated(userId: user.id, email: email, role: role), traceparent: nil),
                 on: sql
             )
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import BlytzServices
 
 /// The demo VAs of `seed`, and the synthetic profiles of `seed-profiles`.

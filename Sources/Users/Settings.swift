@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 
 /// The user service's tunables, read from the function's environment; each has a safe default.
 struct Settings: Sendable {
@@ -7,6 +8,8 @@ struct Settings: Sendable {
     var bcryptCost: UInt8
     /// Access token lifetime (`ACCESS_TOKEN_TTL_SECONDS`, default 900).
     var accessTokenTTL: Duration
+    /// A service token's lifetime (`SERVICE_TOKEN_TTL_SECONDS`, default 300; never longer than an access token's).
+    var serviceTokenTTL: Duration
     /// Refresh token lifetime (`REFRESH_TOKEN_TTL_SECONDS`, default 30 days).
     var refreshTokenTTL: Duration
     /// Password reset token lifetime (`RESET_TOKEN_TTL_SECONDS`, default 1 hour).
@@ -25,6 +28,7 @@ struct Settings: Sendable {
     init(_ configuration: Configuration) {
         bcryptCost = UInt8(clamping: min(31, max(4, configuration.int("BCRYPT_COST") ?? 12)))
         accessTokenTTL = .seconds(max(5, configuration.int("ACCESS_TOKEN_TTL_SECONDS") ?? 900))
+        serviceTokenTTL = min(accessTokenTTL, .seconds(max(5, configuration.int("SERVICE_TOKEN_TTL_SECONDS") ?? 300)))
         refreshTokenTTL = .seconds(max(60, configuration.int("REFRESH_TOKEN_TTL_SECONDS") ?? 30 * 86_400))
         resetTokenTTL = .seconds(max(60, configuration.int("RESET_TOKEN_TTL_SECONDS") ?? 3_600))
         verifyTokenTTL = .seconds(max(60, configuration.int("VERIFY_TOKEN_TTL_SECONDS") ?? 2 * 86_400))

@@ -1,12 +1,15 @@
 import Foundation
 import Blytz
 import BlytzData
+import BlytzEvents
 import BlytzServices
 import Logging
 import SQLKit
 
 /// The user service: identity, sessions and profiles. Each function's name is its `functions.yaml` key.
-public enum Users {
+public enum Users: BlytzService {
+    public static let name = ServiceName.users
+
     public static let functions: [String: any FunctionHandler] = [
         "users-ping": Ping(service: "users"),
         "users-echo": Echo(service: "users"),
@@ -22,6 +25,7 @@ public enum Users {
         "users-password-reset": ResetPassword(),
         "users-email-verify": VerifyEmail(),
         "users-jwks": KeySet(),
+        "users-service-token": IssueServiceToken(),
         "users-purge-expired": PurgeExpired(),
 
         "users-list": ListUsers(),
@@ -46,6 +50,8 @@ public enum Users {
 
         "users-on-review-posted": RecordReview(),
         "users-on-payment-completed": RecordPayment(),
+        "users-on-escrow-released": RecordRelease(),
+        "users-on-refund-issued": RecordRefund(),
         "users-on-contract-completed": RecordCompletedContract(),
     ]
 
@@ -54,7 +60,6 @@ public enum Users {
 
     /// A worker's parts beside its database: settings, signing keys, and an authenticator that checks
     /// tokens against the local keys and the account's current status.
-    @Sendable
     public static func setup(_ configuration: Configuration, _ logger: Logger, _ dependencies: inout Dependencies) async throws {
         let environment = UsersEnvironment(configuration: configuration)
         dependencies[UsersEnvironmentKey.self] = environment

@@ -1,4 +1,4 @@
-import BlytzData
+import BlytzServices
 import Users
 
-ServiceMain.main(functions: Users.functions, migrations: Users.migrations, setup: Users.setup, commands: Users.commands)
+Users.main()

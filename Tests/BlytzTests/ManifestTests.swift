@@ -1,3 +1,4 @@
+import BlytzEvents
 import BlytzManifest
 import Foundation
 import Testing

@@ -1,4 +1,5 @@
 import Blytz
+import BlytzEvents
 import BlytzData
 import BlytzTesting
 import Foundation
@@ -8,7 +9,13 @@ import Synchronization
 import Testing
 
 @Suite struct OutboxTests {
-    struct Posted: Codable, Sendable, Equatable { var title: String; var budgetCents: Int }
+    struct Posted: Event, Equatable {
+        static let type: EventType = "JobPosted"
+        var id: String
+        var title: String
+        var budgetCents: Int
+        var subject: String { id }
+    }
     struct Count: Decodable { var n: Int }
 
     static let schema = [
@@ -27,13 +34,13 @@ import Testing
             let context = TestContext.make(configuration: ["BLYTZ_SERVICE": "marketplace"])
             let id = try await database.transaction { sql in
                 try await sql.insert(into: "jobs").columns("id").values(SQLBind("j1")).run()
-                return try await context.publish("JobPosted", subject: "j1", data: Posted(title: "VA", budgetCents: 5000), on: sql)
+                return try await context.publish(Posted(id: "j1", title: "VA", budgetCents: 5000), on: sql)
             }
             struct Rollback: Error {}
             await #expect(throws: Rollback.self) {
                 try await database.transaction { sql in
                     try await sql.insert(into: "jobs").columns("id").values(SQLBind("j2")).run()
-                    try await context.publish("JobPosted", subject: "j2", data: Posted(title: "gone", budgetCents: 1), on: sql)
+                    try await context.publish(Posted(id: "j2", title: "gone", budgetCents: 1), on: sql)
                     throw Rollback()
                 }
             }
@@ -41,7 +48,7 @@ import Testing
             #expect(pending.map(\.id) == [id])
             let envelope = try JSON.decoder().decode(EventEnvelope<Posted>.self, from: Data(pending[0].envelope.utf8))
             #expect(envelope.type == "JobPosted" && envelope.source == "marketplace" && envelope.subject == "j1")
-            #expect(envelope.data == Posted(title: "VA", budgetCents: 5000))
+            #expect(envelope.data == Posted(id: "j1", title: "VA", budgetCents: 5000))
             #expect(envelope.traceparent == context.traceparent)
             try await Outbox.markSent([id], in: database)
             #expect(try await Outbox.pending(database).isEmpty)

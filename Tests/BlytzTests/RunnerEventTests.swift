@@ -1,3 +1,4 @@
+import BlytzEvents
 import BlytzData
 import BlytzTesting
 import Foundation

@@ -1,3 +1,4 @@
+import BlytzEvents
 import Blytz
 import BlytzTesting
 import Foundation

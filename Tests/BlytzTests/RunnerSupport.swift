@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import BlytzEvents
 import Glibc
 #endif
 import Blytz

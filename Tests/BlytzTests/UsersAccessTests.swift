@@ -1,3 +1,5 @@
+import Blytz
+import BlytzEvents
 import BlytzData
 import BlytzTesting
 import Foundation
@@ -177,12 +179,20 @@ import Testing
             let va = try await api.register("va")
             let vaId = try #require(va.user?.id)
             #expect(try await api.call(.POST, "/profiles/va", token: va.accessToken, json: Self.vaProfile).status == 201)
-            for (type, data) in [
-                ("ReviewPosted", #"{"revieweeUserId":"\#(vaId)","rating":5}"#), ("ReviewPosted", #"{"revieweeUserId":"\#(vaId)","rating":4}"#),
-                ("PaymentCompleted", #"{"payerUserId":"\#(UUID().uuidString)","payeeUserId":"\#(vaId)","amountCents":25000,"currency":"USD"}"#),
-                ("ContractCompleted", #"{"vaUserId":"\#(vaId)"}"#),
-            ] {
-                #expect(try await api.runner.post("/_local/events", json: #"{"type":"\#(type)","data":\#(data)}"#).status == 202)
+            let company = UUID().uuidString.lowercased()
+            let contract = UUID().uuidString.lowercased()
+            let events: [any Event] = [
+                ReviewPosted(reviewId: UUID().uuidString, contractId: contract, reviewerUserId: company, targetUserId: vaId, rating: 5),
+                ReviewPosted(reviewId: UUID().uuidString, contractId: contract, reviewerUserId: company, targetUserId: vaId, rating: 4),
+                // A charge into escrow credits nobody; the release credits the VA net of the fee; a refund of
+                // released money takes back what it says.
+                PaymentCompleted(paymentId: "p1", payerUserId: company, payeeUserId: vaId, contractId: contract, milestoneId: "m1", invoiceId: nil, amountCents: 30000, currency: "USD", escrow: true),
+                EscrowReleased(paymentId: "p1", contractId: contract, milestoneId: "m1", payerUserId: company, payeeUserId: vaId, grossCents: 30000, feeCents: 3000, netCents: 27000, currency: "USD"),
+                RefundIssued(refundId: "r1", paymentId: "p1", contractId: contract, payerUserId: company, payeeUserId: vaId, amountCents: 2000, payeeDebitCents: 2000, currency: "USD"),
+                ContractCompleted(contractId: contract, title: nil, companyUserId: company, vaUserId: vaId),
+            ]
+            for event in events {
+                #expect(try await api.runner.publish(event).status == 202)
             }
             let updated = await eventually(within: .seconds(15)) {
                 let profile = (try? await api.call(.GET, "/profiles/va/me", token: va.accessToken).object) ?? [:]
@@ -273,8 +283,9 @@ final class StandInMarketplace: Sendable {
                 return Response(status: .internalServerError)
             case .healthy:
                 let va = request.uri.queryParameters["vaUserId"].map(String.init) ?? ""
-                let json = #"{"items":[{"id":"\#(UUID().uuidString.lowercased())","vaUserId":"\#(va)","status":"pending"}],"nextCursor":null}"#
-                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+                let proposal = ProposalSummary(id: UUID().uuidString.lowercased(), jobPostingId: UUID().uuidString.lowercased(), jobTitle: "Inbox zero", vaUserId: va, status: "pending", bidCents: 50_000, currency: "USD", createdAt: "2026-12-01T00:00:00.000Z")
+                let json = try JSON.encoder().encode(Page(items: [proposal], nextCursor: nil))
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
             }
         }
         try await serveOnFreePort(router, body)

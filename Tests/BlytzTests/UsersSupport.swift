@@ -1,3 +1,4 @@
+import BlytzEvents
 import Blytz
 import BlytzData
 import BlytzTesting

@@ -1,4 +1,5 @@
 import Blytz
+import BlytzEvents
 import BlytzData
 import BlytzServices
 import BlytzTesting
@@ -67,14 +68,14 @@ import Testing
             var dependencies = Dependencies()
             dependencies[DatabaseKey.self] = database
             let context = TestContext.make(function: "users-on-review-posted", dependencies: dependencies)
-            let event = EventEnvelope(id: "evt-1", type: "ReviewPosted", source: "payments", time: now, subject: nil, data: RecordReview.Review(revieweeUserId: userId, rating: 4), traceparent: nil)
-            let metadata = QueueMessageMetadata(messageId: "evt-1", attributes: [:], receiveCount: 1)
-            try await RecordReview().handle(event, metadata: metadata, context: context)
-            try await RecordReview().handle(event, metadata: metadata, context: context)
+            let review = ReviewPosted(reviewId: UUID().uuidString, contractId: UUID().uuidString, reviewerUserId: UUID().uuidString, targetUserId: userId, rating: 4)
+            let event = EventEnvelope(id: "evt-1", type: ReviewPosted.type, source: "payments", time: now, subject: review.subject, data: review, traceparent: nil)
+            try await RecordReview().handle(event, context: context)
+            try await RecordReview().handle(event, context: context)
             var second = event
             second.id = "evt-2"
             second.data.rating = 5
-            try await RecordReview().handle(second, metadata: metadata, context: context)
+            try await RecordReview().handle(second, context: context)
             let profile = try await database.withConnection { sql in try await VAProfileRecord.find(userId, on: sql) }
             #expect(profile?.totalReviews == 2 && profile?.averageRating == 4.5)
         }
@@ -117,18 +118,20 @@ import Testing
             let signer = JWTKeyCollection()
             await signer.add(ecdsa: key, kid: "k1")
             let token = try await signer.sign(AccessClaims(userId: userId, role: .va, issuedAt: Date(), expiresAt: Date() + 300), kid: "k1")
-            func event(_ type: String, status: String?, at time: String) -> EventEnvelope<AccountStatusConsumer.Change> {
-                EventEnvelope(id: UUID().uuidString, type: type, source: "users", time: time, subject: userId, data: .init(userId: userId, status: status), traceparent: nil)
+            func event(_ status: AccountState, at time: String) -> EventEnvelope<AccountStatusConsumer.Change> {
+                EventEnvelope(id: UUID().uuidString, type: UserUpdated.type, source: "users", time: time, subject: userId, data: .updated(UserUpdated(userId: userId, fields: ["status"], status: status)), traceparent: nil)
             }
-            let metadata = QueueMessageMetadata(messageId: "m")
             #expect(try await authenticator.authenticate(authorization: "Bearer \(token)").userId == userId)
-            try await AccountStatusConsumer().handle(event("UserUpdated", status: "suspended", at: "2026-01-01T00:00:02.000Z"), metadata: metadata, context: context)
+            try await AccountStatusConsumer().handle(event(.suspended, at: "2026-01-01T00:00:02.000Z"), context: context)
             await #expect(throws: HTTPError.self) { try await authenticator.authenticate(authorization: "Bearer \(token)") }
-            try await AccountStatusConsumer().handle(event("UserUpdated", status: "active", at: "2026-01-01T00:00:01.000Z"), metadata: metadata, context: context)
+            try await AccountStatusConsumer().handle(event(.active, at: "2026-01-01T00:00:01.000Z"), context: context)
             #expect(try await AccountStatus.isActive(userId, in: database) == false)
-            try await AccountStatusConsumer().handle(event("UserUpdated", status: "active", at: "2026-01-01T00:00:03.000Z"), metadata: metadata, context: context)
+            try await AccountStatusConsumer().handle(event(.active, at: "2026-01-01T00:00:03.000Z"), context: context)
             #expect(try await authenticator.authenticate(authorization: "Bearer \(token)").userId == userId)
-            try await AccountStatusConsumer().handle(event("UserDeleted", status: nil, at: "2026-01-01T00:00:04.000Z"), metadata: metadata, context: context)
+            try await AccountStatusConsumer().handle(
+                EventEnvelope(id: UUID().uuidString, type: UserDeleted.type, source: "users", time: "2026-01-01T00:00:04.000Z", subject: userId, data: .deleted(UserDeleted(userId: userId, role: .va)), traceparent: nil),
+                context: context
+            )
             #expect(try await AccountStatus.isActive(userId, in: database) == false)
         }
     }

@@ -49,9 +49,16 @@ public struct SQSEvent: Codable, Sendable, Equatable {
 public struct SQSBatchResponse: Codable, Sendable, Equatable {
     public struct ItemFailure: Codable, Sendable, Equatable {
         public var itemIdentifier: String
+        /// Why it failed, for the dead-letter store (an addition to SQS's shape; AWS ignores it).
+        public var reason: String?
+        /// False when another delivery cannot succeed (a payload that does not decode): the local runner
+        /// dead-letters it at once. On AWS it is retried until the queue's receive count moves it.
+        public var retryable: Bool?
 
-        public init(itemIdentifier: String) {
+        public init(itemIdentifier: String, reason: String? = nil, retryable: Bool? = nil) {
             self.itemIdentifier = itemIdentifier
+            self.reason = reason
+            self.retryable = retryable
         }
     }
 

@@ -43,6 +43,9 @@ public struct FunctionContext: Sendable {
         self.connections = connections
     }
 
+    /// The current time, from the dependencies' wall clock.
+    public var now: Date { dependencies.now() }
+
     /// Time left before the deadline.
     public var remainingTime: Duration {
         .milliseconds(deadlineEpochMilliseconds - Int64((Date().timeIntervalSince1970 * 1000).rounded()))
@@ -95,9 +98,13 @@ public struct Dependencies: Sendable {
     private var storage: [ObjectIdentifier: any Sendable] = [:]
     /// The clock retries, timeouts and schedules read; tests hand in a manual one.
     public var clock: any Clock<Duration>
+    /// The wall-clock time handlers read for "now" (expiry, throttling, overdue rules); tests hand in a
+    /// manual one that moves with `clock`.
+    public var now: @Sendable () -> Date
 
-    public init(clock: any Clock<Duration> = ContinuousClock()) {
+    public init(clock: any Clock<Duration> = ContinuousClock(), now: @escaping @Sendable () -> Date = { Date() }) {
         self.clock = clock
+        self.now = now
     }
 
     /// What `shutdown()` runs, in reverse order of registration.

@@ -153,24 +153,24 @@ final class EventBus: Service, Sendable {
         let requestID = TraceContext.requestID()
         let start = ContinuousClock.now
         let result = await pool.invoke(id: requestID, payload: ByteBuffer(bytes: payload), traceparent: TraceContext.child(of: nil), on: loop)
-        let failed: Set<String>
-        let reason: String
+        // Each failed item with why it failed and whether another delivery could succeed.
+        var failures: [String: (reason: String, retryable: Bool)] = [:]
         switch result {
         case .response(let output, _):
             let response = try? JSONDecoder().decode(SQSBatchResponse.self, from: Data(output.readableBytesView))
-            failed = Set(response?.batchItemFailures.map(\.itemIdentifier) ?? [])
-            reason = "reported failed by the function"
+            for item in response?.batchItemFailures ?? [] {
+                failures[item.itemIdentifier] = (item.reason ?? "reported failed by the function", item.retryable ?? true)
+            }
         case .functionError(let output, _):
-            failed = Set(batch.map(\.event_id))
-            reason = RuntimeAPIHandler.errorMessage(output)
+            for delivery in batch { failures[delivery.event_id] = (RuntimeAPIHandler.errorMessage(output), true) }
         case .failed(let failure):
-            failed = Set(batch.map(\.event_id))
-            reason = failure.detail
+            for delivery in batch { failures[delivery.event_id] = (failure.detail, true) }
         }
-        try await queue.acknowledge(batch.filter { !failed.contains($0.event_id) }.map(\.seq))
+        try await queue.acknowledge(batch.filter { failures[$0.event_id] == nil }.map(\.seq))
         let now = wallClockMilliseconds()
-        for delivery in batch where failed.contains(delivery.event_id) {
-            if delivery.attempts > trigger.maxRetries {
+        for delivery in batch {
+            guard let (reason, retryable) = failures[delivery.event_id] else { continue }
+            if delivery.attempts > trigger.maxRetries || !retryable {
                 if trigger.deadLetter {
                     try await queue.fail(delivery.seq, error: reason, retryAt: nil)
                 } else {
@@ -183,7 +183,7 @@ final class EventBus: Service, Sendable {
         }
         let elapsed = ContinuousClock.now - start
         log.record(
-            function: function.name, requestID: requestID, status: failed.isEmpty ? 200 : (failed.count == batch.count ? 502 : 207),
+            function: function.name, requestID: requestID, status: failures.isEmpty ? 200 : (failures.count >= batch.count ? 502 : 207),
             durationMs: elapsed.fractionalMilliseconds, coldStart: result.coldStart, trigger: "queue"
         )
     }

@@ -9,8 +9,7 @@ import NIOCore
 /// - `GET /_local/routes`: the routing table;
 /// - `POST /_local/functions/{name}/invoke`: invoke with a raw event (the body), answer the raw result;
 /// - `POST /_local/functions/{name}/recycle`: replace the function's workers;
-/// - `POST /_local/events`: queue `{type, subject?, data}` for every subscribed queue function;
-/// - `GET /_local/mail[?to=address]`: the development mailbox.
+/// - `POST /_local/events`: queue `{type, subject?, data}` for every subscribed queue function.
 struct LocalEndpoints {
     let core: RunnerCore
 
@@ -22,9 +21,6 @@ struct LocalEndpoints {
             return EventMapping.json(["functions": snapshots])
         case (.post, 1, "events", _):
             return await publish(request)
-        case (.get, 1, "mail", _):
-            let data = DevMailboxFiles.listing(dataDirectory: core.dataDirectory, to: request.uri.queryParameters["to"].map(String.init))
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         case (.get, 1, "routes", _):
             return EventMapping.json(["routes": RoutesListing(manifest: core.manifest, ports: core.ports.current).rows])
         case (.post, 3, "functions", "recycle"):

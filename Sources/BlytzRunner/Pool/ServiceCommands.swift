@@ -34,6 +34,11 @@ public struct ServiceCommands: Sendable {
         self.environment = environment
     }
 
+    /// The environment a command of `service`'s executable runs with: what its workers get, less the Runtime API.
+    public static func environment(of service: ServiceSpec, manifest: Manifest, environment: [String: String], dataDirectory: String) -> [String: String] {
+        WorkerLauncher.commandEnvironment(of: service, manifest: manifest, environment: environment, dataDirectory: dataDirectory)
+    }
+
     /// Migrates `services` (all by default); throws `Failed` at the first failure.
     public func migrate(_ services: [String]? = nil) async throws -> [Outcome] {
         try await run(["migrate"], services: services)
@@ -66,7 +71,7 @@ public struct ServiceCommands: Sendable {
             try? FileManager.default.removeItem(atPath: log)
             let process = try await spawner.spawn(
                 [executable] + arguments,
-                environment: WorkerLauncher.environment(of: service, inherited: WorkerLauncher.inherited(from: environment, services: manifest.services.map(\.name)), dataDirectory: dataDirectory)
+                environment: WorkerLauncher.commandEnvironment(of: service, manifest: manifest, environment: environment, dataDirectory: dataDirectory)
                     .merging(extraEnvironment) { $1 },
                 directory: lookup.manifestDirectory, logPath: log
             )

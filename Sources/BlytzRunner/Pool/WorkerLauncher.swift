@@ -37,13 +37,21 @@ struct WorkerLauncher: Sendable {
     }
 
     /// The runner's variables workers inherit: the basics, log level, every `BLYTZ_*` setting (service
-    /// URLs configured there win over the runner's own ports) and every `<SERVICE>_*` setting.
-    static func inherited(from environment: [String: String], services: [String]) -> [String: String] {
+    /// URLs configured there win over the runner's own ports) and every `<SERVICE>_*` setting; and the
+    /// key service secrets derive from (`BLYTZ_SERVICE_KEY`, kept in the data directory when not set).
+    static func inherited(from environment: [String: String], services: [String], dataDirectory: String) -> [String: String] {
         let names: Set = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOG_LEVEL"]
         let prefixes = ["BLYTZ_"] + services.map { $0.uppercased() + "_" }
-        return environment.filter { variable in
+        var inherited = environment.filter { variable in
             names.contains(variable.key) || variable.key.hasSuffix("_DATABASE_URL") || prefixes.contains { variable.key.hasPrefix($0) }
         }
+        if inherited["BLYTZ_SERVICE_KEY"] == nil { inherited["BLYTZ_SERVICE_KEY"] = LocalServiceKey.load(dataDirectory: dataDirectory) }
+        return inherited
+    }
+
+    /// The environment a command of `service`'s executable runs with (`blytz migrate`, `blytz <service> …`).
+    static func commandEnvironment(of service: ServiceSpec, manifest: Manifest, environment: [String: String], dataDirectory: String) -> [String: String] {
+        Self.environment(of: service, inherited: inherited(from: environment, services: manifest.services.map(\.name), dataDirectory: dataDirectory), dataDirectory: dataDirectory)
     }
 
     func launch(function: FunctionSpec, worker: Int, pool: FunctionPool) async throws -> Launched {

@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import SQLKit
 
 /// Keyset pagination over `(column, idColumn)`: rows strictly after the cursor in the sort order, so a page

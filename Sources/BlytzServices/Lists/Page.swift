@@ -1,16 +1,6 @@
 import Foundation
 import Blytz
-
-/// One page of a list: `{items, nextCursor}`; `nextCursor` is nil on the last page.
-public struct Page<Item: Codable & Sendable>: Codable, Sendable, ResponseBody {
-    public var items: [Item]
-    public var nextCursor: String?
-
-    public init(items: [Item], nextCursor: String?) {
-        self.items = items
-        self.nextCursor = nextCursor
-    }
-}
+import BlytzEvents
 
 /// `?limit=` and `?cursor=` of a list request.
 public struct PageRequest: Sendable {

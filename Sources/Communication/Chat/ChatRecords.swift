@@ -1,4 +1,5 @@
 import Blytz
+import BlytzEvents
 import BlytzServices
 import Foundation
 import Logging
@@ -41,7 +42,7 @@ struct ConversationRecord: Codable, Sendable {
 struct ConversationView: Codable, Sendable, ResponseBody {
     var id: String
     var participants: [String]
-    var otherUser: BasicUser
+    var otherUser: KnownUser
     var createdAt: String
     var lastMessageAt: String
     var lastMessagePreview: String?

@@ -1,4 +1,5 @@
 import Blytz
+import BlytzEvents
 import BlytzData
 import BlytzServices
 import Foundation
@@ -25,7 +26,7 @@ struct OpenConversation: HTTPFunction {
         }
         let database = try context.database
         let (a, b) = caller.userId < otherId ? (caller.userId, otherId) : (otherId, caller.userId)
-        let now = Date().iso
+        let now = context.now.iso
         let (conversation, created) = try await database.transaction { sql -> (ConversationRecord, Bool) in
             if let existing = try await ConversationRecord.find(between: a, and: b, on: sql) { return (existing, false) }
             let record = ConversationRecord(id: UUID().uuidString.lowercased(), userA: a, userB: b, createdAt: now, lastMessageAt: now)
@@ -63,7 +64,7 @@ struct ListConversations: HTTPFunction {
             let otherId = conversation.other(than: caller.userId)
             return ConversationView(
                 id: conversation.id, participants: [conversation.userA, conversation.userB],
-                otherUser: people[otherId] ?? BasicUser(id: otherId, displayName: "BlytzWork user"), createdAt: conversation.createdAt,
+                otherUser: people[otherId] ?? KnownUser(id: otherId, displayName: "BlytzWork user"), createdAt: conversation.createdAt,
                 lastMessageAt: conversation.lastMessageAt, lastMessagePreview: conversation.lastMessagePreview, unreadCount: unread[conversation.id] ?? 0
             )
         }, cursor: { ($0.lastMessageAt, $0.id) })
@@ -111,7 +112,7 @@ struct SendMessage: HTTPFunction {
         let input = request.input
         let message = try await context.database.transaction { sql -> MessageRecord in
             let conversation = try await ConversationRecord.participating(id, userId: caller.userId, on: sql)
-            let now = Date().iso
+            let now = context.now.iso
             let message = MessageRecord(
                 id: UUID().uuidString.lowercased(), conversationId: conversation.id, senderUserId: caller.userId,
                 recipientUserId: conversation.other(than: caller.userId), content: input.content, type: input.type ?? "text", status: "sent",
@@ -149,7 +150,7 @@ struct MarkMessageRead: HTTPFunction {
     func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Receipt> {
         let caller = try await context.caller(request)
         let id = try request.parameter("id")
-        let now = Date().iso
+        let now = context.now.iso
         let (message, marked) = try await context.database.transaction { sql -> (MessageRecord, Int) in
             guard let message = try await MessageRecord.find(id, on: sql), message.senderUserId == caller.userId || message.recipientUserId == caller.userId else {
                 throw HTTPError.notFound("There is no message \(id).")
@@ -177,7 +178,7 @@ struct DeleteMessage: HTTPFunction {
                   message.deletedAt == nil
             else { throw HTTPError.notFound("There is no message \(id).") }
             guard message.senderUserId == caller.userId else { throw HTTPError.forbidden("Only the sender deletes a message.") }
-            try await sql.update("messages").set("content", to: SQLBind("")).set("metadata", to: SQLBind("{}")).set("deleted_at", to: SQLBind(Date().iso))
+            try await sql.update("messages").set("content", to: SQLBind("")).set("metadata", to: SQLBind("{}")).set("deleted_at", to: SQLBind(context.now.iso))
                 .where("id", .equal, SQLBind(message.id)).run()
         }
         return .noContent

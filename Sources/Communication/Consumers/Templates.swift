@@ -1,52 +1,26 @@
 import Blytz
+import BlytzEvents
 import BlytzServices
 import Foundation
 import Logging
 
-/// How each event that notifies becomes notifications: who hears of it, in which words, with which link,
-/// and by which channels unless the user chose otherwise.
-struct Template: Sendable {
-    /// One notification for one user.
-    struct Note: Sendable {
-        var userId: String
-        var title: String
-        var message: String
-        var link: String?
-        /// The mail's text, when it differs from the notification's (links with tokens go only by mail).
-        var mailBody: String?
-        /// Where to mail it, when the event says (`UserCreated`, `PasswordResetRequested`).
-        var mailTo: String?
-    }
+/// One notification for one user, in the words of its event.
+struct Note: Sendable {
+    var userId: String
+    var title: String
+    var message: String
+    var link: String?
+    /// The mail's text, when it differs from the notification's (links with tokens go only by mail).
+    var mailBody: String?
+    /// Where to mail it, when the event says (`UserCreated`, `PasswordResetRequested`).
+    var mailTo: String?
+}
 
+/// By which channels an event type notifies unless the user chose otherwise, and how urgently.
+struct Template: Sendable {
     var inApp: Bool
     var email: Bool
     var priority: String
-    var render: @Sendable (Fields, Names) -> [Note]
-}
-
-/// An event's `data`, read leniently: a missing field reads as nil.
-struct Fields: Sendable {
-    var values: [String: JSONValue]
-
-    func string(_ key: String) -> String? {
-        if case .string(let value)? = values[key] { return value }
-        if case .number(let value)? = values[key] { return value.rounded() == value ? String(Int(value)) : String(value) }
-        return nil
-    }
-
-    func int(_ key: String) -> Int? {
-        if case .number(let value)? = values[key] { return Int(value) }
-        return string(key).flatMap(Int.init)
-    }
-
-    /// `amountCents` and `currency` as people write money: `USD 1,250.00`.
-    var money: String? {
-        guard let cents = int("amountCents") else { return nil }
-        let currency = (string("currency") ?? "USD").uppercased()
-        let digits = ["JPY", "KRW", "VND", "CLP", "ISK"].contains(currency) ? 0 : 2
-        let amount = Double(cents) / pow(10, Double(digits))
-        return "\(currency) " + amount.formatted(.number.precision(.fractionLength(digits)).grouping(.automatic).locale(Locale(identifier: "en_US")))
-    }
 }
 
 /// Display names of the users an event mentions, as this service knows them.
@@ -58,123 +32,202 @@ struct Names: Sendable {
     }
 }
 
+/// Every event the communication service notifies of (`Notify` decodes these and no others).
+enum NotifyingEvent: EventChoice {
+    case userCreated(UserCreated)
+    case passwordResetRequested(PasswordResetRequested)
+    case proposalSubmitted(ProposalSubmitted)
+    case proposalAccepted(ProposalAccepted)
+    case contractSigned(ContractSigned)
+    case milestoneApproved(MilestoneApproved)
+    case paymentCompleted(PaymentCompleted)
+    case reviewPosted(ReviewPosted)
+    case disputeOpened(DisputeOpened)
+    case disputeResolved(DisputeResolved)
+    case matchCreated(MatchCreated)
+
+    static let choices: [any Event.Type] = [
+        UserCreated.self, PasswordResetRequested.self, ProposalSubmitted.self, ProposalAccepted.self, ContractSigned.self,
+        MilestoneApproved.self, PaymentCompleted.self, ReviewPosted.self, DisputeOpened.self, DisputeResolved.self, MatchCreated.self,
+    ]
+
+    init(_ event: any Event) throws {
+        switch event {
+        case let event as UserCreated: self = .userCreated(event)
+        case let event as PasswordResetRequested: self = .passwordResetRequested(event)
+        case let event as ProposalSubmitted: self = .proposalSubmitted(event)
+        case let event as ProposalAccepted: self = .proposalAccepted(event)
+        case let event as ContractSigned: self = .contractSigned(event)
+        case let event as MilestoneApproved: self = .milestoneApproved(event)
+        case let event as PaymentCompleted: self = .paymentCompleted(event)
+        case let event as ReviewPosted: self = .reviewPosted(event)
+        case let event as DisputeOpened: self = .disputeOpened(event)
+        case let event as DisputeResolved: self = .disputeResolved(event)
+        case let event as MatchCreated: self = .matchCreated(event)
+        default: throw UnexpectedEventType(type: type(of: event).type, expected: Self.choices.map { $0.type })
+        }
+    }
+
+    /// The event itself, for the audit of what a notification came from.
+    var event: any Event {
+        switch self {
+        case .userCreated(let event): event
+        case .passwordResetRequested(let event): event
+        case .proposalSubmitted(let event): event
+        case .proposalAccepted(let event): event
+        case .contractSigned(let event): event
+        case .milestoneApproved(let event): event
+        case .paymentCompleted(let event): event
+        case .reviewPosted(let event): event
+        case .disputeOpened(let event): event
+        case .disputeResolved(let event): event
+        case .matchCreated(let event): event
+        }
+    }
+
+    /// The users whose names the wording uses.
+    var mentioned: [String] {
+        switch self {
+        case .userCreated, .passwordResetRequested: []
+        case .proposalSubmitted(let event): [event.vaUserId]
+        case .proposalAccepted(let event): [event.companyUserId]
+        case .contractSigned(let event): [event.companyUserId, event.vaUserId]
+        case .milestoneApproved(let event): [event.companyUserId]
+        case .paymentCompleted(let event): [event.payerUserId, event.payeeUserId]
+        case .reviewPosted(let event): [event.reviewerUserId]
+        case .disputeOpened(let event): [event.openedBy]
+        case .disputeResolved: []
+        case .matchCreated(let event): [event.companyUserId, event.vaUserId]
+        }
+    }
+
+    /// Who hears of it, in which words, with which link.
+    func notes(_ names: Names) -> [Note] {
+        switch self {
+        case .userCreated(let event):
+            let company = event.role == .company
+            return [Note(
+                userId: event.userId, title: "Welcome to BlytzWork",
+                message: company
+                    ? "Your company account is ready. Complete your company profile to start hiring."
+                    : "Your account is ready. Complete your profile so companies can find you.",
+                link: company ? "/profiles/company/me" : "/profiles/va/me",
+                mailBody: event.verificationToken.map { "Welcome to BlytzWork!\n\nConfirm your email address: {app}/verify-email?token=\($0)\n\nThe link works once." },
+                mailTo: event.email
+            )]
+        case .passwordResetRequested(let event):
+            return [Note(
+                userId: event.userId, title: "Reset your BlytzWork password",
+                message: "Someone asked to reset your password. If it was not you, you can ignore this.",
+                link: nil,
+                mailBody: "Reset your password: {app}/reset-password?token=\(event.token)\n\nThe link works once and expires at \(event.expiresAt). If you did not ask for it, ignore this mail.",
+                mailTo: event.email
+            )]
+        case .proposalSubmitted(let event):
+            return [Note(
+                userId: event.companyUserId, title: "New proposal",
+                message: "\(names.of(event.vaUserId, or: "A VA")) sent a proposal for your job\(Self.quoted(event.jobTitle)).",
+                link: "/jobs/\(event.jobPostingId)/proposals/\(event.proposalId)"
+            )]
+        case .proposalAccepted(let event):
+            return [Note(
+                userId: event.vaUserId, title: "Proposal accepted",
+                message: "\(names.of(event.companyUserId, or: "A company")) accepted your proposal\(Self.quoted(event.jobTitle)).",
+                link: event.contractId.map { "/contracts/\($0)" } ?? "/proposals/\(event.proposalId)"
+            )]
+        case .contractSigned(let event):
+            let parties = [event.companyUserId, event.vaUserId]
+            return parties.map { user in
+                Note(
+                    userId: user, title: "Contract signed",
+                    message: "Your contract\(Self.quoted(event.title)) with \(names.of(parties.first { $0 != user }, or: "the other party")) is signed and active.",
+                    link: "/contracts/\(event.contractId)"
+                )
+            }
+        case .milestoneApproved(let event):
+            return [Note(
+                userId: event.vaUserId, title: "Milestone approved",
+                message: "\(names.of(event.companyUserId, or: "Your client")) approved the milestone\(Self.quoted(event.title)) (\(Money.text(event.amountCents, event.currency))).",
+                link: "/contracts/\(event.contractId)/milestones/\(event.milestoneId)"
+            )]
+        case .paymentCompleted(let event):
+            let amount = Money.text(event.amountCents, event.currency)
+            let link = "/payments/\(event.paymentId)"
+            let payee = names.of(event.payeeUserId, or: "your VA")
+            return [Note(
+                userId: event.payerUserId, title: "Payment sent",
+                message: event.escrow
+                    ? "Your payment of \(amount) to \(payee) went through and is held in escrow until you approve the work."
+                    : "Your payment of \(amount) to \(payee) went through.",
+                link: link
+            )] + (event.escrow ? [] : [Note(
+                userId: event.payeeUserId, title: "Payment received",
+                message: "You received \(amount) from \(names.of(event.payerUserId, or: "your client")).", link: link
+            )])
+        case .reviewPosted(let event):
+            return [Note(
+                userId: event.targetUserId, title: "New review",
+                message: "\(names.of(event.reviewerUserId, or: "Someone")) left you a \(event.rating)-star review.",
+                link: "/reviews/\(event.reviewId)"
+            )]
+        case .disputeOpened(let event):
+            return [event.companyUserId, event.vaUserId].filter { $0 != event.openedBy }.map { user in
+                Note(
+                    userId: user, title: "Dispute opened",
+                    message: "\(names.of(event.openedBy, or: "The other party")) opened a dispute on your contract. Reply with your side within 7 days.",
+                    link: "/disputes/\(event.disputeId)"
+                )
+            }
+        case .disputeResolved(let event):
+            return [event.companyUserId, event.vaUserId].map { user in
+                Note(userId: user, title: "Dispute resolved", message: "The dispute on your contract was resolved: \(event.resolution.rawValue).", link: "/disputes/\(event.disputeId)")
+            }
+        case .matchCreated(let event):
+            let job = Self.quoted(event.jobTitle).isEmpty ? " a job" : Self.quoted(event.jobTitle)
+            return [(event.companyUserId, event.vaUserId), (event.vaUserId, event.companyUserId)].map { user, other in
+                Note(
+                    userId: user, title: "It's a match",
+                    message: "You and \(names.of(other, or: "someone")) are interested in each other for\(job).",
+                    link: "/matches/\(event.matchId)"
+                )
+            }
+        }
+    }
+
+    static func quoted(_ title: String?) -> String { title.map { " “\($0)”" } ?? "" }
+}
+
+/// Money as people write it: `USD 1,250.00`, `JPY 5,000`.
+enum Money {
+    /// ISO-4217 currencies without minor units.
+    static let zeroDecimal: Set = ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"]
+
+    static func text(_ cents: Int, _ currency: String) -> String {
+        let currency = currency.uppercased()
+        let digits = zeroDecimal.contains(currency) ? 0 : 2
+        let amount = Double(cents) / pow(10, Double(digits))
+        return "\(currency) " + amount.formatted(.number.precision(.fractionLength(digits)).grouping(.automatic).locale(Locale(identifier: "en_US")))
+    }
+}
+
 enum Templates {
     /// Where links in mail point: `BLYTZ_APP_URL`, default the local web app.
     static func appURL(_ configuration: Configuration) -> String {
         configuration["BLYTZ_APP_URL"] ?? "http://localhost:5173"
     }
 
-    static func quoted(_ title: String?) -> String { title.map { " “\($0)”" } ?? "" }
-
-    static let all: [String: Template] = [
-        "UserCreated": Template(inApp: true, email: true, priority: "normal") { fields, _ in
-            guard let user = fields.string("userId") else { return [] }
-            let token = fields.string("verificationToken")
-            return [Template.Note(
-                userId: user, title: "Welcome to BlytzWork",
-                message: fields.string("role") == "company"
-                    ? "Your company account is ready. Complete your company profile to start hiring."
-                    : "Your account is ready. Complete your profile so companies can find you.",
-                link: fields.string("role") == "company" ? "/profiles/company/me" : "/profiles/va/me",
-                mailBody: token.map { "Welcome to BlytzWork!\n\nConfirm your email address: {app}/verify-email?token=\($0)\n\nThe link works once." },
-                mailTo: fields.string("email")
-            )]
-        },
-        "PasswordResetRequested": Template(inApp: false, email: true, priority: "high") { fields, _ in
-            guard let user = fields.string("userId"), let token = fields.string("token") else { return [] }
-            return [Template.Note(
-                userId: user, title: "Reset your BlytzWork password",
-                message: "Someone asked to reset your password. If it was not you, you can ignore this.",
-                link: nil,
-                mailBody: "Reset your password: {app}/reset-password?token=\(token)\n\nThe link works once and expires at \(fields.string("expiresAt") ?? "the end of the hour"). If you did not ask for it, ignore this mail.",
-                mailTo: fields.string("email")
-            )]
-        },
-        "ProposalSubmitted": Template(inApp: true, email: false, priority: "normal") { fields, names in
-            guard let company = fields.string("companyUserId") else { return [] }
-            return [Template.Note(
-                userId: company, title: "New proposal",
-                message: "\(names.of(fields.string("vaUserId"), or: "A VA")) sent a proposal for your job\(quoted(fields.string("jobTitle"))).",
-                link: "/jobs/\(fields.string("jobPostingId") ?? "")/proposals/\(fields.string("proposalId") ?? "")"
-            )]
-        },
-        "ProposalAccepted": Template(inApp: true, email: true, priority: "high") { fields, names in
-            guard let va = fields.string("vaUserId") else { return [] }
-            return [Template.Note(
-                userId: va, title: "Proposal accepted",
-                message: "\(names.of(fields.string("companyUserId"), or: "A company")) accepted your proposal\(quoted(fields.string("jobTitle"))).",
-                link: fields.string("contractId").map { "/contracts/\($0)" } ?? "/proposals/\(fields.string("proposalId") ?? "")"
-            )]
-        },
-        "ContractSigned": Template(inApp: true, email: true, priority: "high") { fields, names in
-            let parties = [fields.string("companyUserId"), fields.string("vaUserId")].compactMap { $0 }
-            return parties.map { user in
-                let other = parties.first { $0 != user }
-                return Template.Note(
-                    userId: user, title: "Contract signed",
-                    message: "Your contract\(quoted(fields.string("title"))) with \(names.of(other, or: "the other party")) is signed and active.",
-                    link: "/contracts/\(fields.string("contractId") ?? "")"
-                )
-            }
-        },
-        "MilestoneApproved": Template(inApp: true, email: false, priority: "normal") { fields, names in
-            guard let va = fields.string("vaUserId") else { return [] }
-            let amount = fields.money.map { " (\($0))" } ?? ""
-            return [Template.Note(
-                userId: va, title: "Milestone approved",
-                message: "\(names.of(fields.string("companyUserId"), or: "Your client")) approved the milestone\(quoted(fields.string("title")))\(amount).",
-                link: "/contracts/\(fields.string("contractId") ?? "")/milestones/\(fields.string("milestoneId") ?? "")"
-            )]
-        },
-        "PaymentCompleted": Template(inApp: true, email: true, priority: "normal") { fields, names in
-            let amount = fields.money ?? "A payment"
-            var notes: [Template.Note] = []
-            let link = "/payments/\(fields.string("paymentId") ?? "")"
-            if let payee = fields.string("payeeUserId") {
-                notes.append(.init(userId: payee, title: "Payment received", message: "You received \(amount) from \(names.of(fields.string("payerUserId"), or: "your client")).", link: link))
-            }
-            if let payer = fields.string("payerUserId") {
-                notes.append(.init(userId: payer, title: "Payment sent", message: "Your payment of \(amount) to \(names.of(fields.string("payeeUserId"), or: "your VA")) went through.", link: link))
-            }
-            return notes
-        },
-        "ReviewPosted": Template(inApp: true, email: false, priority: "normal") { fields, names in
-            guard let reviewee = fields.string("revieweeUserId") else { return [] }
-            let stars = fields.int("rating").map { " \($0)-star" } ?? ""
-            return [Template.Note(
-                userId: reviewee, title: "New review",
-                message: "\(names.of(fields.string("reviewerUserId"), or: "Someone")) left you a\(stars) review.",
-                link: "/reviews/\(fields.string("reviewId") ?? "")"
-            )]
-        },
-        "DisputeOpened": Template(inApp: true, email: true, priority: "high") { fields, names in
-            let opener = fields.string("openedByUserId")
-            let parties = [fields.string("companyUserId"), fields.string("vaUserId")].compactMap { $0 }.filter { $0 != opener }
-            return parties.map { user in
-                Template.Note(
-                    userId: user, title: "Dispute opened",
-                    message: "\(names.of(opener, or: "The other party")) opened a dispute on your contract. Reply with your side within 7 days.",
-                    link: "/disputes/\(fields.string("disputeId") ?? "")"
-                )
-            }
-        },
-        "DisputeResolved": Template(inApp: true, email: true, priority: "high") { fields, _ in
-            let parties = [fields.string("companyUserId"), fields.string("vaUserId")].compactMap { $0 }
-            let outcome = fields.string("resolution").map { ": \($0)" } ?? "."
-            return parties.map { user in
-                Template.Note(userId: user, title: "Dispute resolved", message: "The dispute on your contract was resolved\(outcome)", link: "/disputes/\(fields.string("disputeId") ?? "")")
-            }
-        },
-        "MatchCreated": Template(inApp: true, email: false, priority: "normal") { fields, names in
-            let company = fields.string("companyUserId")
-            let va = fields.string("vaUserId")
-            return [(company, va), (va, company)].compactMap { user, other in
-                user.map { Template.Note(
-                    userId: $0, title: "It's a match",
-                    message: "You and \(names.of(other, or: "someone")) are interested in each other for\(quoted(fields.string("jobTitle")).isEmpty ? " a job" : quoted(fields.string("jobTitle"))).",
-                    link: "/matches/\(fields.string("matchId") ?? "")"
-                ) }
-            }
-        },
+    /// The default channels of every event type that notifies.
+    static let all: [EventType: Template] = [
+        UserCreated.type: Template(inApp: true, email: true, priority: "normal"),
+        PasswordResetRequested.type: Template(inApp: false, email: true, priority: "high"),
+        ProposalSubmitted.type: Template(inApp: true, email: false, priority: "normal"),
+        ProposalAccepted.type: Template(inApp: true, email: true, priority: "high"),
+        ContractSigned.type: Template(inApp: true, email: true, priority: "high"),
+        MilestoneApproved.type: Template(inApp: true, email: false, priority: "normal"),
+        PaymentCompleted.type: Template(inApp: true, email: true, priority: "normal"),
+        ReviewPosted.type: Template(inApp: true, email: false, priority: "normal"),
+        DisputeOpened.type: Template(inApp: true, email: true, priority: "high"),
+        DisputeResolved.type: Template(inApp: true, email: true, priority: "high"),
+        MatchCreated.type: Template(inApp: true, email: false, priority: "normal"),
     ]
 }

@@ -1,12 +1,13 @@
 import Blytz
 import BlytzData
+import BlytzEvents
 import BlytzServices
 import Foundation
 import Logging
 import SQLKit
 
-/// What chat and notifications show of a user.
-struct BasicUser: Codable, Sendable, Equatable {
+/// What chat and notifications show of a user, as far as this service knows it.
+struct KnownUser: Codable, Sendable, Equatable {
     var id: String
     var role: String?
     var displayName: String
@@ -37,23 +38,23 @@ struct UserDirectory: Sendable {
     }
 
     /// `userId`'s details; nil when the user service says there is no such user.
-    func user(_ userId: String, context: FunctionContext, caller: Caller?) async throws -> BasicUser? {
+    func user(_ userId: String, context: FunctionContext, caller: Caller?) async throws -> KnownUser? {
         let database = try context.database
         let kept = try await database.withConnection { sql in try await Self.row(userId, on: sql) }
         if let kept, let fetched = Date(iso: kept.fetchedAt), Date().timeIntervalSince(fetched) < ttl / .seconds(1), kept.displayName != nil {
             return kept.basic
         }
         do {
-            let fresh = try await context.services.get("users", "/users/\(userId)/basic", as: BasicUser.self, context: context, caller: caller)
-            try await database.transaction { sql in
+            let fresh = try await context.services.call(GetBasicUserCall(userId: userId), context: context, as: caller.map { .caller($0) } ?? .service)
+            let row = try await database.transaction { sql in
                 try await Self.upsert(userId: userId, on: sql) { row in
-                    row.role = fresh.role
+                    row.role = fresh.role.rawValue
                     row.displayName = fresh.displayName
                     row.avatarFileId = fresh.avatarFileId
-                    row.status = fresh.status
+                    row.status = fresh.status.rawValue
                 }
             }
-            return fresh
+            return row?.basic
         } catch let error as ServiceCallError where error.problem.status == 404 {
             return nil
         } catch let error as ServiceCallError {
@@ -64,7 +65,7 @@ struct UserDirectory: Sendable {
     }
 
     /// The kept details of `ids`, without calling anyone (for lists and notifications).
-    static func kept(_ ids: [String], on sql: any SQLDatabase) async throws -> [String: BasicUser] {
+    static func kept(_ ids: [String], on sql: any SQLDatabase) async throws -> [String: KnownUser] {
         guard !ids.isEmpty else { return [:] }
         let rows = try await sql.select().column("*").from("user_directory").where("user_id", .in, SQLBind.group(Array(Set(ids))))
             .all(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
@@ -72,21 +73,23 @@ struct UserDirectory: Sendable {
     }
 
     /// Changes (or creates) `userId`'s row with `change`, stamping it fresh.
-    static func upsert(userId: String, on sql: any SQLDatabase, _ change: (inout Row) -> Void) async throws {
+    @discardableResult
+    static func upsert(userId: String, on sql: any SQLDatabase, _ change: (inout Row) -> Void) async throws -> Row? {
         try await sql.insert(into: "user_directory").columns("user_id", "fetched_at").values(SQLBind(userId), SQLBind(Date().iso))
             .ignoringConflicts(with: ["user_id"]).run()
         guard var row = try await sql.select().column("*").from("user_directory").where("user_id", .equal, SQLBind(userId)).for(.update)
-            .first(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase) else { return }
+            .first(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase) else { return nil }
         change(&row)
         row.fetchedAt = Date().iso
         try await sql.update("user_directory").set("role", to: SQLBind(row.role)).set("display_name", to: SQLBind(row.displayName))
             .set("avatar_file_id", to: SQLBind(row.avatarFileId)).set("email", to: SQLBind(row.email)).set("status", to: SQLBind(row.status))
             .set("fetched_at", to: SQLBind(row.fetchedAt)).where("user_id", .equal, SQLBind(userId)).run()
+        return row
     }
 }
 
 extension UserDirectory.Row {
-    var basic: BasicUser {
-        BasicUser(id: userId, role: role, displayName: displayName ?? "BlytzWork user", avatarFileId: avatarFileId, status: status)
+    var basic: KnownUser {
+        KnownUser(id: userId, role: role, displayName: displayName ?? "BlytzWork user", avatarFileId: avatarFileId, status: status)
     }
 }

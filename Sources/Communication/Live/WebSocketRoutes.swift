@@ -1,4 +1,5 @@
 import Blytz
+import BlytzEvents
 import BlytzData
 import BlytzServices
 import Foundation
@@ -11,7 +12,7 @@ struct Connect: WebSocketFunction {
     func handle(_ event: APIGatewayWebSocketRequest, context: FunctionContext) async throws -> APIGatewayWebSocketResponse {
         let header = event.headers?["authorization"] ?? event.queryStringParameters?["token"].map { "Bearer \($0)" }
         let caller = try await context.caller(authorization: header)
-        let now = Date().iso
+        let now = context.now.iso
         try await context.database.transaction { sql in
             try await sql.insert(into: "connections").columns("connection_id", "user_id", "connected_at", "last_seen_at")
                 .values(SQLBind(event.requestContext.connectionId), SQLBind(caller.userId), SQLBind(now), SQLBind(now))
@@ -49,7 +50,7 @@ struct ClientMessage: WebSocketFunction {
         let connectionId = event.requestContext.connectionId
         let database = try context.database
         struct Row: Decodable { var user_id: String }
-        let now = Date().iso
+        let now = context.now.iso
         let owner = try await database.withConnection { sql in
             try await sql.update("connections").set("last_seen_at", to: SQLBind(now)).where("connection_id", .equal, SQLBind(connectionId)).run()
             return try await sql.select().column("user_id").from("connections").where("connection_id", .equal, SQLBind(connectionId)).first(decoding: Row.self)
@@ -82,7 +83,7 @@ struct ClientMessage: WebSocketFunction {
 /// after closing them.
 struct SweepConnections: ScheduleFunction {
     func handle(_ event: ScheduledEvent, context: FunctionContext) async throws {
-        let cutoff = Date().addingTimeInterval(-7_200).iso
+        let cutoff = context.now.addingTimeInterval(-7_200).iso
         let database = try context.database
         struct Row: Decodable { var connection_id: String }
         let stale = try await database.withConnection { sql in

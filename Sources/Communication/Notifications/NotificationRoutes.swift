@@ -1,4 +1,5 @@
 import Blytz
+import BlytzEvents
 import BlytzData
 import BlytzServices
 import Foundation

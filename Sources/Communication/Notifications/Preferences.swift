@@ -1,5 +1,6 @@
 import Blytz
 import BlytzData
+import BlytzEvents
 import BlytzServices
 import Foundation
 import Logging
@@ -7,29 +8,32 @@ import SQLKit
 
 /// Per event type and channel, whether a user wants to hear of it. Unset means the type's default.
 struct Preferences: Sendable {
+    /// Event types whose mail cannot be turned off: a password reset is how an account is recovered.
+    static let alwaysMailed: Set<EventType> = [PasswordResetRequested.type]
+
     /// One event type's setting.
     struct Setting: Codable, Sendable, Equatable {
-        var type: String
+        var type: EventType
         var inApp: Bool
         var email: Bool
     }
 
     /// The settings of `userId` for `types` (every notifying event type by default), defaults filled in.
-    static func settings(of userId: String, types: [String] = Templates.all.keys.sorted(), on sql: any SQLDatabase) async throws -> [Setting] {
+    static func settings(of userId: String, types: [EventType] = Templates.all.keys.sorted(), on sql: any SQLDatabase) async throws -> [Setting] {
         struct Row: Decodable { var event_type: String; var channel: String; var enabled: Bool }
         let rows = try await sql.select().columns("event_type", "channel", "enabled").from("notification_preferences")
-            .where("user_id", .equal, SQLBind(userId)).where("event_type", .in, SQLBind.group(types)).all(decoding: Row.self)
+            .where("user_id", .equal, SQLBind(userId)).where("event_type", .in, SQLBind.group(types.map(\.rawValue))).all(decoding: Row.self)
         return types.compactMap { type in
             guard let template = Templates.all[type] else { return nil }
             func value(_ channel: String, _ fallback: Bool) -> Bool {
-                rows.first { $0.event_type == type && $0.channel == channel }?.enabled ?? fallback
+                rows.first { $0.event_type == type.rawValue && $0.channel == channel }?.enabled ?? fallback
             }
             return Setting(type: type, inApp: value("inApp", template.inApp), email: value("email", template.email))
         }
     }
 
     /// The setting of `userId` for one event type; nil for a type that does not notify.
-    static func setting(_ type: String, of userId: String, on sql: any SQLDatabase) async throws -> Setting? {
+    static func setting(_ type: EventType, of userId: String, on sql: any SQLDatabase) async throws -> Setting? {
         try await settings(of: userId, types: [type], on: sql).first
     }
 }
@@ -51,7 +55,7 @@ struct GetPreferences: HTTPFunction {
 struct PutPreferences: HTTPFunction {
     struct Input: Codable, Sendable, Validatable {
         struct Change: Codable, Sendable {
-            var type: String
+            var type: EventType
             var inApp: Bool?
             var email: Bool?
         }
@@ -62,7 +66,7 @@ struct PutPreferences: HTTPFunction {
             var errors: [Problem.FieldError] = []
             for (index, change) in preferences.enumerated() {
                 if Templates.all[change.type] == nil { errors.append(.init(field: "preferences[\(index)].type", message: "is not an event type that notifies")) }
-                if change.type == "PasswordResetRequested" && change.email == false {
+                if Preferences.alwaysMailed.contains(change.type) && change.email == false {
                     errors.append(.init(field: "preferences[\(index)].email", message: "cannot be turned off for password resets"))
                 }
             }
@@ -78,9 +82,9 @@ struct PutPreferences: HTTPFunction {
                 for (channel, value) in [("inApp", change.inApp), ("email", change.email)] {
                     guard let value else { continue }
                     try await sql.delete(from: "notification_preferences").where("user_id", .equal, SQLBind(caller.userId))
-                        .where("event_type", .equal, SQLBind(change.type)).where("channel", .equal, SQLBind(channel)).run()
+                        .where("event_type", .equal, SQLBind(change.type.rawValue)).where("channel", .equal, SQLBind(channel)).run()
                     try await sql.insert(into: "notification_preferences").columns("user_id", "event_type", "channel", "enabled")
-                        .values(SQLBind(caller.userId), SQLBind(change.type), SQLBind(channel), SQLBind(value)).run()
+                        .values(SQLBind(caller.userId), SQLBind(change.type.rawValue), SQLBind(channel), SQLBind(value)).run()
                 }
             }
             return try await Preferences.settings(of: caller.userId, on: sql)

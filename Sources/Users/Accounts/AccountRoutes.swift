@@ -1,16 +1,11 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import BlytzData
 import BlytzServices
 import SQLKit
 
 /// The data of `UserUpdated`: which fields changed, and the user's role and status after the change.
-struct UserChange: Codable, Sendable {
-    var userId: String
-    var fields: [String]
-    var role: Caller.Role?
-    var status: UserRecord.Status?
-}
 
 /// `GET /users` (admin): users, newest first, filtered by `role` and `status`.
 struct ListUsers: HTTPFunction {
@@ -75,7 +70,7 @@ struct UpdateUser: HTTPFunction {
             if input.status != nil { errors.append(.init(field: "status", message: "may only be changed by an admin")) }
             if !errors.isEmpty { throw HTTPError(403, detail: "Only an admin may change a user's role or status.", errors: errors) }
         }
-        let role = input.role.flatMap(Caller.Role.init(rawValue:))
+        let role = input.role.flatMap(Role.init(rawValue:)).flatMap { Role.people.contains($0) ? $0 : nil }
         if input.role != nil && role == nil { errors.append(.init(field: "role", message: "must be va, company or admin")) }
         let status = input.status.flatMap(UserRecord.Status.init(rawValue:))
         if input.status != nil && (status == nil || status == .deleted) { errors.append(.init(field: "status", message: "must be active or suspended")) }
@@ -93,7 +88,7 @@ struct UpdateUser: HTTPFunction {
             if let role, role != user.role { user.role = role; fields.append("role") }
             if let status, status != user.status { user.status = status; fields.append("status") }
             guard !fields.isEmpty else { return user }
-            user.updatedAt = Date().iso
+            user.updatedAt = context.now.iso
             try await sql.update(UserRecord.table).set("preferences", to: SQLBind(user.preferences)).set("role", to: SQLBind(user.role.rawValue))
                 .set("status", to: SQLBind(user.status.rawValue)).set("updated_at", to: SQLBind(user.updatedAt))
                 .where("id", .equal, SQLBind(id)).run()
@@ -102,7 +97,7 @@ struct UpdateUser: HTTPFunction {
                 try await Sessions.revokeAll(userId: id, reason: fields.contains("status") ? "status-\(user.status.rawValue)" : "role-change", on: sql)
                 try await ProfileVisibility.set(userId: id, visible: user.status == .active, on: sql)
             }
-            try await context.publish("UserUpdated", subject: id, data: UserChange(userId: id, fields: fields, role: user.role, status: user.status), on: sql)
+            try await context.publish(UserUpdated(userId: id, fields: fields, role: user.role, status: user.status), on: sql)
             return user
         }
         guard let updated else { throw HTTPError.notFound("There is no user \(id).") }
@@ -113,11 +108,6 @@ struct UpdateUser: HTTPFunction {
 /// `DELETE /users/{id}` (the user or an admin): deactivates the account — sessions end, the email is
 /// released and anonymised, profiles are hidden — and emits `UserDeleted` so other services clean up.
 struct DeleteUser: HTTPFunction {
-    struct Deleted: Codable, Sendable {
-        var userId: String
-        var role: Caller.Role
-    }
-
     func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
         let caller = try await context.caller(request)
         let id = try userId(request)
@@ -127,11 +117,11 @@ struct DeleteUser: HTTPFunction {
             try await sql.update(UserRecord.table).set("status", to: SQLBind(UserRecord.Status.deleted.rawValue))
                 .set("email", to: SQLBind("deleted+\(id)@users.invalid")).set("password_hash", to: SQLBind("!"))
                 .set("display_name", to: SQLBind("Deleted user")).set("avatar_file_id", to: SQLBind(String?.none))
-                .set("preferences", to: SQLBind("{}")).set("updated_at", to: SQLBind(Date().iso))
+                .set("preferences", to: SQLBind("{}")).set("updated_at", to: SQLBind(context.now.iso))
                 .where("id", .equal, SQLBind(id)).run()
             try await Sessions.revokeAll(userId: id, reason: "deleted", on: sql)
             try await ProfileVisibility.set(userId: id, visible: false, on: sql)
-            try await context.publish("UserDeleted", subject: id, data: Deleted(userId: id, role: user.role), on: sql)
+            try await context.publish(UserDeleted(userId: id, role: user.role), on: sql)
             return true
         }
         guard deleted else { throw HTTPError.notFound("There is no user \(id).") }
@@ -156,34 +146,20 @@ enum ProfileVisibility {
 
 /// `GET /users/{id}/basic`: what chat and notifications show of a user — id, role, display name, avatar.
 struct GetBasicUser: HTTPFunction {
-    struct Output: Codable, Sendable, ResponseBody {
-        var id: String
-        var role: Caller.Role
-        var displayName: String
-        var avatarFileId: String?
-        var status: String
-    }
-
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<BasicUser> {
         _ = try await context.caller(request)
         let id = try userId(request)
         guard let user = try await context.database.withConnection({ sql in try await UserRecord.find(id, on: sql) }) else {
             throw HTTPError.notFound("There is no user \(id).")
         }
-        let status = user.status == .active ? "active" : (user.status == .deleted ? "deleted" : "inactive")
-        return .ok(Output(id: user.id, role: user.role, displayName: user.displayName ?? "BlytzWork user", avatarFileId: user.avatarFileId, status: status))
+        return .ok(BasicUser(id: user.id, role: user.role, displayName: user.displayName ?? "BlytzWork user", avatarFileId: user.avatarFileId, status: user.status))
     }
 }
 
 /// `GET /users/{id}/applications` (the VA themself, or an admin): the VA's proposals, from the
 /// marketplace service (`GET /proposals?vaUserId=`), passed through page by page.
 struct GetApplications: HTTPFunction {
-    struct Output: Codable, Sendable, ResponseBody {
-        var items: [JSONValue]
-        var nextCursor: String?
-    }
-
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Page<ProposalSummary>> {
         let caller = try await context.caller(request)
         let id = try userId(request)
         try caller.requireSelfOrAdmin(id)
@@ -194,10 +170,8 @@ struct GetApplications: HTTPFunction {
             throw HTTPError.notFound("There is no user \(id).")
         }
         guard user.role == .va else { throw HTTPError.notFound("User \(id) is not a VA and has no applications.") }
-        var path = "/proposals?vaUserId=\(id)&limit=\(limit)"
-        if let cursor = request.query["cursor"], let encoded = cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) { path += "&cursor=\(encoded)" }
         do {
-            return .ok(try await context.services.get("marketplace", path, as: Output.self, context: context, caller: caller))
+            return .ok(try await context.services.call(ListProposalsCall(vaUserId: id, limit: limit, cursor: request.query["cursor"]), context: context, as: .caller(caller)))
         } catch let error as ServiceCallError where error.problem.status == 404 {
             // The VA exists here, so a 404 means the marketplace has no such listing to offer.
             throw HTTPError(502, detail: "The marketplace service could not list proposals (it answered 404 to GET /proposals).")

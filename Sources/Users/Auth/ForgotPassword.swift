@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import BlytzData
 
 /// `POST /auth/password/forgot`: 202 whether or not the email has an account; for one that does, a new
@@ -14,12 +15,6 @@ struct ForgotPassword: HTTPFunction {
         }
     }
 
-    struct Requested: Codable, Sendable {
-        var userId: String
-        var email: String
-        var token: String
-        var expiresAt: String
-    }
 
     struct Accepted: Codable, Sendable, ResponseBody {
         var detail = "If an account exists for this email, a reset link is on its way."
@@ -30,13 +25,10 @@ struct ForgotPassword: HTTPFunction {
         let email = request.input.email.normalizedEmail
         try await context.database.transaction { sql in
             guard let user = try await UserRecord.find(email: email, on: sql), user.status == .active else { return }
-            guard try await !OneTimeTokens.issuedRecently(.reset, userId: user.id, within: .seconds(60), on: sql) else { return }
-            try await OneTimeTokens.void(.reset, userId: user.id, on: sql)
-            let reset = try await OneTimeTokens.issue(.reset, userId: user.id, ttl: environment.settings.resetTokenTTL, on: sql)
-            try await context.publish(
-                "PasswordResetRequested", subject: user.id,
-                data: Requested(userId: user.id, email: user.email, token: reset.token.value, expiresAt: reset.expiresAt), on: sql
-            )
+            guard try await !OneTimeTokens.issuedRecently(.reset, userId: user.id, within: .seconds(60), now: context.now, on: sql) else { return }
+            try await OneTimeTokens.void(.reset, userId: user.id, now: context.now, on: sql)
+            let reset = try await OneTimeTokens.issue(.reset, userId: user.id, ttl: environment.settings.resetTokenTTL, now: context.now, on: sql)
+            try await context.publish(PasswordResetRequested(userId: user.id, email: user.email, token: reset.token.value, expiresAt: reset.expiresAt), on: sql)
         }
         return Response(status: 202, body: Accepted())
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import JWTKit
 
 /// `GET /auth/jwks`: the public keys access tokens are signed with, retired ones included until their
@@ -16,7 +17,7 @@ struct KeySet: HTTPFunction {
     func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
         let environment = try context.users
         let (ring, _) = try await environment.keys.ring()
-        let jwks = ring.jwks(now: Date(), accessTokenTTL: environment.settings.accessTokenTTL)
+        let jwks = ring.jwks(now: context.now, accessTokenTTL: environment.settings.accessTokenTTL)
         return Response(headers: ["Cache-Control": "public, max-age=300"], body: Output(jwks: jwks))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import BlytzServices
 import BlytzData
 import SQLKit
@@ -25,20 +26,20 @@ struct Login: HTTPFunction {
         let throttle = LoginThrottle(settings: environment.settings)
         let email = request.input.email.normalizedEmail
         let address = request.sourceIP
-        if let wait = try await database.withConnection({ sql in try await throttle.retryAfter(email: email, address: address, on: sql) }) {
+        if let wait = try await database.withConnection({ sql in try await throttle.retryAfter(email: email, address: address, on: sql, now: context.now) }) {
             throw HTTPError(429, detail: "Too many failed sign-ins; try again in \(wait) seconds.", headers: ["Retry-After": "\(wait)"])
         }
         let found = try await database.withConnection { sql in try await UserRecord.find(email: email, on: sql) }
         let user = found.flatMap { $0.status == .deleted ? nil : $0 }
         guard environment.passwords.verify(request.input.password, hash: user?.passwordHash), let user else {
-            try await database.transaction { sql in try await throttle.recordFailure(email: email, address: address, on: sql) }
+            try await database.transaction { sql in try await throttle.recordFailure(email: email, address: address, on: sql, now: context.now) }
             throw HTTPError(401, detail: "The email or password is incorrect.")
         }
         guard user.status == .active else { throw HTTPError(403, detail: "This account is suspended.") }
         let result = try await database.transaction { sql in
             try await throttle.recordSuccess(email: email, on: sql)
-            try await sql.update("users").set("last_seen_at", to: SQLBind(Date().iso)).where("id", .equal, SQLBind(user.id)).run()
-            return try await environment.session(for: user, on: sql)
+            try await sql.update("users").set("last_seen_at", to: SQLBind(context.now.iso)).where("id", .equal, SQLBind(user.id)).run()
+            return try await environment.session(for: user, now: context.now, on: sql)
         }
         return .ok(result)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import BlytzData
 
 /// `POST /auth/refresh`: trades a refresh token for a new pair. The old token dies; presenting a dead
@@ -20,9 +21,9 @@ struct Refresh: HTTPFunction {
             case refused(String)
         }
         let answer = try await context.database.transaction { sql -> Answer in
-            switch try await Sessions.consume(request.input.refreshToken, on: sql) {
+            switch try await Sessions.consume(request.input.refreshToken, now: context.now, on: sql) {
             case .rotated(let user, let family):
-                var result = try await environment.session(for: user, family: family, on: sql)
+                var result = try await environment.session(for: user, family: family, now: context.now, on: sql)
                 result.user = nil
                 return .session(result)
             case .reused: return .refused("This refresh token was already used; every session it belonged to is now revoked.")

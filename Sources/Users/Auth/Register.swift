@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import BlytzData
 import BlytzServices
 import SQLKit
@@ -21,13 +22,6 @@ struct Register: HTTPFunction {
         }
     }
 
-    struct Created: Codable, Sendable {
-        var userId: String
-        var email: String
-        var role: Caller.Role
-        var verificationToken: String
-        var verificationExpiresAt: String
-    }
 
     func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<AuthResult> {
         let environment = try context.users
@@ -36,7 +30,7 @@ struct Register: HTTPFunction {
         if try await database.withConnection({ sql in try await UserRecord.find(email: email, on: sql) }) != nil {
             throw HTTPError(409, detail: "An account with this email already exists.", errors: [.init(field: "email", message: "is already registered")])
         }
-        let now = Date().iso
+        let now = context.now.iso
         let user = UserRecord(
             id: UUID().uuidString.lowercased(), email: email, passwordHash: environment.passwords.hash(request.input.password),
             role: Caller.Role(rawValue: request.input.role) ?? .va, status: .active, emailVerified: false, preferences: "{}",
@@ -45,13 +39,12 @@ struct Register: HTTPFunction {
         do {
             let result = try await database.transaction { sql in
                 try await user.insert(on: sql)
-                let verification = try await OneTimeTokens.issue(.verify, userId: user.id, ttl: environment.settings.verifyTokenTTL, on: sql)
+                let verification = try await OneTimeTokens.issue(.verify, userId: user.id, ttl: environment.settings.verifyTokenTTL, now: context.now, on: sql)
                 try await context.publish(
-                    "UserCreated", subject: user.id,
-                    data: Created(userId: user.id, email: email, role: user.role, verificationToken: verification.token.value, verificationExpiresAt: verification.expiresAt),
+                    UserCreated(userId: user.id, email: email, role: user.role, verificationToken: verification.token.value, verificationExpiresAt: verification.expiresAt),
                     on: sql
                 )
-                return try await environment.session(for: user, on: sql)
+                return try await environment.session(for: user, now: context.now, on: sql)
             }
             return .created(result, location: "/users/\(user.id)")
         } catch where ServiceDatabase.isUniqueViolation(error) {

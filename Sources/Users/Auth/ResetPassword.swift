@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import BlytzServices
 import BlytzData
 import SQLKit
@@ -24,10 +25,10 @@ struct ResetPassword: HTTPFunction {
         let environment = try context.users
         let hash = environment.passwords.hash(request.input.password)
         let changed = try await context.database.transaction { sql -> Bool in
-            guard let userId = try await OneTimeTokens.redeem(request.input.token, .reset, on: sql) else { return false }
+            guard let userId = try await OneTimeTokens.redeem(request.input.token, .reset, now: context.now, on: sql) else { return false }
             try await sql.update("users").set("password_hash", to: SQLBind(hash)).set("email_verified", to: SQLBind(true))
-                .set("updated_at", to: SQLBind(Date().iso)).where("id", .equal, SQLBind(userId)).run()
-            try await OneTimeTokens.void(.reset, userId: userId, on: sql)
+                .set("updated_at", to: SQLBind(context.now.iso)).where("id", .equal, SQLBind(userId)).run()
+            try await OneTimeTokens.void(.reset, userId: userId, now: context.now, on: sql)
             try await Sessions.revokeAll(userId: userId, reason: "password-reset", on: sql)
             return true
         }

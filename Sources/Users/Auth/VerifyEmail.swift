@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import BlytzServices
 import BlytzData
 import SQLKit
@@ -21,10 +22,10 @@ struct VerifyEmail: HTTPFunction {
 
     func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<Output> {
         let userId = try await context.database.transaction { sql -> String? in
-            guard let userId = try await OneTimeTokens.redeem(request.input.token, .verify, on: sql) else { return nil }
-            try await sql.update("users").set("email_verified", to: SQLBind(true)).set("updated_at", to: SQLBind(Date().iso))
+            guard let userId = try await OneTimeTokens.redeem(request.input.token, .verify, now: context.now, on: sql) else { return nil }
+            try await sql.update("users").set("email_verified", to: SQLBind(true)).set("updated_at", to: SQLBind(context.now.iso))
                 .where("id", .equal, SQLBind(userId)).run()
-            try await context.publish("UserUpdated", subject: userId, data: UserChange(userId: userId, fields: ["emailVerified"]), on: sql)
+            try await context.publish(UserUpdated(userId: userId, fields: ["emailVerified"]), on: sql)
             return userId
         }
         guard let userId else {

@@ -1,6 +1,7 @@
 import Foundation
 import Blytz
 import BlytzData
+import BlytzEvents
 import SQLKit
 
 /// A row of `companies`.
@@ -56,6 +57,11 @@ struct CompanyRecord: Codable, Sendable {
 
     /// The words `q` finds this company by; none while it is hidden.
     var searchWords: [String] { visible ? searchTerms([name, bio, industry]) : [] }
+
+    /// The profile as other services keep it (`ProfileUpdated`).
+    var snapshot: CompanySnapshot {
+        CompanySnapshot(userId: userId, name: name, country: country, industry: industry, logoFileId: logoFileId, verificationLevel: verificationLevel, updatedAt: updatedAt)
+    }
 
     func view(for audience: Audience) -> CompanyView {
         CompanyView(

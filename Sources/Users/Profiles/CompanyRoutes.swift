@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import BlytzData
 import BlytzServices
 import SQLKit
@@ -11,7 +12,7 @@ struct CreateCompanyProfile: HTTPFunction {
         try caller.require(.company, detail: "Only company accounts have company profiles.")
         let problems = request.input.problems(creating: true)
         guard problems.isEmpty else { throw HTTPError.unprocessable(problems) }
-        let now = Date().iso
+        let now = context.now.iso
         var record = CompanyRecord(
             userId: caller.userId, name: "", bio: "", country: "", industry: "", verificationLevel: "none", totalSpentCents: 0,
             visible: true, createdAt: now, updatedAt: now
@@ -22,7 +23,7 @@ struct CreateCompanyProfile: HTTPFunction {
             guard try await CompanyRecord.find(caller.userId, on: sql) == nil else { return false }
             try await created.save(on: sql, inserting: true)
             try await context.profileChanged(
-                ProfileChange(userId: caller.userId, kind: "company", deleted: false, companyProfile: created.view(for: .other)),
+                ProfileUpdated(userId: caller.userId, kind: .company, deleted: false, companyProfile: created.snapshot),
                 displayName: created.name, avatarFileId: created.logoFileId, on: sql
             )
             return true
@@ -54,10 +55,10 @@ struct UpdateCompanyProfile: HTTPFunction {
         let updated = try await context.database.transaction { sql -> CompanyRecord? in
             guard var record = try await CompanyRecord.find(caller.userId, on: sql) else { return nil }
             record.apply(request.input)
-            record.updatedAt = Date().iso
+            record.updatedAt = context.now.iso
             try await record.save(on: sql, inserting: false)
             try await context.profileChanged(
-                ProfileChange(userId: caller.userId, kind: "company", deleted: false, companyProfile: record.view(for: .other)),
+                ProfileUpdated(userId: caller.userId, kind: .company, deleted: false, companyProfile: record.snapshot),
                 displayName: record.name, avatarFileId: record.logoFileId, on: sql
             )
             return record
@@ -77,7 +78,7 @@ struct DeleteCompanyProfile: HTTPFunction {
             try await ProfileTerms.replace(kind: "company", userId: caller.userId, terms: [], on: sql)
             try await sql.delete(from: CompanyRecord.table).where("user_id", .equal, SQLBind(caller.userId)).run()
             try await context.profileChanged(
-                ProfileChange(userId: caller.userId, kind: "company", deleted: true), displayName: nil, avatarFileId: nil, on: sql
+                ProfileUpdated(userId: caller.userId, kind: .company, deleted: true), displayName: nil, avatarFileId: nil, on: sql
             )
             return true
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import BlytzServices
 
 /// Who is looking at a profile, which decides the fields they see.

@@ -2,6 +2,7 @@ import Foundation
 import Blytz
 import BlytzServices
 import BlytzData
+import BlytzEvents
 import SQLKit
 
 /// A row of `va_profiles`.
@@ -89,6 +90,15 @@ struct VAProfileRecord: Codable, Sendable {
 
     /// The words `q` finds this profile by; none while it is hidden.
     var searchWords: [String] { visible ? searchTerms([name, bio] + skillList) : [] }
+
+    /// The profile as other services keep it (`ProfileUpdated`).
+    var snapshot: VAProfileSnapshot {
+        VAProfileSnapshot(
+            userId: userId, name: name, bio: bio, country: country, timezone: timezone, hourlyRateCents: hourlyRateCents, currency: currency,
+            skills: skillList, availability: availability, available: available, averageRating: averageRating, totalReviews: totalReviews,
+            completedJobs: completedJobs, verificationLevel: verificationLevel, avatarFileId: avatarFileId, updatedAt: updatedAt
+        )
+    }
 
     func view(for audience: Audience) -> VAProfileView {
         VAProfileView(

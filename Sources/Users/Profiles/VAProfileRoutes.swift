@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import BlytzData
 import BlytzServices
 import SQLKit
@@ -11,7 +12,7 @@ struct CreateVAProfile: HTTPFunction {
         try caller.require(.va, detail: "Only VAs have VA profiles.")
         let problems = request.input.problems(creating: true)
         guard problems.isEmpty else { throw HTTPError.unprocessable(problems) }
-        let now = Date().iso
+        let now = context.now.iso
         var record = VAProfileRecord(
             userId: caller.userId, name: "", bio: "", country: "", hourlyRateCents: 0, currency: "USD", skills: "[]", languages: "[]",
             availability: "full-time", available: true, workExperience: "[]", education: "[]", averageRating: 0, ratingSum: 0,
@@ -24,7 +25,7 @@ struct CreateVAProfile: HTTPFunction {
             guard try await VAProfileRecord.find(caller.userId, on: sql) == nil else { return false }
             try await created.save(on: sql, inserting: true)
             try await context.profileChanged(
-                ProfileChange(userId: caller.userId, kind: "va", deleted: false, vaProfile: created.view(for: .company)),
+                ProfileUpdated(userId: caller.userId, kind: .va, deleted: false, vaProfile: created.snapshot),
                 displayName: created.name, avatarFileId: created.avatarFileId, on: sql
             )
             return true
@@ -56,10 +57,10 @@ struct UpdateVAProfile: HTTPFunction {
         let updated = try await context.database.transaction { sql -> VAProfileRecord? in
             guard var record = try await VAProfileRecord.find(caller.userId, on: sql) else { return nil }
             record.apply(request.input)
-            record.updatedAt = Date().iso
+            record.updatedAt = context.now.iso
             try await record.save(on: sql, inserting: false)
             try await context.profileChanged(
-                ProfileChange(userId: caller.userId, kind: "va", deleted: false, vaProfile: record.view(for: .company)),
+                ProfileUpdated(userId: caller.userId, kind: .va, deleted: false, vaProfile: record.snapshot),
                 displayName: record.name, avatarFileId: record.avatarFileId, on: sql
             )
             return record
@@ -79,7 +80,7 @@ struct DeleteVAProfile: HTTPFunction {
             try await ProfileTerms.replace(kind: "va", userId: caller.userId, terms: [], on: sql)
             try await sql.delete(from: VAProfileRecord.table).where("user_id", .equal, SQLBind(caller.userId)).run()
             try await context.profileChanged(
-                ProfileChange(userId: caller.userId, kind: "va", deleted: true), displayName: nil, avatarFileId: nil, on: sql
+                ProfileUpdated(userId: caller.userId, kind: .va, deleted: true), displayName: nil, avatarFileId: nil, on: sql
             )
             return true
         }

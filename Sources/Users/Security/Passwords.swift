@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import HummingbirdBcrypt
 
 /// bcrypt hashing at the configured cost, the password policy, and a dummy hash so that an unknown

@@ -1,4 +1,5 @@
 import Blytz
+import BlytzEvents
 import BlytzData
 import BlytzServices
 import Foundation
@@ -10,7 +11,7 @@ import SQLKit
 struct PurgeExpired: ScheduleFunction {
     func handle(_ event: ScheduledEvent, context: FunctionContext) async throws {
         let settings = try context.users.settings
-        try await Self.purge(context.database, now: Date(), lockDuration: settings.lockDuration)
+        try await Self.purge(context.database, now: context.now, lockDuration: settings.lockDuration)
     }
 
     static func purge(_ database: ServiceDatabase, now: Date, lockDuration: Duration) async throws {

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Blytz
+import BlytzEvents
 import BlytzServices
 import JWTKit
 

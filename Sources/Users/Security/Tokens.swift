@@ -1,5 +1,6 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import BlytzServices
 import JWTKit
 import SQLKit
@@ -17,17 +18,28 @@ struct UsersEnvironment: Sendable {
     }
 
     /// A signed access token for `user`, and its lifetime in seconds.
-    func accessToken(for user: UserRecord, now: Date = Date()) async throws -> (token: String, expiresIn: Int) {
+    func accessToken(for user: UserRecord, now: Date) async throws -> (token: String, expiresIn: Int) {
         let (ring, signer) = try await keys.ring()
         let claims = AccessClaims(userId: user.id, role: user.role, issuedAt: now, expiresAt: now.adding(settings.accessTokenTTL))
         let token = try await signer.sign(claims, kid: JWKIdentifier(string: ring.current.kid))
         return (token, Int(settings.accessTokenTTL / .seconds(1)))
     }
 
+    /// A short-lived token for `service`, acting for `person` when given (carrying their id and role).
+    func serviceToken(for service: ServiceName, actingFor person: UserRecord?, now: Date) async throws -> ServiceToken {
+        let (ring, signer) = try await keys.ring()
+        let claims = AccessClaims(
+            userId: person?.id ?? Caller.serviceSubject(service), role: person?.role ?? .service, service: service,
+            issuedAt: now, expiresAt: now.adding(settings.serviceTokenTTL)
+        )
+        let token = try await signer.sign(claims, kid: JWKIdentifier(string: ring.current.kid))
+        return ServiceToken(accessToken: token, expiresIn: Int(settings.serviceTokenTTL / .seconds(1)))
+    }
+
     /// Starts a session (a new refresh token family, or the next token of `family`) and signs an access token.
-    func session(for user: UserRecord, family: String? = nil, on sql: any SQLDatabase) async throws -> AuthResult {
-        let refresh = try await Sessions.issue(userId: user.id, family: family, ttl: settings.refreshTokenTTL, on: sql)
-        let access = try await accessToken(for: user)
+    func session(for user: UserRecord, family: String? = nil, now: Date, on sql: any SQLDatabase) async throws -> AuthResult {
+        let refresh = try await Sessions.issue(userId: user.id, family: family, ttl: settings.refreshTokenTTL, now: now, on: sql)
+        let access = try await accessToken(for: user, now: now)
         return AuthResult(user: user.view, accessToken: access.token, refreshToken: refresh.value, expiresIn: access.expiresIn)
     }
 }
@@ -75,9 +87,8 @@ enum Sessions {
         case unknown
     }
 
-    static func issue(userId: String, family: String?, ttl: Duration, on sql: any SQLDatabase) async throws -> SecretToken {
+    static func issue(userId: String, family: String?, ttl: Duration, now: Date, on sql: any SQLDatabase) async throws -> SecretToken {
         let token = SecretToken.generate()
-        let now = Date()
         let row = Row(
             id: UUID().uuidString.lowercased(), userId: userId, familyId: family ?? UUID().uuidString.lowercased(),
             tokenHash: token.hash, createdAt: now.iso, expiresAt: now.adding(ttl).iso
@@ -88,11 +99,10 @@ enum Sessions {
 
     /// Consumes `token` in the caller's transaction: marks it rotated, or, if it was already used,
     /// revokes its family.
-    static func consume(_ token: String, on sql: any SQLDatabase) async throws -> Outcome {
+    static func consume(_ token: String, now: Date, on sql: any SQLDatabase) async throws -> Outcome {
         guard let row = try await sql.select().column("*").from("refresh_tokens").where("token_hash", .equal, SQLBind(SecretToken.hash(token)))
             .for(.update).first(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
         else { return .unknown }
-        let now = Date()
         if row.rotatedAt != nil || row.revokedAt != nil {
             try await revoke(family: row.familyId, reason: row.revokedAt == nil ? "reuse" : "reuse-after-revoke", on: sql)
             return .reused
@@ -140,34 +150,33 @@ enum OneTimeTokens {
         var usedAt: String?
     }
 
-    static func issue(_ purpose: Purpose, userId: String, ttl: Duration, on sql: any SQLDatabase) async throws -> (token: SecretToken, expiresAt: String) {
+    static func issue(_ purpose: Purpose, userId: String, ttl: Duration, now: Date, on sql: any SQLDatabase) async throws -> (token: SecretToken, expiresAt: String) {
         let token = SecretToken.generate()
-        let now = Date()
         let row = Row(tokenHash: token.hash, userId: userId, purpose: purpose.rawValue, createdAt: now.iso, expiresAt: now.adding(ttl).iso)
         try await sql.insert(into: "one_time_tokens").model(row, keyEncodingStrategy: .convertToSnakeCase).run()
         return (token, row.expiresAt)
     }
 
     /// Marks `token` used and returns its user, if it is a live token for `purpose`.
-    static func redeem(_ token: String, _ purpose: Purpose, on sql: any SQLDatabase) async throws -> String? {
+    static func redeem(_ token: String, _ purpose: Purpose, now: Date, on sql: any SQLDatabase) async throws -> String? {
         guard let row = try await sql.select().column("*").from("one_time_tokens").where("token_hash", .equal, SQLBind(SecretToken.hash(token)))
             .for(.update).first(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase),
-            row.purpose == purpose.rawValue, row.usedAt == nil, let expires = Date(iso: row.expiresAt), expires > Date()
+            row.purpose == purpose.rawValue, row.usedAt == nil, let expires = Date(iso: row.expiresAt), expires > now
         else { return nil }
-        try await sql.update("one_time_tokens").set("used_at", to: SQLBind(Date().iso)).where("token_hash", .equal, SQLBind(row.tokenHash)).run()
+        try await sql.update("one_time_tokens").set("used_at", to: SQLBind(now.iso)).where("token_hash", .equal, SQLBind(row.tokenHash)).run()
         return row.userId
     }
 
     /// Whether a token of `purpose` was issued to `userId` within the last `interval`.
-    static func issuedRecently(_ purpose: Purpose, userId: String, within interval: Duration, on sql: any SQLDatabase) async throws -> Bool {
+    static func issuedRecently(_ purpose: Purpose, userId: String, within interval: Duration, now: Date, on sql: any SQLDatabase) async throws -> Bool {
         try await sql.select().column("token_hash").from("one_time_tokens").where("user_id", .equal, SQLBind(userId))
-            .where("purpose", .equal, SQLBind(purpose.rawValue)).where("created_at", .greaterThan, SQLBind(Date().adding(.zero - interval).iso))
+            .where("purpose", .equal, SQLBind(purpose.rawValue)).where("created_at", .greaterThan, SQLBind(now.adding(.zero - interval).iso))
             .first() != nil
     }
 
     /// Voids every unused token of `purpose` for `userId` (a newer one replaces them, or the password changed).
-    static func void(_ purpose: Purpose, userId: String, on sql: any SQLDatabase) async throws {
-        try await sql.update("one_time_tokens").set("used_at", to: SQLBind(Date().iso))
+    static func void(_ purpose: Purpose, userId: String, now: Date, on sql: any SQLDatabase) async throws {
+        try await sql.update("one_time_tokens").set("used_at", to: SQLBind(now.iso))
             .where("user_id", .equal, SQLBind(userId)).where("purpose", .equal, SQLBind(purpose.rawValue)).where("used_at", .is, SQLLiteral.null).run()
     }
 }

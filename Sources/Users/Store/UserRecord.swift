@@ -1,15 +1,12 @@
 import Foundation
 import Blytz
+import BlytzEvents
 import BlytzServices
 import SQLKit
 
 /// A row of `users`.
 struct UserRecord: Codable, Sendable {
-    enum Status: String, Codable, Sendable, CaseIterable {
-        case active
-        case suspended
-        case deleted
-    }
+    typealias Status = AccountState
 
     var id: String
     var email: String

@@ -153,6 +153,13 @@ struct OnHitBatch: QueueBatchFunction {
     }
 }
 
+/// The fixtures' own event: a hit recorded by `fx-hit` or `fx-burst`.
+struct HitRecorded: Event {
+    static let type: EventType = "HitRecorded"
+    var hit: String
+    var subject: String { hit }
+}
+
 /// `POST /fx/burst?n=`: publishes n `HitRecorded` events in one transaction.
 struct Burst: HTTPFunction {
     struct Output: Codable, ResponseBody { var published: Int }
@@ -161,7 +168,7 @@ struct Burst: HTTPFunction {
         let count = min(max(request.query["n"].flatMap(Int.init) ?? 1, 1), 100_000)
         try await context.database.transaction { sql in
             for index in 0..<count {
-                try await context.publish("HitRecorded", subject: "\(index)", data: ["hit": "\(index)"], on: sql)
+                try await context.publish(HitRecorded(hit: "\(index)"), on: sql)
             }
         }
         return .ok(Output(published: count))
@@ -273,7 +280,7 @@ struct Hit: HTTPFunction {
         let requestId = context.requestId
         let hits = try await database.transaction { sql in
             try await sql.insert(into: "hits").columns("id", "at").values(SQLBind(requestId), SQLBind(Date().formatted(.iso8601))).run()
-            try await context.publish("HitRecorded", subject: requestId, data: ["hit": requestId], on: sql)
+            try await context.publish(HitRecorded(hit: requestId), on: sql)
             struct Count: Decodable { var count: Int }
             return try await sql.raw("SELECT COUNT(*) AS count FROM hits").first(decoding: Count.self)?.count ?? 0
         }

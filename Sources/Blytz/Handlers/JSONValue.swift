@@ -1,5 +1,4 @@
 import Foundation
-import Blytz
 
 /// Any JSON value, for free-form fields such as a user's preferences.
 public enum JSONValue: Codable, Sendable, Equatable {
