@@ -1,30 +1,14 @@
 import BlytzEvents
 import BlytzData
+import BlytzTesting
 import Foundation
 import Logging
 import SQLKit
 import Testing
 
-/// A fresh database of `engine`: a new SQLite file, or a new database on the test PostgreSQL server
-/// (`BLYTZ_TEST_POSTGRES_URL`, which `./local/test` starts).
+/// A fresh database of `engine` (see `TestDatabase.fresh`).
 func freshDatabase(_ engine: ServiceDatabase.Engine) async throws -> ServiceDatabase {
-    let logger = Logger(label: "test-db")
-    switch engine {
-    case .sqlite:
-        return try ServiceDatabase.open(.sqlite(path: NSTemporaryDirectory() + "blytz-\(UUID().uuidString).sqlite"), logger: logger)
-    case .postgres:
-        guard let server = ProcessInfo.processInfo.environment["BLYTZ_TEST_POSTGRES_URL"] else {
-            throw TestSetupError(description: "BLYTZ_TEST_POSTGRES_URL is not set: run the tests with ./local/test, which starts PostgreSQL")
-        }
-        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        let admin = try ServiceDatabase.open(.postgres(url: server), maxConnections: 1, logger: logger)
-        try await using(admin, cleanup: { await $0.shutdown() }) { admin in
-            try await admin.withConnection { sql in try await sql.raw("CREATE DATABASE \(unsafeRaw: String(name))").run() }
-        }
-        var components = URLComponents(string: server)!
-        components.path = "/\(name)"
-        return try ServiceDatabase.open(.postgres(url: components.string!), logger: logger)
-    }
+    try await TestDatabase.fresh(engine)
 }
 
 /// Runs `body` with a fresh database of `engine` and always shuts it down.
