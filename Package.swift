@@ -152,7 +152,7 @@ let package = Package(
         .target(
             name: "BlytzTesting",
             dependencies: [
-                "Blytz", "BlytzData", "BlytzEvents", "BlytzServices",
+                "Blytz", "BlytzData", "BlytzEvents", "BlytzManifest", "BlytzServices",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -43,8 +43,8 @@ public enum IdempotencyStore {
     /// `body` in a transaction as any route would.
     public static func run<Output: ResponseBody & Codable>(
         key: String?, scope: String, fingerprint: String, now: Date, ttl: Duration = .seconds(86_400), in database: ServiceDatabase,
-        _ body: @escaping @Sendable (any SQLDatabase) async throws -> Response<Output>
-    ) async throws -> Response<Output> {
+        _ body: @escaping @Sendable (any SQLDatabase) async throws -> FunctionResponse<Output>
+    ) async throws -> FunctionResponse<Output> {
         guard let key, !key.isEmpty else { return try await database.transaction(body) }
         guard key.utf8.count <= 255 else {
             throw HTTPError(422, detail: "The Idempotency-Key is too long.", errors: [.init(field: "Idempotency-Key", message: "must be at most 255 characters")])
@@ -80,7 +80,7 @@ public enum IdempotencyStore {
             .first(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
     }
 
-    static func replay<Output: ResponseBody & Decodable>(_ kept: Row, fingerprint: String, as: Output.Type) throws -> Response<Output> {
+    static func replay<Output: ResponseBody & Decodable>(_ kept: Row, fingerprint: String, as: Output.Type) throws -> FunctionResponse<Output> {
         guard kept.fingerprint == fingerprint else {
             throw HTTPError(
                 422, detail: "This Idempotency-Key was used for a different request.",
@@ -90,7 +90,7 @@ public enum IdempotencyStore {
         var headers = fromJSONText(kept.headers, as: [String: String].self, fallback: [:])
         headers[replayedHeader] = "true"
         let output = try kept.body.map { try JSON.decoder().decode(Output.self, from: Data($0.utf8)) }
-        return Response(status: kept.status, headers: headers, body: output)
+        return FunctionResponse(status: kept.status, headers: headers, body: output)
     }
 
     /// Deletes expired keys; returns how many.
@@ -109,8 +109,8 @@ extension FunctionContext {
     /// Runs `body` in a transaction once per `Idempotency-Key` of `request` and `scope` (usually the
     /// caller), replaying the first response to a repeat; see `IdempotencyStore`.
     public func idempotent<Input, Output: ResponseBody & Codable>(
-        _ request: Request<Input>, scope: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> Response<Output>
-    ) async throws -> Response<Output> {
+        _ request: FunctionRequest<Input>, scope: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> FunctionResponse<Output>
+    ) async throws -> FunctionResponse<Output> {
         try await IdempotencyStore.run(
             key: request.header("idempotency-key"), scope: scope,
             fingerprint: IdempotencyStore.fingerprint(method: request.method, path: request.path, body: request.body),

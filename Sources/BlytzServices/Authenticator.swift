@@ -52,7 +52,7 @@ public enum AuthenticatorKey: DependencyKey {
 
 extension FunctionContext {
     /// The verified caller of `request`; throws 401 when it carries no valid token.
-    public func caller<Input>(_ request: Request<Input>) async throws -> Caller {
+    public func caller<Input>(_ request: FunctionRequest<Input>) async throws -> Caller {
         try await caller(authorization: request.header("authorization"))
     }
 

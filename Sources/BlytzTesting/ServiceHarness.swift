@@ -1,6 +1,7 @@
 import Blytz
 import BlytzData
 import BlytzEvents
+import BlytzManifest
 import BlytzServices
 import Foundation
 import JWTKit
@@ -86,6 +87,8 @@ public struct ServiceHarness<Service: BlytzService>: Sendable {
     public let configuration: Configuration
     public let dependencies: Dependencies
     let signer: JWTKeyCollection
+    /// The routes of `functions.yaml`, when the tests run beside it.
+    let routes: RouteTable?
 
     /// Runs `body` with the service set up on `engine`; `configuration` adds to the worker's environment and
     /// `services` points calls to other services at stand-ins.
@@ -134,7 +137,8 @@ public struct ServiceHarness<Service: BlytzService>: Sendable {
             return try await AccountStatus.isActive(userId, in: database)
         }
         dependencies[AuthenticatorKey.self] = Authenticator(verifier: TokenVerifier(keys: FixedKeys(keys: keys)), isActive: isActive)
-        return ServiceHarness(database: database, time: time, configuration: configuration, dependencies: dependencies, signer: signer)
+        let routes = (try? Manifest.load(path: "functions.yaml")).map(RouteTable.init(manifest:))
+        return ServiceHarness(database: database, time: time, configuration: configuration, dependencies: dependencies, signer: signer, routes: routes)
     }
 
     /// A context for `function`, reading the harness's clock.
@@ -163,6 +167,31 @@ public struct ServiceHarness<Service: BlytzService>: Sendable {
         var request = request
         if let identity { request.headers["authorization"] = "Bearer \(try await token(identity))" }
         return try await HandlerTester.http(handler, request, context: context(function))
+    }
+
+    /// `method target` (a path with its query, as a client sends it) routed as `functions.yaml` routes it to
+    /// one of the service's functions, with an optional JSON body, signed in as `identity`. A path no
+    /// function of the service serves answers 404, a method it does not take 405, as the runner does.
+    public func call(_ method: String, _ target: String, json: String? = nil, as identity: TestIdentity? = nil) async throws -> HandlerTester.HTTPResponse {
+        guard let routes else { throw Unknown(function: "\(method) \(target) (no functions.yaml here)") }
+        let parts = target.split(separator: "?", maxSplits: 1).map(String.init)
+        var query: [String: String] = [:]
+        for pair in (parts.count > 1 ? parts[1] : "").split(separator: "&") {
+            let field = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+            query[field[0]] = field.count > 1 ? field[1] : ""
+        }
+        switch routes.match(method: method, path: parts[0], service: Service.name.rawValue) {
+        case .function(let function, let parameters):
+            let request = HandlerTester.HTTPRequest(
+                method: method, path: parts[0], pathParameters: parameters, query: query,
+                headers: json == nil ? [:] : ["content-type": "application/json"], body: json.map { Data($0.utf8) }
+            )
+            return try await http(function, request, as: identity)
+        case .methodNotAllowed:
+            return HandlerTester.HTTPResponse(status: 405, headers: [:], body: Data())
+        case .notFound:
+            return HandlerTester.HTTPResponse(status: 404, headers: [:], body: Data())
+        }
     }
 
     /// Delivers `events` to the queue function `function` as one batch; returns the ids of the messages it

@@ -35,7 +35,7 @@ struct Orders: HTTPFunction {
 
     struct Explosion: Error { var secret = "s3cr3t" }
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         switch request.input.customer {
         case "missing": throw HTTPError.notFound("customer missing")
         case "boom": throw Explosion()
@@ -93,7 +93,7 @@ struct Orders: HTTPFunction {
 
     @Test func bytesTravelAsBase64AndTextAsText() async throws {
         struct Download: HTTPFunction {
-            func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Bytes> {
+            func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Bytes> {
                 .ok(Bytes(Data([0, 255, 1, 254]), contentType: "image/png"))
             }
         }

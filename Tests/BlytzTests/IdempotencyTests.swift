@@ -25,7 +25,7 @@ import Testing
     }
 
     /// The route body under test: one row per call.
-    static func make(_ n: Int) -> @Sendable (any SQLDatabase) async throws -> Response<Made> {
+    static func make(_ n: Int) -> @Sendable (any SQLDatabase) async throws -> FunctionResponse<Made> {
         { sql in
             let id = UUID().uuidString
             try await sql.insert(into: "things").columns("id", "n").values(SQLBind(id), SQLBind(n)).run()

@@ -14,7 +14,7 @@ import Testing
     struct ContractsOnly: HTTPFunction {
         struct Output: Codable, Sendable, ResponseBody { var userId: String; var role: Role; var service: ServiceName? }
 
-        func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+        func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
             let caller = try await context.caller(request)
             try caller.requireService(.contracts)
             return .ok(Output(userId: caller.userId, role: caller.role, service: caller.service))

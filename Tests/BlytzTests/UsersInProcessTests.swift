@@ -3,6 +3,7 @@ import BlytzData
 import BlytzEvents
 import BlytzTesting
 import Foundation
+import Logging
 import SQLKit
 import Testing
 @testable import Users
@@ -77,4 +78,181 @@ import Testing
             #expect(failure.itemIdentifier == "bad" && failure.retryable == false && failure.reason?.contains("missing field data.") == true)
         }
     }
+
+    /// Registers a user of `role` and returns their id.
+    static func register(_ users: ServiceHarness<Users>, _ role: Role) async throws -> String {
+        let email = "\(role.rawValue)-\(UUID().uuidString.prefix(8).lowercased())@example.com"
+        let reply = try await users.call("POST", "/auth/register", json: #"{"email":"\#(email)","password":"correct horse battery","role":"\#(role.rawValue)"}"#)
+        struct Session: Decodable { struct User: Decodable { var id: String }; var user: User }
+        return try reply.json(Session.self).user.id
+    }
+
+    /// With the default threshold every filter of 300 profiles is rare and drives the query; with 20, the
+    /// common ones are probed row by row instead. Both plans must give the same answers.
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres], ["2000", "20"])
+    func searchFiltersInSQLAndPagesStablyUnderInserts(engine: ServiceDatabase.Engine, rareFilter: String) async throws {
+        try await ServiceHarness<Users>.with(engine, configuration: ["BCRYPT_COST": "4", "SEARCH_RARE_FILTER": rareFilter]) { users in
+            _ = try await Commands.seedProfiles(["--count", "300"], database: users.database, configuration: users.configuration, logger: Logger(label: "seed"))
+            let viewer = try await Self.register(users, .company)
+
+            struct Profile: Decodable, Equatable {
+                var userId: String
+                var country: String
+                var hourlyRateCents: Int
+                var skills: [String]
+                var available: Bool
+                var averageRating: Double
+                var name: String
+                var bio: String
+                var createdAt: String
+            }
+            struct Listing: Decodable { var items: [Profile]; var nextCursor: String? }
+            func all(_ query: String, limit: Int = 100, between: (() async throws -> Void)? = nil) async throws -> [Profile] {
+                var items: [Profile] = []
+                var cursor: String?
+                repeat {
+                    let target = "/profiles/va?\(query)&limit=\(limit)" + (cursor.map { "&cursor=\($0)" } ?? "")
+                    let reply = try await users.call("GET", target, as: .person(viewer, .company))
+                    try #require(reply.status == 200, "\(target) answered \(reply.status): \(String(decoding: reply.body, as: UTF8.self))")
+                    let page = try reply.json(Listing.self)
+                    items += page.items
+                    cursor = page.nextCursor
+                    try await between?()
+                } while cursor != nil
+                return items
+            }
+
+            let everyone = try await all("sort=recent")
+            #expect(everyone.count == 300)
+            #expect(Set(everyone.map(\.userId)).count == 300)
+
+            // Each filter, checked against the full list.
+            let expected = everyone.filter {
+                $0.country == "PH" && $0.skills.contains("Excel") && $0.hourlyRateCents >= 1000 && $0.hourlyRateCents <= 4000 && $0.available && $0.averageRating >= 3.5
+            }
+            let filtered = try await all("country=ph&skills=excel&minRate=1000&maxRate=4000&available=true&minRating=3.5&sort=rating", limit: 7)
+            #expect(Set(filtered.map(\.userId)) == Set(expected.map(\.userId)))
+            #expect(filtered.map(\.averageRating) == filtered.map(\.averageRating).sorted(by: >))
+            let byRate = try await all("skills=shopify,seo&sort=rate", limit: 9)
+            #expect(Set(byRate.map(\.userId)) == Set(everyone.filter { $0.skills.contains("Shopify") && $0.skills.contains("SEO") }.map(\.userId)))
+            #expect(byRate.map(\.hourlyRateCents) == byRate.map(\.hourlyRateCents).sorted())
+            let word = try #require(everyone.first?.bio.split(separator: " ").first.map(String.init))
+            let prefix = String(word.prefix(4))
+            let texts = try await all("q=\(prefix)")
+            #expect(!texts.isEmpty && Set(texts.map(\.userId)) == Set(everyone.filter { profile in
+                ([profile.name, profile.bio] + profile.skills).joined(separator: " ").lowercased()
+                    .split(whereSeparator: { !$0.isLetter && !$0.isNumber }).contains { $0.hasPrefix(prefix) }
+            }.map(\.userId)))
+
+            // Inserts between pages (each a second later by the harness's clock): nothing repeats, nothing of
+            // the original set is skipped.
+            var inserted = 0
+            let paged = try await all("sort=recent", limit: 40) {
+                inserted += 1
+                users.time.advance(by: .seconds(1))
+                let newcomer = try await Self.register(users, .va)
+                #expect(try await users.call("POST", "/profiles/va", json: Self.vaProfile, as: .person(newcomer, .va)).status == 201)
+            }
+            #expect(inserted > 5)
+            #expect(Set(paged.map(\.userId)).count == paged.count)
+            #expect(Set(everyone.map(\.userId)).isSubset(of: Set(paged.map(\.userId))))
+
+            // Bad query values are 422s naming the field.
+            let bad = try await users.call("GET", "/profiles/va?minRate=cheap&available=maybe&sort=best&limit=500&cursor=zzz", as: .person(viewer, .company))
+            #expect(bad.status == 422 && Set(bad.problem?.errors?.map(\.field) ?? []) == ["minRate", "available", "sort"])
+            let badPage = try await users.call("GET", "/profiles/va?limit=500&cursor=zzz", as: .person(viewer, .company))
+            #expect(badPage.status == 422 && Set(badPage.problem?.errors?.map(\.field) ?? []) == ["limit", "cursor"])
+
+            // Companies: q, industry, country.
+            #expect(try await users.call("POST", "/profiles/company", json: Self.companyProfile, as: .person(viewer, .company)).status == 201)
+            let companies = try await users.call("GET", "/profiles/company?q=acm&industry=e-commerce&country=us", as: .person(viewer, .company))
+            struct Companies: Decodable { var items: [[String: JSONValue]] }
+            #expect(try companies.json(Companies.self).items.count == 1)
+        }
+    }
+
+    static let vaProfile = UsersAccessTests.vaProfile
+    static let companyProfile = UsersAccessTests.companyProfile
+
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
+    func rolesAndOwnershipOnEveryRoute(engine: ServiceDatabase.Engine) async throws {
+        try await ServiceHarness<Users>.with(engine, configuration: ["BCRYPT_COST": "4", "BLYTZ_ADMIN_PASSWORD": "admin password 1"]) { users in
+            let vaId = try await Self.register(users, .va)
+            let otherId = try await Self.register(users, .va)
+            let companyId = try await Self.register(users, .company)
+            let made = try await Commands.createAdmin(["--email", "admin@example.com"], database: users.database, configuration: users.configuration, logger: Logger(label: "t"))
+            let adminId = try #require(try JSONSerialization.jsonObject(with: Data(made.utf8)) as? [String: Any])["id"] as? String ?? ""
+            let va = TestIdentity.person(vaId, .va), other = TestIdentity.person(otherId, .va)
+            let company = TestIdentity.person(companyId, .company), admin = TestIdentity.person(adminId, .admin)
+
+            // Profiles: only the matching role may create and change one; one per user.
+            #expect(try await users.call("POST", "/profiles/va", json: Self.vaProfile, as: company).status == 403)
+            #expect(try await users.call("POST", "/profiles/company", json: Self.companyProfile, as: va).status == 403)
+            #expect(try await users.call("PATCH", "/profiles/va/me", json: #"{"bio":"x"}"#, as: company).status == 403)
+            #expect(try await users.call("GET", "/profiles/va/me", as: va).status == 404)
+            #expect(try await users.call("POST", "/profiles/va", json: Self.vaProfile, as: va).status == 201)
+            #expect(try await users.call("POST", "/profiles/va", json: Self.vaProfile, as: va).status == 409)
+            let invalid = try await users.call("POST", "/profiles/va", json: #"{"name":"","country":"Philippines","hourlyRateCents":-1,"skills":[],"availability":"sometimes"}"#, as: other)
+            #expect(invalid.status == 422 && Set(invalid.fields) == ["name", "country", "hourlyRateCents", "skills", "availability"])
+            #expect(try await users.call("POST", "/profiles/company", json: Self.companyProfile, as: company).status == 201)
+            let patched = try await users.call("PATCH", "/profiles/va/me", json: #"{"hourlyRateCents":1500,"skills":["Excel","QuickBooks"]}"#, as: va)
+            #expect(patched.status == 200 && patched.object["hourlyRateCents"] as? Int == 1500)
+            #expect(try await users.call("PATCH", "/profiles/company/me", json: #"{"website":"not a url"}"#, as: company).fields == ["website"])
+
+            // Private fields: earnings to the owner only; the résumé not to other VAs.
+            let own = try await users.call("GET", "/profiles/va/me", as: va).object
+            #expect(own["earnedCents"] != nil && own["resumeFileId"] != nil)
+            let seenByVA = try await users.call("GET", "/profiles/va/\(vaId)", as: other).object
+            #expect(seenByVA["earnedCents"] == nil && seenByVA["resumeFileId"] == nil && seenByVA["name"] as? String == "Vera Cruz")
+            let seenByCompany = try await users.call("GET", "/profiles/va/\(vaId)", as: company).object
+            #expect(seenByCompany["earnedCents"] == nil && seenByCompany["resumeFileId"] != nil && (seenByCompany["profileViews"] as? Int ?? 0) == 2)
+            #expect(try await users.call("GET", "/profiles/company/\(companyId)", as: va).object["totalSpentCents"] == nil)
+            #expect(try await users.call("GET", "/profiles/va/\(companyId)", as: va).status == 404)
+            #expect(try await users.call("GET", "/profiles/va/not-a-uuid", as: va).status == 404)
+            #expect(try await users.call("GET", "/profiles/va/\(vaId)").status == 401)
+
+            // Users: the full view to self and admin, the public one to others; admin-only listing.
+            let asOther = try await users.call("GET", "/users/\(vaId)", as: other).object
+            #expect(asOther["email"] == nil && asOther["displayName"] as? String == "Vera Cruz")
+            #expect((try await users.call("GET", "/users/\(vaId)", as: va).object["email"] as? String)?.hasPrefix("va-") == true)
+            #expect(try await users.call("GET", "/users/\(vaId)", as: admin).object["preferences"] != nil)
+            #expect(try await users.call("GET", "/users", as: va).status == 403)
+            let listed = try await users.call("GET", "/users?role=company", as: admin)
+            #expect(listed.status == 200 && (listed.object["items"] as? [[String: Any]])?.allSatisfy { $0["role"] as? String == "company" } == true)
+            #expect(try await users.call("GET", "/users?status=gone", as: admin).fields == ["status"])
+            let basic = try await users.call("GET", "/users/\(vaId)/basic", as: company).object
+            #expect(basic["displayName"] as? String == "Vera Cruz" && basic["role"] as? String == "va")
+
+            // PATCH: preferences by self; role and status by admins only, never on themselves.
+            #expect(try await users.call("PATCH", "/users/\(vaId)", json: #"{"preferences":{"language":"en","digest":true}}"#, as: va).status == 200)
+            #expect(try await users.call("PATCH", "/users/\(vaId)", json: #"{"preferences":{}}"#, as: other).status == 403)
+            let selfPromote = try await users.call("PATCH", "/users/\(vaId)", json: #"{"role":"admin"}"#, as: va)
+            #expect(selfPromote.status == 403 && selfPromote.fields == ["role"])
+            #expect(try await users.call("PATCH", "/users/\(adminId)", json: #"{"status":"suspended"}"#, as: admin).status == 422)
+            #expect(try await users.call("PATCH", "/users/\(vaId)", json: #"{"role":"service"}"#, as: admin).fields == ["role"])
+
+            // Applications: self and admin only.
+            #expect(try await users.call("GET", "/users/\(vaId)/applications", as: other).status == 403)
+            #expect(try await users.call("GET", "/users/\(vaId)/applications", as: company).status == 403)
+
+            // DELETE: not by others; by the user, after which the token is dead and the email free again.
+            let email = try #require(try await users.call("GET", "/users/\(vaId)", as: va).object["email"] as? String)
+            #expect(try await users.call("DELETE", "/users/\(vaId)", as: other).status == 403)
+            #expect(try await users.call("DELETE", "/users/\(vaId)", as: va).status == 204)
+            #expect(try await users.call("GET", "/auth/me", as: va).status == 401)
+            #expect(try await users.call("GET", "/profiles/va/\(vaId)", as: company).status == 404)
+            #expect(try await users.call("GET", "/users/\(vaId)", as: company).status == 404)
+            #expect(try await users.call("POST", "/auth/register", json: #"{"email":"\#(email)","password":"correct horse battery","role":"va"}"#).status == 201)
+            #expect(try await users.call("DELETE", "/users/\(companyId)", as: admin).status == 204)
+            #expect(try await users.call("DELETE", "/users/\(companyId)", as: admin).status == 404)
+            #expect(try await users.published(UserDeleted.self).map(\.userId) == [vaId, companyId])
+        }
+    }
+}
+
+extension HandlerTester.HTTPResponse {
+    /// The body as a JSON object (empty when it is not one).
+    var object: [String: Any] { ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any]) ?? [:] }
+    /// The fields the problem document names.
+    var fields: [String] { problem?.errors?.map(\.field) ?? [] }
 }

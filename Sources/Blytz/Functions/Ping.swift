@@ -14,7 +14,7 @@ public struct Ping: HTTPFunction {
         self.service = service
     }
 
-    public func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    public func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         .ok(Output(service: service, function: context.functionName, requestId: context.requestId, pid: ProcessInfo.processInfo.processIdentifier))
     }
 }
@@ -47,7 +47,7 @@ public struct Echo: HTTPFunction {
         self.service = service
     }
 
-    public func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<Output> {
+    public func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         .ok(Output(
             message: request.input.message, count: request.input.count ?? 1, service: service, query: request.query,
             traceparent: request.header("traceparent")

@@ -1,10 +1,10 @@
 import Logging
 
-/// A typed HTTP handler: the JSON body decodes into `Input`, the answer is a `Response<Output>`.
+/// A typed HTTP handler: the JSON body decodes into `Input`, the answer is a `FunctionResponse<Output>`.
 ///
 /// ```
 /// struct GetJob: HTTPFunction {
-///     func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Job> {
+///     func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Job> {
 ///         .ok(try await jobs.find(request.parameter("id")))
 ///     }
 /// }
@@ -15,7 +15,7 @@ public protocol HTTPFunction: FunctionHandler {
     associatedtype Input: Decodable & Sendable = Empty
     associatedtype Output: ResponseBody = Empty
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<Output>
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Output>
 }
 
 extension HTTPFunction {
@@ -52,7 +52,7 @@ extension HTTPFunction {
         return APIGatewayV2Response(statusCode: problem.status, headers: headers, data: problem.encoded)
     }
 
-    func decodeRequest(_ event: APIGatewayV2Request) throws -> Request<Input> {
+    func decodeRequest(_ event: APIGatewayV2Request) throws -> FunctionRequest<Input> {
         let body = event.bodyData ?? Data()
         let input: Input
         if Input.self == Empty.self {
@@ -74,7 +74,7 @@ extension HTTPFunction {
                 if !errors.isEmpty { throw HTTPError.unprocessable(errors) }
             }
         }
-        return Request(
+        return FunctionRequest(
             method: event.requestContext.http.method, path: event.rawPath, pathParameters: event.pathParameters ?? [:],
             query: event.queryStringParameters ?? [:], headers: event.headers, input: input, body: body,
             sourceIP: event.requestContext.http.sourceIp

@@ -1,5 +1,5 @@
 /// An HTTP request as a handler sees it: decoded input plus everything about the call.
-public struct Request<Input: Sendable>: Sendable {
+public struct FunctionRequest<Input: Sendable>: Sendable {
     public var method: String
     /// The path the service saw (without the gateway's `/api` prefix).
     public var path: String

@@ -28,7 +28,7 @@ public struct Bytes: ResponseBody, Equatable {
 }
 
 /// What an HTTP handler answers: a status, headers and a typed body.
-public struct Response<Body: ResponseBody>: Sendable {
+public struct FunctionResponse<Body: ResponseBody>: Sendable {
     public var status: Int
     public var headers: [String: String]
     public var body: Body?
@@ -40,14 +40,14 @@ public struct Response<Body: ResponseBody>: Sendable {
     }
 
     /// 200 with `body`.
-    public static func ok(_ body: Body) -> Response { Response(body: body) }
+    public static func ok(_ body: Body) -> FunctionResponse { FunctionResponse(body: body) }
     /// 201 with `body`.
-    public static func created(_ body: Body, location: String? = nil) -> Response {
-        Response(status: 201, headers: location.map { ["Location": $0] } ?? [:], body: body)
+    public static func created(_ body: Body, location: String? = nil) -> FunctionResponse {
+        FunctionResponse(status: 201, headers: location.map { ["Location": $0] } ?? [:], body: body)
     }
 }
 
-extension Response where Body == Empty {
+extension FunctionResponse where Body == Empty {
     /// 204 with no body.
-    public static var noContent: Response { Response(status: 204, body: nil) }
+    public static var noContent: FunctionResponse { FunctionResponse(status: 204, body: nil) }
 }

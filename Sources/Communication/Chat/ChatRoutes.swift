@@ -17,7 +17,7 @@ struct OpenConversation: HTTPFunction {
         }
     }
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<ConversationView> {
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<ConversationView> {
         let caller = try await context.caller(request)
         let otherId = request.input.userId.lowercased()
         guard otherId != caller.userId else { throw HTTPError.unprocessable([.init(field: "userId", message: "must be someone else")]) }
@@ -46,7 +46,7 @@ struct OpenConversation: HTTPFunction {
 
 /// `GET /chat/conversations`: the caller's conversations, most recent message first.
 struct ListConversations: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Page<ConversationView>> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<ConversationView>> {
         let caller = try await context.caller(request)
         let page = try PageRequest(request.query, sort: "recent")
         let keyset = Keyset(column: "last_message_at", idColumn: "id", descending: true)
@@ -74,7 +74,7 @@ struct ListConversations: HTTPFunction {
 
 /// `GET /chat/conversations/{id}/messages`: newest first, for its participants only (404 for anyone else).
 struct ListMessages: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Page<MessageView>> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<MessageView>> {
         let caller = try await context.caller(request)
         let id = try request.parameter("id")
         let page = try PageRequest(request.query, sort: "newest")
@@ -106,7 +106,7 @@ struct SendMessage: HTTPFunction {
         }
     }
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<MessageView> {
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<MessageView> {
         let caller = try await context.caller(request)
         let id = try request.parameter("id")
         let input = request.input
@@ -147,7 +147,7 @@ struct MarkMessageRead: HTTPFunction {
         var marked: Int
     }
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Receipt> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Receipt> {
         let caller = try await context.caller(request)
         let id = try request.parameter("id")
         let now = context.now.iso
@@ -170,7 +170,7 @@ struct MarkMessageRead: HTTPFunction {
 
 /// `DELETE /chat/messages/{id}`: the sender removes a message's content; it keeps its place, marked deleted.
 struct DeleteMessage: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let caller = try await context.caller(request)
         let id = try request.parameter("id")
         try await context.database.transaction { sql in
@@ -192,7 +192,7 @@ struct UnreadCount: HTTPFunction {
         var conversations: [String: Int]
     }
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let caller = try await context.caller(request)
         let counts = try await context.database.withConnection { sql in try await unreadCounts(for: caller.userId, on: sql) }
         return .ok(Output(total: counts.values.reduce(0, +), conversations: counts))

@@ -40,7 +40,7 @@ struct NotificationView: Codable, Sendable, ResponseBody {
 
 /// `GET /notifications`: the caller's notifications, newest first; `?unread=true` for unread ones only.
 struct ListNotifications: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Page<NotificationView>> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<NotificationView>> {
         let caller = try await context.caller(request)
         var reader = QueryReader(request.query)
         let unread = reader.bool("unread")
@@ -58,7 +58,7 @@ struct ListNotifications: HTTPFunction {
 
 /// `POST /notifications/{id}/read`: marks one of the caller's notifications read.
 struct MarkNotificationRead: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<NotificationView> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<NotificationView> {
         let caller = try await context.caller(request)
         let id = try request.parameter("id")
         let record = try await context.database.transaction { sql -> NotificationRecord in
@@ -77,7 +77,7 @@ struct MarkAllNotificationsRead: HTTPFunction {
         var marked: Int
     }
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let caller = try await context.caller(request)
         let marked = try await context.database.transaction { sql in
             try await sql.update("notifications").set("read", to: SQLBind(true)).where("user_id", .equal, SQLBind(caller.userId))
@@ -89,7 +89,7 @@ struct MarkAllNotificationsRead: HTTPFunction {
 
 /// `DELETE /notifications/{id}`: removes one of the caller's notifications.
 struct DeleteNotification: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let caller = try await context.caller(request)
         let id = try request.parameter("id")
         try await context.database.transaction { sql in

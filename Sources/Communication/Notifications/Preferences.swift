@@ -44,7 +44,7 @@ struct GetPreferences: HTTPFunction {
         var preferences: [Preferences.Setting]
     }
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let caller = try await context.caller(request)
         return .ok(Output(preferences: try await context.database.withConnection { sql in try await Preferences.settings(of: caller.userId, on: sql) }))
     }
@@ -75,7 +75,7 @@ struct PutPreferences: HTTPFunction {
         }
     }
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<GetPreferences.Output> {
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<GetPreferences.Output> {
         let caller = try await context.caller(request)
         let settings = try await context.database.transaction { sql in
             for change in request.input.preferences {

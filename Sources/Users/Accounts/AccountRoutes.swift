@@ -9,7 +9,7 @@ import SQLKit
 
 /// `GET /users` (admin): users, newest first, filtered by `role` and `status`.
 struct ListUsers: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Page<UserView>> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<UserView>> {
         let caller = try await context.caller(request)
         try caller.require(.admin, detail: "Only admins may list users.")
         var reader = QueryReader(request.query)
@@ -40,7 +40,7 @@ struct GetUser: HTTPFunction {
         }
     }
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let caller = try await context.caller(request)
         let id = try userId(request)
         let user = try await context.database.withConnection { sql in try await UserRecord.find(id, on: sql) }
@@ -59,7 +59,7 @@ struct UpdateUser: HTTPFunction {
         var status: String?
     }
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<UserView> {
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<UserView> {
         let caller = try await context.caller(request)
         let id = try userId(request)
         try caller.requireSelfOrAdmin(id)
@@ -108,7 +108,7 @@ struct UpdateUser: HTTPFunction {
 /// `DELETE /users/{id}` (the user or an admin): deactivates the account — sessions end, the email is
 /// released and anonymised, profiles are hidden — and emits `UserDeleted` so other services clean up.
 struct DeleteUser: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let caller = try await context.caller(request)
         let id = try userId(request)
         try caller.requireSelfOrAdmin(id)
@@ -146,7 +146,7 @@ enum ProfileVisibility {
 
 /// `GET /users/{id}/basic`: what chat and notifications show of a user — id, role, display name, avatar.
 struct GetBasicUser: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<BasicUser> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<BasicUser> {
         _ = try await context.caller(request)
         let id = try userId(request)
         guard let user = try await context.database.withConnection({ sql in try await UserRecord.find(id, on: sql) }) else {
@@ -159,7 +159,7 @@ struct GetBasicUser: HTTPFunction {
 /// `GET /users/{id}/applications` (the VA themself, or an admin): the VA's proposals, from the
 /// marketplace service (`GET /proposals?vaUserId=`), passed through page by page.
 struct GetApplications: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Page<ProposalSummary>> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<ProposalSummary>> {
         let caller = try await context.caller(request)
         let id = try userId(request)
         try caller.requireSelfOrAdmin(id)

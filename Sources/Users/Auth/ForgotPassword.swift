@@ -20,7 +20,7 @@ struct ForgotPassword: HTTPFunction {
         var detail = "If an account exists for this email, a reset link is on its way."
     }
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<Accepted> {
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Accepted> {
         let environment = try context.users
         let email = request.input.email.normalizedEmail
         try await context.database.transaction { sql in
@@ -30,6 +30,6 @@ struct ForgotPassword: HTTPFunction {
             let reset = try await OneTimeTokens.issue(.reset, userId: user.id, ttl: environment.settings.resetTokenTTL, now: context.now, on: sql)
             try await context.publish(PasswordResetRequested(userId: user.id, email: user.email, token: reset.token.value, expiresAt: reset.expiresAt), on: sql)
         }
-        return Response(status: 202, body: Accepted())
+        return FunctionResponse(status: 202, body: Accepted())
     }
 }

@@ -9,7 +9,7 @@ import BlytzServices
 struct IssueServiceToken: HTTPFunction {
     typealias Input = ServiceTokenRequest
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<ServiceToken> {
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<ServiceToken> {
         let input = request.input
         guard let key = context.configuration["BLYTZ_SERVICE_KEY"], !key.isEmpty else {
             throw HTTPError(503, detail: "Service tokens are not configured (BLYTZ_SERVICE_KEY).")

@@ -14,10 +14,10 @@ struct KeySet: HTTPFunction {
         }
     }
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let environment = try context.users
         let (ring, _) = try await environment.keys.ring()
         let jwks = ring.jwks(now: context.now, accessTokenTTL: environment.settings.accessTokenTTL)
-        return Response(headers: ["Cache-Control": "public, max-age=300"], body: Output(jwks: jwks))
+        return FunctionResponse(headers: ["Cache-Control": "public, max-age=300"], body: Output(jwks: jwks))
     }
 }

@@ -20,7 +20,7 @@ struct Login: HTTPFunction {
         }
     }
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<AuthResult> {
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<AuthResult> {
         let environment = try context.users
         let database = try context.database
         let throttle = LoginThrottle(settings: environment.settings)

@@ -11,7 +11,7 @@ struct Logout: HTTPFunction {
         var all: Bool?
     }
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<Empty> {
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let caller = try await context.caller(request)
         let input = request.input
         guard input.all == true || !(input.refreshToken ?? "").isEmpty else {

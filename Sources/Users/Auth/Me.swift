@@ -12,7 +12,7 @@ struct Me: HTTPFunction {
         var companyProfile: CompanyView?
     }
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let caller = try await context.caller(request)
         let output = try await context.database.withConnection { sql -> Output? in
             guard let user = try await UserRecord.find(caller.userId, on: sql) else { return nil }

@@ -14,7 +14,7 @@ struct Refresh: HTTPFunction {
         }
     }
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<AuthResult> {
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<AuthResult> {
         let environment = try context.users
         enum Answer: Sendable {
             case session(AuthResult)

@@ -23,7 +23,7 @@ struct Register: HTTPFunction {
     }
 
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<AuthResult> {
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<AuthResult> {
         let environment = try context.users
         let database = try context.database
         let email = request.input.email.normalizedEmail

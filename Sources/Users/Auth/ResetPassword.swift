@@ -21,7 +21,7 @@ struct ResetPassword: HTTPFunction {
         var detail = "The password was changed; sign in with it."
     }
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let environment = try context.users
         let hash = environment.passwords.hash(request.input.password)
         let changed = try await context.database.transaction { sql -> Bool in

@@ -20,7 +20,7 @@ struct VerifyEmail: HTTPFunction {
         var emailVerified: Bool
     }
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let userId = try await context.database.transaction { sql -> String? in
             guard let userId = try await OneTimeTokens.redeem(request.input.token, .verify, now: context.now, on: sql) else { return nil }
             try await sql.update("users").set("email_verified", to: SQLBind(true)).set("updated_at", to: SQLBind(context.now.iso))

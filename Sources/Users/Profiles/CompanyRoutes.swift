@@ -7,7 +7,7 @@ import SQLKit
 
 /// `POST /profiles/company`: a company user creates their one company profile; emits `ProfileUpdated`.
 struct CreateCompanyProfile: HTTPFunction {
-    func handle(_ request: Request<CompanyInput>, context: FunctionContext) async throws -> Response<CompanyView> {
+    func handle(_ request: FunctionRequest<CompanyInput>, context: FunctionContext) async throws -> FunctionResponse<CompanyView> {
         let caller = try await context.caller(request)
         try caller.require(.company, detail: "Only company accounts have company profiles.")
         let problems = request.input.problems(creating: true)
@@ -35,7 +35,7 @@ struct CreateCompanyProfile: HTTPFunction {
 
 /// `GET /profiles/company/me`: the caller's own company profile.
 struct GetOwnCompanyProfile: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<CompanyView> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<CompanyView> {
         let caller = try await context.caller(request)
         try caller.require(.company, detail: "Only company accounts have company profiles.")
         guard let record = try await context.database.withConnection({ sql in try await CompanyRecord.find(caller.userId, on: sql) }) else {
@@ -47,7 +47,7 @@ struct GetOwnCompanyProfile: HTTPFunction {
 
 /// `PATCH /profiles/company/me`: changes the fields given; emits `ProfileUpdated`.
 struct UpdateCompanyProfile: HTTPFunction {
-    func handle(_ request: Request<CompanyInput>, context: FunctionContext) async throws -> Response<CompanyView> {
+    func handle(_ request: FunctionRequest<CompanyInput>, context: FunctionContext) async throws -> FunctionResponse<CompanyView> {
         let caller = try await context.caller(request)
         try caller.require(.company, detail: "Only company accounts have company profiles.")
         let problems = request.input.problems(creating: false)
@@ -70,7 +70,7 @@ struct UpdateCompanyProfile: HTTPFunction {
 
 /// `DELETE /profiles/company/me`: removes the caller's company profile; emits `ProfileUpdated` with `deleted`.
 struct DeleteCompanyProfile: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let caller = try await context.caller(request)
         try caller.require(.company, detail: "Only company accounts have company profiles.")
         let deleted = try await context.database.transaction { sql -> Bool in
@@ -89,7 +89,7 @@ struct DeleteCompanyProfile: HTTPFunction {
 
 /// `GET /profiles/company/{id}`: a company's public profile.
 struct GetCompanyProfile: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<CompanyView> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<CompanyView> {
         let caller = try await context.caller(request)
         let id = try userId(request)
         let record = try await context.database.withConnection { sql in try await CompanyRecord.find(id, on: sql) }

@@ -13,7 +13,7 @@ struct SearchCompanies: HTTPFunction {
         "name": Keyset(column: "name", idColumn: "user_id", descending: false),
     ]
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Page<CompanyView>> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<CompanyView>> {
         let caller = try await context.caller(request)
         var reader = QueryReader(request.query)
         let words = queryWords(reader.text("q"))

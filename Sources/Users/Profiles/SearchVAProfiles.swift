@@ -15,7 +15,7 @@ struct SearchVAProfiles: HTTPFunction {
         "recent": Keyset(column: "created_at", idColumn: "user_id", descending: true),
     ]
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Page<VAProfileView>> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<VAProfileView>> {
         let caller = try await context.caller(request)
         var reader = QueryReader(request.query)
         let words = queryWords(reader.text("q"))

@@ -7,7 +7,7 @@ import SQLKit
 
 /// `POST /profiles/va`: a VA creates their one profile; emits `ProfileUpdated`.
 struct CreateVAProfile: HTTPFunction {
-    func handle(_ request: Request<VAProfileInput>, context: FunctionContext) async throws -> Response<VAProfileView> {
+    func handle(_ request: FunctionRequest<VAProfileInput>, context: FunctionContext) async throws -> FunctionResponse<VAProfileView> {
         let caller = try await context.caller(request)
         try caller.require(.va, detail: "Only VAs have VA profiles.")
         let problems = request.input.problems(creating: true)
@@ -37,7 +37,7 @@ struct CreateVAProfile: HTTPFunction {
 
 /// `GET /profiles/va/me`: the caller's own VA profile, earnings included.
 struct GetOwnVAProfile: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<VAProfileView> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<VAProfileView> {
         let caller = try await context.caller(request)
         try caller.require(.va, detail: "Only VAs have VA profiles.")
         guard let record = try await context.database.withConnection({ sql in try await VAProfileRecord.find(caller.userId, on: sql) }) else {
@@ -49,7 +49,7 @@ struct GetOwnVAProfile: HTTPFunction {
 
 /// `PATCH /profiles/va/me`: changes the fields given; emits `ProfileUpdated`.
 struct UpdateVAProfile: HTTPFunction {
-    func handle(_ request: Request<VAProfileInput>, context: FunctionContext) async throws -> Response<VAProfileView> {
+    func handle(_ request: FunctionRequest<VAProfileInput>, context: FunctionContext) async throws -> FunctionResponse<VAProfileView> {
         let caller = try await context.caller(request)
         try caller.require(.va, detail: "Only VAs have VA profiles.")
         let problems = request.input.problems(creating: false)
@@ -72,7 +72,7 @@ struct UpdateVAProfile: HTTPFunction {
 
 /// `DELETE /profiles/va/me`: removes the caller's VA profile; emits `ProfileUpdated` with `deleted`.
 struct DeleteVAProfile: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let caller = try await context.caller(request)
         try caller.require(.va, detail: "Only VAs have VA profiles.")
         let deleted = try await context.database.transaction { sql -> Bool in
@@ -91,7 +91,7 @@ struct DeleteVAProfile: HTTPFunction {
 
 /// `GET /profiles/va/{id}`: a VA's public profile; a view by anyone but its owner is counted.
 struct GetVAProfile: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<VAProfileView> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<VAProfileView> {
         let caller = try await context.caller(request)
         let id = try userId(request)
         let record = try await context.database.withConnection { sql -> VAProfileRecord? in

@@ -89,7 +89,7 @@ extension String {
 }
 
 /// The id in a route's `{id}`: a 404 (not a 500) when it is not a UUID.
-func userId<Input>(_ request: Request<Input>, _ name: String = "id") throws -> String {
+func userId<Input>(_ request: FunctionRequest<Input>, _ name: String = "id") throws -> String {
     let id = try request.parameter(name).lowercased()
     guard id.isUUID else { throw HTTPError.notFound("There is no user \(id).") }
     return id

@@ -22,7 +22,7 @@ struct Inspect: HTTPFunction {
         var remainingMs: Int64
     }
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         .ok(Output(
             method: request.method, path: request.path, pathParameters: request.pathParameters, query: request.query,
             headers: request.headers, bodyBase64: request.body.base64EncodedString(), requestId: context.requestId,
@@ -33,14 +33,14 @@ struct Inspect: HTTPFunction {
 
 /// Sends the request body back byte for byte with the request's content type.
 struct Mirror: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Bytes> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Bytes> {
         .ok(Bytes(request.body, contentType: request.header("content-type") ?? "application/octet-stream"))
     }
 }
 
 /// Kills its own process in the middle of the invocation.
 struct Crash: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         kill(getpid(), SIGKILL)
         return .noContent
     }
@@ -48,7 +48,7 @@ struct Crash: HTTPFunction {
 
 /// Never answers: a busy loop that ignores everything.
 struct Hang: HTTPFunction {
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         var spin = 0
         while true { spin &+= 1 }
     }
@@ -61,7 +61,7 @@ struct Slow: HTTPFunction {
         var waitedMs: Int
     }
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let milliseconds = request.query["ms"].flatMap(Int.init) ?? 100
         try await Task.sleep(for: .milliseconds(milliseconds))
         return .ok(Output(pid: getpid(), waitedMs: milliseconds))
@@ -72,7 +72,7 @@ struct Slow: HTTPFunction {
 struct Throw: HTTPFunction {
     struct SecretFailure: Error { var secret = "database password is hunter2" }
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Empty> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         throw SecretFailure()
     }
 }
@@ -103,7 +103,7 @@ struct CreateThing: HTTPFunction {
         var title: String
     }
 
-    func handle(_ request: Request<Input>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         .created(Output(id: context.requestId, title: request.input.title), location: "/things/\(context.requestId)")
     }
 }
@@ -164,7 +164,7 @@ struct HitRecorded: Event {
 struct Burst: HTTPFunction {
     struct Output: Codable, ResponseBody { var published: Int }
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let count = min(max(request.query["n"].flatMap(Int.init) ?? 1, 1), 100_000)
         try await context.database.transaction { sql in
             for index in 0..<count {
@@ -179,7 +179,7 @@ struct Burst: HTTPFunction {
 struct Latency: HTTPFunction {
     struct Output: Codable, ResponseBody { var count: Int; var p50: Double; var p99: Double }
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         struct Row: Decodable { var ms: Double }
         let values = try await context.database.withConnection { sql in
             try await sql.select().column("ms").from("latencies").orderBy("ms").all(decoding: Row.self).map(\.ms)
@@ -204,7 +204,7 @@ struct Fragile: QueueFunction {
 struct Seen: HTTPFunction {
     struct Output: Codable, ResponseBody { var seen: Int }
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let consumer = request.query["consumer"] ?? ""
         let seen = try await context.database.withConnection { sql in
             struct Count: Decodable { var count: Int }
@@ -275,7 +275,7 @@ struct Hit: HTTPFunction {
         var engine: String
     }
 
-    func handle(_ request: Request<Empty>, context: FunctionContext) async throws -> Response<Output> {
+    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let database = try context.database
         let requestId = context.requestId
         let hits = try await database.transaction { sql in
