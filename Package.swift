@@ -154,6 +154,7 @@ let package = Package(
             dependencies: [
                 "Blytz", "BlytzData", "BlytzEvents", "BlytzManifest", "BlytzServices",
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -127,20 +127,6 @@ final class SwitchableProxy: Sendable {
             if let type = response.headers.first(name: "content-type") { headers[.contentType] = type }
             return Response(status: .init(code: Int(response.status.code)), headers: headers, body: .init(byteBuffer: bytes))
         }
-        try await serveOnFreePort(router, body)
-    }
-}
-
-/// Serves `router` with Hummingbird on a free loopback port for as long as `body` runs on that port.
-func serveOnFreePort(_ router: Router<BasicRequestContext>, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
-    let ready = AsyncStream<Int>.makeStream()
-    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { channel in
-        ready.continuation.yield(channel.localAddress?.port ?? 0)
-    })
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-        var iterator = ready.stream.makeAsyncIterator()
-        try await body(await iterator.next() ?? 0)
-        group.cancelAll()
+        try await StandIn.serve(router, body)
     }
 }

@@ -132,6 +132,6 @@ final class StandInMarketplace: Sendable {
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
             }
         }
-        try await serveOnFreePort(router, body)
+        try await StandIn.serve(router, body)
     }
 }

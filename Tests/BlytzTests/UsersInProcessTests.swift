@@ -3,6 +3,8 @@ import BlytzData
 import BlytzEvents
 import BlytzTesting
 import Foundation
+import Hummingbird
+import NIOCore
 import Logging
 import SQLKit
 import Testing
@@ -246,6 +248,32 @@ import Testing
             #expect(try await users.call("DELETE", "/users/\(companyId)", as: admin).status == 204)
             #expect(try await users.call("DELETE", "/users/\(companyId)", as: admin).status == 404)
             #expect(try await users.published(UserDeleted.self).map(\.userId) == [vaId, companyId])
+        }
+    }
+
+    /// A call to another service from in process goes to a stand-in on a real socket through the real client.
+    @Test func applicationsComeFromAStandInMarketplace() async throws {
+        let router = Router()
+        router.get("/proposals") { request, _ -> Response in
+            let va = request.uri.queryParameters["vaUserId"].map(String.init) ?? ""
+            let page = Page(items: [ProposalSummary(id: "p1", jobPostingId: "j1", jobTitle: "Inbox zero", vaUserId: va, status: "pending", bidCents: 100, currency: "USD", createdAt: "2026-12-01T00:00:00.000Z")], nextCursor: nil)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try JSON.encoder().encode(page))))
+        }
+        try await StandIn.serve(router) { port in
+            try await ServiceHarness<Users>.with(.sqlite, configuration: ["BCRYPT_COST": "4"], services: [.marketplace: "http://127.0.0.1:\(port)"]) { users in
+                let va = try await Self.register(users, .va)
+                let listed = try await users.call("GET", "/users/\(va)/applications", as: .person(va, .va))
+                #expect(listed.status == 200)
+                let items = try listed.json(Page<ProposalSummary>.self).items
+                #expect(items.map(\.vaUserId) == [va])
+            }
+        }
+        // Nothing listening: a quick 503, not a hang.
+        try await ServiceHarness<Users>.with(.sqlite, configuration: ["BCRYPT_COST": "4"]) { users in
+            let va = try await Self.register(users, .va)
+            let started = ContinuousClock.now
+            #expect(try await users.call("GET", "/users/\(va)/applications", as: .person(va, .va)).status == 503)
+            #expect(started.duration(to: .now) < .seconds(2))
         }
     }
 }
