@@ -1,23 +1,14 @@
-/// W3C trace context: an incoming `traceparent` is continued (same trace, new span), otherwise one is started.
+import W3CTraceContext
+
+/// W3C trace context (parsed and written by swift-w3c-trace-context): an incoming `traceparent` is
+/// continued (same trace and flags, new span), otherwise one is started.
 enum TraceContext {
     /// The `traceparent` to hand the function: a child of `incoming` when it is valid.
     static func child(of incoming: String?) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let span = hex(generator.next(), digits: 16)
-        if let incoming, let (trace, flags) = parse(incoming) {
-            return "00-\(trace)-\(span)-\(flags)"
+        if let incoming, let parent = try? W3CTraceContext.TraceContext(traceParentHeaderValue: incoming) {
+            return W3CTraceContext.TraceContext(traceID: parent.traceID, spanID: .random(), flags: parent.flags, state: parent.state).traceParentHeaderValue
         }
-        return "00-\(hex(generator.next(), digits: 16))\(hex(generator.next(), digits: 16))-\(span)-01"
-    }
-
-    /// The trace id and flags of a valid version-00 `traceparent`.
-    static func parse(_ value: String) -> (trace: String, flags: String)? {
-        let parts = value.lowercased().split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "00", parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
-            parts.dropFirst().allSatisfy({ $0.allSatisfy(\.isHexDigit) }),
-            parts[1] != String(repeating: "0", count: 32), parts[2] != String(repeating: "0", count: 16)
-        else { return nil }
-        return (String(parts[1]), String(parts[3]))
+        return W3CTraceContext.TraceContext(traceID: .random(), spanID: .random(), flags: .sampled, state: TraceState()).traceParentHeaderValue
     }
 
     /// The same trace in the X-Ray form Lambda's `Lambda-Runtime-Trace-Id` carries.
