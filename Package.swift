@@ -71,6 +71,7 @@ let package = Package(
         .target(
             name: "Blytz",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -85,6 +86,7 @@ let package = Package(
             name: "BlytzData",
             dependencies: [
                 "Blytz",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
@@ -167,7 +169,7 @@ let package = Package(
         // Handlers used by the runner's integration tests: crash, hang, slow, echo, queue, schedule, WebSocket.
         .executableTarget(
             name: "BlytzFixtures",
-            dependencies: ["Blytz", "BlytzData", .product(name: "SQLKit", package: "sql-kit")],
+            dependencies: ["Blytz", "BlytzData", .product(name: "SQLKit", package: "sql-kit"), .product(name: "HTTPTypes", package: "swift-http-types")],
             path: "Tests/Fixtures/BlytzFixtures",
             swiftSettings: swiftSettings
         ),
@@ -198,7 +200,11 @@ let package = Package(
     ]
         + services.flatMap { name in
             [
-                Target.target(name: name, dependencies: ["Blytz", "BlytzData", "BlytzServices", "BlytzEvents"] + (extraDependencies[name] ?? []), swiftSettings: swiftSettings),
+                Target.target(
+                    name: name,
+                    dependencies: ["Blytz", "BlytzData", "BlytzServices", "BlytzEvents", .product(name: "HTTPTypes", package: "swift-http-types")] + (extraDependencies[name] ?? []),
+                    swiftSettings: swiftSettings
+                ),
                 Target.executableTarget(
                     name: "\(name)Worker",
                     dependencies: [.byName(name: name), "BlytzData", "BlytzServices"],

@@ -1,6 +1,7 @@
 import Blytz
 import Crypto
 import Foundation
+import HTTPTypes
 import SQLKit
 
 /// `Idempotency-Key` for unsafe routes: the first response to a key is kept (per caller, with a digest of
@@ -61,7 +62,7 @@ public enum IdempotencyStore {
                     let response = try await body(sql)
                     let encoded = try response.body?.encodedBody()
                     let row = Row(
-                        scope: scope, key: key, fingerprint: fingerprint, status: response.status, headers: jsonText(response.headers),
+                        scope: scope, key: key, fingerprint: fingerprint, status: response.status.code, headers: jsonText(response.headers),
                         body: encoded.map { String(decoding: $0.data, as: UTF8.self) }, createdAt: now.iso, expiresAt: now.adding(ttl).iso
                     )
                     try await sql.insert(into: table).model(row, keyEncodingStrategy: .convertToSnakeCase).run()
@@ -90,7 +91,7 @@ public enum IdempotencyStore {
         var headers = fromJSONText(kept.headers, as: [String: String].self, fallback: [:])
         headers[replayedHeader] = "true"
         let output = try kept.body.map { try JSON.decoder().decode(Output.self, from: Data($0.utf8)) }
-        return FunctionResponse(status: kept.status, headers: headers, body: output)
+        return FunctionResponse(status: HTTPResponse.Status(code: kept.status), headers: headers, body: output)
     }
 
     /// Deletes expired keys; returns how many.
@@ -113,7 +114,7 @@ extension FunctionContext {
     ) async throws -> FunctionResponse<Output> {
         try await IdempotencyStore.run(
             key: request.header("idempotency-key"), scope: scope,
-            fingerprint: IdempotencyStore.fingerprint(method: request.method, path: request.path, body: request.body),
+            fingerprint: IdempotencyStore.fingerprint(method: request.method.rawValue, path: request.path, body: request.body),
             now: now, in: try database, body
         )
     }

@@ -13,9 +13,9 @@ router.get("/users/ping") { request, _ -> Hummingbird.Response in
         requestId: requestID, functionName: "users-ping", deadlineEpochMilliseconds: .max, traceparent: nil,
         logger: Logger(label: "baseline"), configuration: Configuration([:]), dependencies: Dependencies(), connections: NoConnections()
     )
-    let response = try await handler.handle(Blytz.FunctionRequest(method: "GET", path: "/users/ping", input: Empty()), context: context)
+    let response = try await handler.handle(Blytz.FunctionRequest(method: .get, path: "/users/ping", input: Empty()), context: context)
     let (data, contentType) = try response.body?.encodedBody() ?? (Data(), "application/json")
-    return Hummingbird.Response(status: .init(code: response.status), headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    return Hummingbird.Response(status: response.status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }
 
 /// The baseline has no WebSocket connections to push to.

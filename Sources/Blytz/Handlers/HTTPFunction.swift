@@ -1,3 +1,4 @@
+import HTTPTypes
 import Logging
 
 /// A typed HTTP handler: the JSON body decodes into `Input`, the answer is a `FunctionResponse<Output>`.
@@ -32,12 +33,12 @@ extension HTTPFunction {
             let response = try await handle(request, context: context)
             var headers = response.headers
             guard let encoded = try response.body?.encodedBody() else {
-                return APIGatewayV2Response(statusCode: response.status, headers: headers)
+                return APIGatewayV2Response(statusCode: response.status.code, headers: headers)
             }
             if !headers.keys.contains(where: { $0.lowercased() == "content-type" }) {
                 headers["Content-Type"] = encoded.contentType
             }
-            return APIGatewayV2Response(statusCode: response.status, headers: headers, data: encoded.data)
+            return APIGatewayV2Response(statusCode: response.status.code, headers: headers, data: encoded.data)
         } catch let error as any HTTPResponseError {
             return Self.problemResponse(error.problem, headers: error.headers)
         } catch {
@@ -74,8 +75,11 @@ extension HTTPFunction {
                 if !errors.isEmpty { throw HTTPError.unprocessable(errors) }
             }
         }
+        guard let method = HTTPRequest.Method(event.requestContext.http.method) else {
+            throw Problem(status: 405, detail: "'\(event.requestContext.http.method)' is not an HTTP method.")
+        }
         return FunctionRequest(
-            method: event.requestContext.http.method, path: event.rawPath, pathParameters: event.pathParameters ?? [:],
+            method: method, path: event.rawPath, pathParameters: event.pathParameters ?? [:],
             query: event.queryStringParameters ?? [:], headers: event.headers, input: input, body: body,
             sourceIP: event.requestContext.http.sourceIp
         )

@@ -1,6 +1,8 @@
+public import HTTPTypes
+
 /// An HTTP request as a handler sees it: decoded input plus everything about the call.
 public struct FunctionRequest<Input: Sendable>: Sendable {
-    public var method: String
+    public var method: HTTPRequest.Method
     /// The path the service saw (without the gateway's `/api` prefix).
     public var path: String
     public var pathParameters: [String: String]
@@ -13,7 +15,7 @@ public struct FunctionRequest<Input: Sendable>: Sendable {
     public var sourceIP: String
 
     public init(
-        method: String, path: String, pathParameters: [String: String] = [:], query: [String: String] = [:],
+        method: HTTPRequest.Method, path: String, pathParameters: [String: String] = [:], query: [String: String] = [:],
         headers: [String: String] = [:], input: Input, body: Data = Data(), sourceIP: String = "127.0.0.1"
     ) {
         self.method = method

@@ -1,3 +1,4 @@
+public import HTTPTypes
 /// A body a handler can answer with: JSON for any `Encodable` that adopts it, raw bytes with `Bytes`.
 public protocol ResponseBody: Sendable {
     /// The bytes and their content type; `nil` for no body.
@@ -29,11 +30,11 @@ public struct Bytes: ResponseBody, Equatable {
 
 /// What an HTTP handler answers: a status, headers and a typed body.
 public struct FunctionResponse<Body: ResponseBody>: Sendable {
-    public var status: Int
+    public var status: HTTPResponse.Status
     public var headers: [String: String]
     public var body: Body?
 
-    public init(status: Int = 200, headers: [String: String] = [:], body: Body?) {
+    public init(status: HTTPResponse.Status = .ok, headers: [String: String] = [:], body: Body?) {
         self.status = status
         self.headers = headers
         self.body = body
@@ -43,11 +44,11 @@ public struct FunctionResponse<Body: ResponseBody>: Sendable {
     public static func ok(_ body: Body) -> FunctionResponse { FunctionResponse(body: body) }
     /// 201 with `body`.
     public static func created(_ body: Body, location: String? = nil) -> FunctionResponse {
-        FunctionResponse(status: 201, headers: location.map { ["Location": $0] } ?? [:], body: body)
+        FunctionResponse(status: .created, headers: location.map { ["Location": $0] } ?? [:], body: body)
     }
 }
 
 extension FunctionResponse where Body == Empty {
     /// 204 with no body.
-    public static var noContent: FunctionResponse { FunctionResponse(status: 204, body: nil) }
+    public static var noContent: FunctionResponse { FunctionResponse(status: .noContent, body: nil) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Blytz
 import BlytzEvents
 import BlytzData
@@ -30,6 +31,6 @@ struct ForgotPassword: HTTPFunction {
             let reset = try await OneTimeTokens.issue(.reset, userId: user.id, ttl: environment.settings.resetTokenTTL, now: context.now, on: sql)
             try await context.publish(PasswordResetRequested(userId: user.id, email: user.email, token: reset.token.value, expiresAt: reset.expiresAt), on: sql)
         }
-        return FunctionResponse(status: 202, body: Accepted())
+        return FunctionResponse(status: .accepted, body: Accepted())
     }
 }

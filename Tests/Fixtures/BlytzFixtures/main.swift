@@ -4,6 +4,7 @@
 import Glibc
 #endif
 import Blytz
+import HTTPTypes
 import BlytzData
 import SQLKit
 
@@ -24,7 +25,7 @@ struct Inspect: HTTPFunction {
 
     func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         .ok(Output(
-            method: request.method, path: request.path, pathParameters: request.pathParameters, query: request.query,
+            method: request.method.rawValue, path: request.path, pathParameters: request.pathParameters, query: request.query,
             headers: request.headers, bodyBase64: request.body.base64EncodedString(), requestId: context.requestId,
             traceparent: context.traceparent, pid: getpid(), remainingMs: context.remainingTime.components.seconds * 1000
         ))
