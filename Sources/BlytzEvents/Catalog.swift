@@ -13,9 +13,4 @@ public enum EventCatalog {
 
     /// The names of `all`.
     public static var types: [EventType] { all.map { $0.type } }
-
-    /// The payload type named `type`.
-    public static func event(named type: EventType) -> (any Event.Type)? {
-        all.first { $0.type == type }
-    }
 }

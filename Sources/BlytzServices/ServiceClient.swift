@@ -114,14 +114,6 @@ public struct ServiceClient: Sendable {
         configuration.serviceURL(service) ?? Self.defaultPorts[service].map { "http://127.0.0.1:\($0)" }
     }
 
-    /// `GET path` on `service`, decoded as `Output`.
-    func get<Output: Decodable>(
-        _ service: String, _ path: String, as: Output.Type = Output.self, context: FunctionContext, caller: Caller?
-    ) async throws(ServiceCallError) -> Output {
-        let (status, body) = try await send(.GET, service, path, body: nil, context: context, caller: caller)
-        return try Self.decode(Output.self, from: body, service: service, status: status)
-    }
-
     /// `method path` on `service` with a JSON body, decoded as `Output`. `idempotencyKey` makes an unsafe
     /// method safe to retry (the callee must honour `Idempotency-Key`).
     func send<Body: Encodable, Output: Decodable>(
