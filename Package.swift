@@ -28,6 +28,31 @@ let extraDependencies: [String: [Target.Dependency]] = [
     ],
 ]
 
+/// What every test target may import: the SDK, the data layer, the test support and the clients tests use.
+let testDependencies: [Target.Dependency] = [
+    "Blytz", "BlytzData", "BlytzEvents", "BlytzServices", "BlytzTesting",
+    .product(name: "JWTKit", package: "jwt-kit"),
+    .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "HTTPTypes", package: "swift-http-types"),
+    .product(name: "SQLKit", package: "sql-kit"),
+    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+]
+
+/// One test target per module: the SDK, the manifest, the data layer, the runner, and each service.
+let testTargets: [Target] = [
+    ("BlytzSDKTests", []),
+    ("BlytzManifestTests", ["BlytzManifest"]),
+    ("BlytzDataTests", []),
+    ("BlytzRunnerTests", ["BlytzRunner", "BlytzManifest", "Users", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
+    ("UsersTests", ["Users"]),
+    ("CommunicationTests", ["Communication", "BlytzRunner", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
+].map { (name: String, extra: [Target.Dependency]) in
+    .testTarget(name: name, dependencies: testDependencies + extra, swiftSettings: swiftSettings)
+}
+
 let package = Package(
     name: "blytz",
     platforms: [.macOS(.v15)],
@@ -105,6 +130,7 @@ let package = Package(
             name: "BlytzServices",
             dependencies: [
                 "Blytz", "BlytzData", "BlytzEvents",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -156,7 +182,7 @@ let package = Package(
         .target(
             name: "BlytzTesting",
             dependencies: [
-                "Blytz", "BlytzData", "BlytzEvents", "BlytzManifest", "BlytzServices",
+                "Blytz", "BlytzData", "BlytzEvents", "BlytzManifest", "BlytzRunner", "BlytzServices",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -180,24 +206,8 @@ let package = Package(
             path: "bench/BenchBaseline",
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "BlytzTests",
-            dependencies: [
-                "Blytz", "BlytzData", "BlytzManifest", "BlytzRunner", "BlytzTesting", "BlytzServices", "BlytzEvents", "Users", "Communication",
-                .product(name: "JWTKit", package: "jwt-kit"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-                .product(name: "SQLKit", package: "sql-kit"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
     ]
+        + testTargets
         + services.flatMap { name in
             [
                 Target.target(

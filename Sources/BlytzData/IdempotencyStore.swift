@@ -18,7 +18,7 @@ import SQLKit
 public enum IdempotencyStore {
     public static let table = "_blytz_idempotency"
     /// The header a replayed response carries.
-    public static let replayedHeader = "Idempotent-Replayed"
+    public static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
 
     /// A stored first response.
     struct Row: Codable, Sendable {
@@ -62,7 +62,7 @@ public enum IdempotencyStore {
                     let response = try await body(sql)
                     let encoded = try response.body?.encodedBody()
                     let row = Row(
-                        scope: scope, key: key, fingerprint: fingerprint, status: response.status.code, headers: jsonText(response.headers),
+                        scope: scope, key: key, fingerprint: fingerprint, status: response.status.code, headers: jsonText(response.headers.gatewayHeaders),
                         body: encoded.map { String(decoding: $0.data, as: UTF8.self) }, createdAt: now.iso, expiresAt: now.adding(ttl).iso
                     )
                     try await sql.insert(into: table).model(row, keyEncodingStrategy: .convertToSnakeCase).run()
@@ -88,8 +88,8 @@ public enum IdempotencyStore {
                 errors: [.init(field: "Idempotency-Key", message: "was already used with another body or path")]
             )
         }
-        var headers = fromJSONText(kept.headers, as: [String: String].self, fallback: [:])
-        headers[replayedHeader] = "true"
+        var headers = HTTPFields(gatewayHeaders: fromJSONText(kept.headers, as: [String: String].self, fallback: [:]))
+        headers[Self.replayedHeader] = "true"
         let output = try kept.body.map { try JSON.decoder().decode(Output.self, from: Data($0.utf8)) }
         return FunctionResponse(status: HTTPResponse.Status(code: kept.status), headers: headers, body: output)
     }
@@ -113,7 +113,7 @@ extension FunctionContext {
         _ request: FunctionRequest<Input>, scope: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> FunctionResponse<Output>
     ) async throws -> FunctionResponse<Output> {
         try await IdempotencyStore.run(
-            key: request.header("idempotency-key"), scope: scope,
+            key: request.header(.idempotencyKey), scope: scope,
             fingerprint: IdempotencyStore.fingerprint(method: request.method.rawValue, path: request.path, body: request.body),
             now: now, in: try database, body
         )

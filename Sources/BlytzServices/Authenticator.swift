@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Blytz
 import BlytzEvents
 import JWTKit
@@ -28,7 +29,7 @@ public struct Authenticator: Sendable {
         do throws(TokenRejected) {
             claims = try await verifier.verify(token)
         } catch where error.unavailable {
-            throw HTTPError(503, detail: "Access tokens cannot be checked right now; try again shortly.", headers: ["Retry-After": "1"])
+            throw HTTPError(503, detail: "Access tokens cannot be checked right now; try again shortly.", headers: [.retryAfter: "1"])
         } catch {
             throw Self.unauthorized("The access token was refused: \(error.description).")
         }
@@ -41,7 +42,7 @@ public struct Authenticator: Sendable {
     }
 
     static func unauthorized(_ detail: String) -> HTTPError {
-        HTTPError(401, detail: detail, headers: ["WWW-Authenticate": #"Bearer error="invalid_token""#])
+        HTTPError(401, detail: detail, headers: [.wwwAuthenticate: #"Bearer error="invalid_token""#])
     }
 }
 
@@ -53,7 +54,7 @@ public enum AuthenticatorKey: DependencyKey {
 extension FunctionContext {
     /// The verified caller of `request`; throws 401 when it carries no valid token.
     public func caller<Input>(_ request: FunctionRequest<Input>) async throws -> Caller {
-        try await caller(authorization: request.header("authorization"))
+        try await caller(authorization: request.header(.authorization))
     }
 
     /// The verified caller of an `Authorization` header's value (a WebSocket `$connect` has no `Request`).

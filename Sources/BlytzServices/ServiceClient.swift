@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import AsyncHTTPClient
 import Blytz
 import BlytzEvents
@@ -151,7 +152,7 @@ public struct ServiceClient: Sendable {
             if case .reject(let retryAfter) = breakers.acquire(service) {
                 throw ServiceCallError(
                     status: 503, detail: "The \(service) service is failing; calls to it are paused.",
-                    headers: ["Retry-After": "\(max(1, Int((retryAfter / .seconds(1)).rounded(.up))))"]
+                    headers: [.retryAfter: "\(max(1, Int((retryAfter / .seconds(1)).rounded(.up))))"]
                 )
             }
             let left = ContinuousClock.now.duration(to: deadline)
@@ -166,7 +167,7 @@ public struct ServiceClient: Sendable {
                 breakers.record(service, success: false)
                 // An unavailable or timed-out callee is passed on as such; any other failure is a bad gateway.
                 lastError = switch status {
-                case 503: ServiceCallError(status: 503, detail: "The \(service) service is unavailable.", headers: ["Retry-After": "1"])
+                case 503: ServiceCallError(status: 503, detail: "The \(service) service is unavailable.", headers: [.retryAfter: "1"])
                 case 504: ServiceCallError(status: 504, detail: "The \(service) service did not answer in time.")
                 default: ServiceCallError(status: 502, detail: "The \(service) service failed (HTTP \(status)).")
                 }
@@ -176,7 +177,7 @@ public struct ServiceClient: Sendable {
                 throw ServiceCallError(status: 504, detail: "The \(service) service did not answer in time.")
             case .unreachable(let reason):
                 breakers.record(service, success: false)
-                lastError = ServiceCallError(status: 503, detail: "The \(service) service is unreachable (\(reason)).", headers: ["Retry-After": "1"])
+                lastError = ServiceCallError(status: 503, detail: "The \(service) service is unreachable (\(reason)).", headers: [.retryAfter: "1"])
             }
             if attempt < attempts { try? await Task.sleep(for: .milliseconds(25 * attempt)) }
         }
@@ -223,9 +224,9 @@ final class HeldTokens: Sendable {
 /// failed, or the callee's own 4xx problem passed on.
 public struct ServiceCallError: HTTPResponseError, Sendable, Equatable {
     public var problem: Problem
-    public var headers: [String: String]
+    public var headers: HTTPFields
 
-    public init(status: Int, detail: String, headers: [String: String] = [:]) {
+    public init(status: Int, detail: String, headers: HTTPFields = [:]) {
         problem = Problem(status: status, detail: detail)
         self.headers = headers
     }

@@ -3,7 +3,10 @@ import Glibc
 #endif
 import AsyncHTTPClient
 import Blytz
+import BlytzData
+import BlytzRunner
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import Synchronization
@@ -45,12 +48,15 @@ public final class LocalRunner: Sendable {
     public let process: Process
     public let urls: URLs
     public let dataDirectory: String
+    /// The environment the runner was started with.
+    public let environment: [String: String]
     private let output: OutputCollector
 
-    private init(process: Process, urls: URLs, dataDirectory: String, output: OutputCollector) {
+    private init(process: Process, urls: URLs, dataDirectory: String, environment: [String: String], output: OutputCollector) {
         self.process = process
         self.urls = urls
         self.dataDirectory = dataDirectory
+        self.environment = environment
         self.output = output
     }
 
@@ -72,7 +78,8 @@ public final class LocalRunner: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: buildDirectory + "/blytz")
         process.arguments = ["local", "--manifest", manifest, "--ephemeral-ports", "--data-dir", directory, "--bin-dir", buildDirectory] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = environment
         let stdout = Pipe()
         let stderr = FileHandle(forWritingAtPath: directory + "/runner.log") ?? {
             FileManager.default.createFile(atPath: directory + "/runner.log", contents: nil)
@@ -98,7 +105,7 @@ public final class LocalRunner: Sendable {
             let log = (try? String(contentsOfFile: directory + "/runner.log", encoding: .utf8)) ?? ""
             throw StartFailed(description: "blytz local did not become ready:\n\(log)")
         }
-        return LocalRunner(process: process, urls: urls, dataDirectory: directory, output: output)
+        return LocalRunner(process: process, urls: urls, dataDirectory: directory, environment: environment, output: output)
     }
 
     /// Sends `signal` and waits for the runner to exit (killing it after `timeout`); returns its exit status.
@@ -229,5 +236,22 @@ final class OutputCollector: Sendable {
             group.cancelAll()
             return first
         }
+    }
+}
+
+extension LocalRunner {
+    /// Whether the runner's event queue holds nothing more for `function`: every delivery acknowledged or
+    /// dead-lettered, none ready or leased. Once it holds, no further effect of those events can arrive.
+    public func queueIsDrained(for function: String) async throws -> Bool {
+        let queue = try await EventQueue.open(try EventQueue.location(environment: environment, dataDirectory: dataDirectory), logger: Logger(label: "test-queue"))
+        return try await using(queue, cleanup: { await $0.shutdown() }) { try await $0.nextAvailable(function: function) == nil }
+    }
+
+    /// The `/_local/functions` entry of one function.
+    public func pool(_ name: String) async throws -> PoolSnapshot {
+        struct Listing: Decodable { var functions: [PoolSnapshot] }
+        let listing = try await get("/_local/functions").json(Listing.self)
+        guard let pool = listing.functions.first(where: { $0.name == name }) else { throw TestSetupError(description: "the runner serves no function \(name)") }
+        return pool
     }
 }

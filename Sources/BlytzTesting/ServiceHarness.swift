@@ -4,6 +4,7 @@ import BlytzEvents
 import BlytzManifest
 import BlytzServices
 import Foundation
+import HTTPTypes
 import JWTKit
 import Logging
 import SQLKit
@@ -50,23 +51,30 @@ public enum TestDatabase {
         }
     }
 
-    /// The URL of a new, empty database on the test PostgreSQL server.
-    public static func newPostgresURL() async throws -> String {
-        guard let server = ProcessInfo.processInfo.environment["BLYTZ_TEST_POSTGRES_URL"] else {
+    /// Runs `body` with a fresh database of `engine` and always shuts it down.
+    public static func with<T>(_ engine: ServiceDatabase.Engine, _ body: (ServiceDatabase) async throws -> T) async throws -> T {
+        try await using(try await fresh(engine), cleanup: { await $0.shutdown() }, body)
+    }
+
+    /// The URL of a database on the test PostgreSQL server that does not exist yet (a service creates it).
+    public static func unusedPostgresURL() throws -> String {
+        guard let server = ProcessInfo.processInfo.environment["BLYTZ_TEST_POSTGRES_URL"], var components = URLComponents(string: server) else {
             throw Unavailable(description: "BLYTZ_TEST_POSTGRES_URL is not set: run the tests with ./local/test, which starts PostgreSQL")
         }
-        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        let admin = try ServiceDatabase.open(.postgres(url: server), maxConnections: 1, logger: Logger(label: "test-db"))
-        do {
-            try await admin.withConnection { sql in try await sql.raw("CREATE DATABASE \(unsafeRaw: String(name))").run() }
-            await admin.shutdown()
-        } catch {
-            await admin.shutdown()
-            throw error
-        }
-        var components = URLComponents(string: server)!
-        components.path = "/\(name)"
+        components.path = "/t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         return components.string!
+    }
+
+    /// The URL of a new, empty database on the test PostgreSQL server.
+    public static func newPostgresURL() async throws -> String {
+        let url = try unusedPostgresURL()
+        let name = String(URLComponents(string: url)!.path.dropFirst())
+        let server = ProcessInfo.processInfo.environment["BLYTZ_TEST_POSTGRES_URL"]!
+        let admin = try ServiceDatabase.open(.postgres(url: server), maxConnections: 1, logger: Logger(label: "test-db"))
+        try await using(admin, cleanup: { await $0.shutdown() }) { admin in
+            try await admin.withConnection { sql in try await sql.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+        }
+        return url
     }
 }
 
@@ -161,17 +169,17 @@ public struct ServiceHarness<Service: BlytzService>: Sendable {
     }
 
     /// Calls the HTTP function `function` of the service with `request`, signed in as `identity`.
-    public func http(_ function: String, _ request: HandlerTester.HTTPRequest, as identity: TestIdentity? = nil) async throws -> HandlerTester.HTTPResponse {
+    public func http(_ function: String, _ request: HandlerTester.Request, as identity: TestIdentity? = nil) async throws -> HandlerTester.Response {
         guard let handler = Service.functions[function] as? any HTTPFunction else { throw Unknown(function: function) }
         var request = request
-        if let identity { request.headers["authorization"] = "Bearer \(try await token(identity))" }
+        if let identity { request.headers[.authorization] = "Bearer \(try await token(identity))" }
         return try await HandlerTester.http(handler, request, context: context(function))
     }
 
     /// `method target` (a path with its query, as a client sends it) routed as `functions.yaml` routes it to
     /// one of the service's functions, with an optional JSON body, signed in as `identity`. A path no
     /// function of the service serves answers 404, a method it does not take 405, as the runner does.
-    public func call(_ method: String, _ target: String, json: String? = nil, as identity: TestIdentity? = nil) async throws -> HandlerTester.HTTPResponse {
+    public func call(_ method: HTTPRequest.Method, _ target: String, json: String? = nil, as identity: TestIdentity? = nil) async throws -> HandlerTester.Response {
         guard let routes else { throw Unknown(function: "\(method) \(target) (no functions.yaml here)") }
         let parts = target.split(separator: "?", maxSplits: 1).map(String.init)
         var query: [String: String] = [:]
@@ -179,17 +187,17 @@ public struct ServiceHarness<Service: BlytzService>: Sendable {
             let field = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
             query[field[0]] = field.count > 1 ? field[1] : ""
         }
-        switch routes.match(method: method, path: parts[0], service: Service.name.rawValue) {
+        switch routes.match(method: method.rawValue, path: parts[0], service: Service.name.rawValue) {
         case .function(let function, let parameters):
-            let request = HandlerTester.HTTPRequest(
+            let request = HandlerTester.Request(
                 method: method, path: parts[0], pathParameters: parameters, query: query,
-                headers: json == nil ? [:] : ["content-type": "application/json"], body: json.map { Data($0.utf8) }
+                headers: json == nil ? [:] : [.contentType: "application/json"], body: json.map { Data($0.utf8) }
             )
             return try await http(function, request, as: identity)
         case .methodNotAllowed:
-            return HandlerTester.HTTPResponse(status: 405, headers: [:], body: Data())
+            return HandlerTester.Response(status: .methodNotAllowed)
         case .notFound:
-            return HandlerTester.HTTPResponse(status: 404, headers: [:], body: Data())
+            return HandlerTester.Response(status: .notFound)
         }
     }
 

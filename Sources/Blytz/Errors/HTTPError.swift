@@ -1,13 +1,15 @@
+public import HTTPTypes
+
 /// An error that knows how it is answered over HTTP. Anything else is a generic 500 whose detail goes to the log.
 public protocol HTTPResponseError: Error {
     /// The problem document the client receives.
     var problem: Problem { get }
     /// Extra headers, such as `Retry-After`.
-    var headers: [String: String] { get }
+    var headers: HTTPFields { get }
 }
 
 extension HTTPResponseError {
-    public var headers: [String: String] { [:] }
+    public var headers: HTTPFields { [:] }
 }
 
 extension Problem: HTTPResponseError {
@@ -17,9 +19,9 @@ extension Problem: HTTPResponseError {
 /// The errors handlers throw most: `throw HTTPError.notFound("job \(id)")`.
 public struct HTTPError: HTTPResponseError, Sendable, Equatable {
     public var problem: Problem
-    public var headers: [String: String]
+    public var headers: HTTPFields
 
-    public init(_ status: Int, detail: String? = nil, errors: [Problem.FieldError]? = nil, headers: [String: String] = [:]) {
+    public init(_ status: Int, detail: String? = nil, errors: [Problem.FieldError]? = nil, headers: HTTPFields = [:]) {
         self.problem = Problem(status: status, detail: detail, errors: errors)
         self.headers = headers
     }

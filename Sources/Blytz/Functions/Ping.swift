@@ -1,3 +1,5 @@
+import HTTPTypes
+
 /// `GET /<segment>/ping`: answers which service, function and process served the call — the end-to-end
 /// check every service has before its domain routes exist.
 public struct Ping: HTTPFunction {
@@ -50,7 +52,7 @@ public struct Echo: HTTPFunction {
     public func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         .ok(Output(
             message: request.input.message, count: request.input.count ?? 1, service: service, query: request.query,
-            traceparent: request.header("traceparent")
+            traceparent: request.header(.traceparent)
         ))
     }
 }

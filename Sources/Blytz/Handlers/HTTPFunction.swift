@@ -33,12 +33,10 @@ extension HTTPFunction {
             let response = try await handle(request, context: context)
             var headers = response.headers
             guard let encoded = try response.body?.encodedBody() else {
-                return APIGatewayV2Response(statusCode: response.status.code, headers: headers)
+                return APIGatewayV2Response(statusCode: response.status.code, headers: headers.gatewayHeaders)
             }
-            if !headers.keys.contains(where: { $0.lowercased() == "content-type" }) {
-                headers["Content-Type"] = encoded.contentType
-            }
-            return APIGatewayV2Response(statusCode: response.status.code, headers: headers, data: encoded.data)
+            if headers[.contentType] == nil { headers[.contentType] = encoded.contentType }
+            return APIGatewayV2Response(statusCode: response.status.code, headers: headers.gatewayHeaders, data: encoded.data)
         } catch let error as any HTTPResponseError {
             return Self.problemResponse(error.problem, headers: error.headers)
         } catch {
@@ -47,10 +45,10 @@ extension HTTPFunction {
         }
     }
 
-    static func problemResponse(_ problem: Problem, headers: [String: String]) -> APIGatewayV2Response {
+    static func problemResponse(_ problem: Problem, headers: HTTPFields) -> APIGatewayV2Response {
         var headers = headers
-        headers["Content-Type"] = Problem.contentType
-        return APIGatewayV2Response(statusCode: problem.status, headers: headers, data: problem.encoded)
+        headers[.contentType] = Problem.contentType
+        return APIGatewayV2Response(statusCode: problem.status, headers: headers.gatewayHeaders, data: problem.encoded)
     }
 
     func decodeRequest(_ event: APIGatewayV2Request) throws -> FunctionRequest<Input> {
@@ -80,7 +78,7 @@ extension HTTPFunction {
         }
         return FunctionRequest(
             method: method, path: event.rawPath, pathParameters: event.pathParameters ?? [:],
-            query: event.queryStringParameters ?? [:], headers: event.headers, input: input, body: body,
+            query: event.queryStringParameters ?? [:], headers: HTTPFields(gatewayHeaders: event.headers), input: input, body: body,
             sourceIP: event.requestContext.http.sourceIp
         )
     }

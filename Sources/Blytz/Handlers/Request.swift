@@ -7,8 +7,7 @@ public struct FunctionRequest<Input: Sendable>: Sendable {
     public var path: String
     public var pathParameters: [String: String]
     public var query: [String: String]
-    /// Lower-cased header names.
-    public var headers: [String: String]
+    public var headers: HTTPFields
     public var input: Input
     /// The body's raw bytes.
     public var body: Data
@@ -16,7 +15,7 @@ public struct FunctionRequest<Input: Sendable>: Sendable {
 
     public init(
         method: HTTPRequest.Method, path: String, pathParameters: [String: String] = [:], query: [String: String] = [:],
-        headers: [String: String] = [:], input: Input, body: Data = Data(), sourceIP: String = "127.0.0.1"
+        headers: HTTPFields = [:], input: Input, body: Data = Data(), sourceIP: String = "127.0.0.1"
     ) {
         self.method = method
         self.path = path
@@ -28,8 +27,8 @@ public struct FunctionRequest<Input: Sendable>: Sendable {
         self.sourceIP = sourceIP
     }
 
-    /// A header by case-insensitive name.
-    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+    /// A header's value (repeated fields joined with commas).
+    public func header(_ name: HTTPField.Name) -> String? { headers[name] }
 
     /// A path parameter the route declares; a missing one is a 400 naming it.
     public func parameter(_ name: String) throws(HTTPError) -> String {

@@ -31,10 +31,10 @@ public struct Bytes: ResponseBody, Equatable {
 /// What an HTTP handler answers: a status, headers and a typed body.
 public struct FunctionResponse<Body: ResponseBody>: Sendable {
     public var status: HTTPResponse.Status
-    public var headers: [String: String]
+    public var headers: HTTPFields
     public var body: Body?
 
-    public init(status: HTTPResponse.Status = .ok, headers: [String: String] = [:], body: Body?) {
+    public init(status: HTTPResponse.Status = .ok, headers: HTTPFields = [:], body: Body?) {
         self.status = status
         self.headers = headers
         self.body = body
@@ -44,7 +44,7 @@ public struct FunctionResponse<Body: ResponseBody>: Sendable {
     public static func ok(_ body: Body) -> FunctionResponse { FunctionResponse(body: body) }
     /// 201 with `body`.
     public static func created(_ body: Body, location: String? = nil) -> FunctionResponse {
-        FunctionResponse(status: .created, headers: location.map { ["Location": $0] } ?? [:], body: body)
+        FunctionResponse(status: .created, headers: location.map { [.location: $0] } ?? [:], body: body)
     }
 }
 

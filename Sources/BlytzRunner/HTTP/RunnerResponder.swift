@@ -27,9 +27,9 @@ struct RunnerResponder: HTTPResponder {
     let service: String?
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        let requestID = TraceContext.acceptableRequestID(request.headers[.xRequestID]) ?? TraceContext.requestID()
+        let requestID = TraceContext.acceptableRequestID(request.headers[.requestID]) ?? TraceContext.requestID()
         var response = await answer(request, context: context, requestID: requestID)
-        response.headers[.xRequestID] = requestID
+        response.headers[.requestID] = requestID
         return response
     }
 
@@ -110,9 +110,4 @@ struct RunnerResponder: HTTPResponder {
         )
         return response
     }
-}
-
-extension HTTPField.Name {
-    static let xRequestID = HTTPField.Name("X-Request-Id")!
-    static let traceparent = HTTPField.Name("traceparent")!
 }

@@ -242,29 +242,29 @@ extension WorkerSlot.Phase {
 }
 
 /// What `GET /_local/functions` reports of one pool.
-struct PoolSnapshot: Codable, Sendable {
-    struct Workers: Codable, Sendable {
-        var total: Int, starting: Int, idle: Int, busy: Int, stopping: Int
+public struct PoolSnapshot: Codable, Sendable {
+    public struct Workers: Codable, Sendable {
+        public var total: Int, starting: Int, idle: Int, busy: Int, stopping: Int
     }
 
-    struct Latency: Codable, Sendable {
-        var p50: Double?, p90: Double?, p99: Double?
+    public struct Latency: Codable, Sendable {
+        public var p50: Double?, p90: Double?, p99: Double?
     }
 
-    var name: String
-    var service: String
-    var trigger: String
-    var workers: Workers
-    var backlog: Int
-    var invocations: Int
-    var errors: Int
-    var timeouts: Int
-    var crashes: Int
-    var throttled: Int
-    var coldStarts: Int
-    var workersStarted: Int
-    var latencyMs: Latency
-    var coldStartMs: Latency
+    public var name: String
+    public var service: String
+    public var trigger: String
+    public var workers: Workers
+    public var backlog: Int
+    public var invocations: Int
+    public var errors: Int
+    public var timeouts: Int
+    public var crashes: Int
+    public var throttled: Int
+    public var coldStarts: Int
+    public var workersStarted: Int
+    public var latencyMs: Latency
+    public var coldStartMs: Latency
 
     init(function: FunctionSpec, state: FunctionPool.State) {
         name = function.name

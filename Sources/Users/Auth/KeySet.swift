@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Blytz
 import BlytzEvents
 import JWTKit
@@ -18,6 +19,6 @@ struct KeySet: HTTPFunction {
         let environment = try context.users
         let (ring, _) = try await environment.keys.ring()
         let jwks = ring.jwks(now: context.now, accessTokenTTL: environment.settings.accessTokenTTL)
-        return FunctionResponse(headers: ["Cache-Control": "public, max-age=300"], body: Output(jwks: jwks))
+        return FunctionResponse(headers: [.cacheControl: "public, max-age=300"], body: Output(jwks: jwks))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Blytz
 import BlytzEvents
 import BlytzServices
@@ -27,7 +28,7 @@ struct Login: HTTPFunction {
         let email = request.input.email.normalizedEmail
         let address = request.sourceIP
         if let wait = try await database.withConnection({ sql in try await throttle.retryAfter(email: email, address: address, on: sql, now: context.now) }) {
-            throw HTTPError(429, detail: "Too many failed sign-ins; try again in \(wait) seconds.", headers: ["Retry-After": "\(wait)"])
+            throw HTTPError(429, detail: "Too many failed sign-ins; try again in \(wait) seconds.", headers: [.retryAfter: "\(wait)"])
         }
         let found = try await database.withConnection { sql in try await UserRecord.find(email: email, on: sql) }
         let user = found.flatMap { $0.status == .deleted ? nil : $0 }

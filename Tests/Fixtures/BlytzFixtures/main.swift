@@ -26,7 +26,7 @@ struct Inspect: HTTPFunction {
     func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
         .ok(Output(
             method: request.method.rawValue, path: request.path, pathParameters: request.pathParameters, query: request.query,
-            headers: request.headers, bodyBase64: request.body.base64EncodedString(), requestId: context.requestId,
+            headers: request.headers.gatewayHeaders, bodyBase64: request.body.base64EncodedString(), requestId: context.requestId,
             traceparent: context.traceparent, pid: getpid(), remainingMs: context.remainingTime.components.seconds * 1000
         ))
     }
@@ -35,7 +35,7 @@ struct Inspect: HTTPFunction {
 /// Sends the request body back byte for byte with the request's content type.
 struct Mirror: HTTPFunction {
     func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Bytes> {
-        .ok(Bytes(request.body, contentType: request.header("content-type") ?? "application/octet-stream"))
+        .ok(Bytes(request.body, contentType: request.header(.contentType) ?? "application/octet-stream"))
     }
 }
 

@@ -13,18 +13,9 @@ import Users
 @Suite(.serialized, .timeLimit(.minutes(2))) struct RunnerDataTests {
     struct Hits: Decodable { var hits: Int; var engine: String }
 
-    /// The URL of a database on the test server that does not exist yet.
-    func newPostgresDatabaseURL() throws -> String {
-        guard let server = ProcessInfo.processInfo.environment["BLYTZ_TEST_POSTGRES_URL"], var components = URLComponents(string: server) else {
-            throw TestSetupError(description: "BLYTZ_TEST_POSTGRES_URL is not set: run the tests with ./local/test, which starts PostgreSQL")
-        }
-        components.path = "/t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        return components.string!
-    }
-
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func workersReachTheirServiceDatabaseMigratedAtStart(engine: ServiceDatabase.Engine) async throws {
-        let postgresURL = engine == .postgres ? try newPostgresDatabaseURL() : nil
+        let postgresURL = engine == .postgres ? try TestDatabase.unusedPostgresURL() : nil
         let environment = postgresURL.map { ["FIXTURES_DATABASE_URL": $0] } ?? [:]
         try await withRunner(environment: environment) { runner in
             var counts: [Int] = []

@@ -2,23 +2,10 @@ import BlytzEvents
 import BlytzData
 import BlytzTesting
 import Foundation
+import HTTPTypes
 import Logging
 import SQLKit
 import Testing
-
-/// A fresh database of `engine` (see `TestDatabase.fresh`).
-func freshDatabase(_ engine: ServiceDatabase.Engine) async throws -> ServiceDatabase {
-    try await TestDatabase.fresh(engine)
-}
-
-/// Runs `body` with a fresh database of `engine` and always shuts it down.
-func withFreshDatabase<T>(_ engine: ServiceDatabase.Engine, _ body: (ServiceDatabase) async throws -> T) async throws -> T {
-    try await using(try await freshDatabase(engine), cleanup: { await $0.shutdown() }, body)
-}
-
-struct TestSetupError: Error, CustomStringConvertible {
-    var description: String
-}
 
 @Suite struct DatabaseTests {
     struct Counter: Decodable { var n: Int }
@@ -41,7 +28,7 @@ struct TestSetupError: Error, CustomStringConvertible {
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func transactionsCommitOrRollBackAsAWhole(engine: ServiceDatabase.Engine) async throws {
-        try await withFreshDatabase(engine) { database in
+        try await TestDatabase.with(engine) { database in
         try await Migrator(service: "test", migrations: Self.schema).migrate(database, logger: Logger(label: "t"))
         try await database.transaction { sql in
             try await sql.insert(into: "counters").columns("id", "n").values(SQLBind("a"), SQLBind(1)).run()
@@ -68,7 +55,7 @@ struct TestSetupError: Error, CustomStringConvertible {
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func concurrentTransactionsDoNotLoseUpdates(engine: ServiceDatabase.Engine) async throws {
-        try await withFreshDatabase(engine) { database in
+        try await TestDatabase.with(engine) { database in
         try await Migrator(service: "test", migrations: Self.schema).migrate(database, logger: Logger(label: "t"))
         try await database.transaction { sql in
             try await sql.insert(into: "counters").columns("id", "n").values(SQLBind("c"), SQLBind(0)).run()
@@ -95,7 +82,7 @@ struct TestSetupError: Error, CustomStringConvertible {
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func migrationsApplyInOrderOnceAndRefuseADivergentHistory(engine: ServiceDatabase.Engine) async throws {
-        try await withFreshDatabase(engine) { database in
+        try await TestDatabase.with(engine) { database in
         let logger = Logger(label: "t")
         let first = try await Migrator(service: "test", migrations: [Self.schema[0]]).migrate(database, logger: logger)
         #expect(first == [1])
@@ -125,7 +112,7 @@ struct TestSetupError: Error, CustomStringConvertible {
     }
 
     @Test func sqliteFilesUseWriteAheadLogging() async throws {
-        try await withFreshDatabase(.sqlite) { database in
+        try await TestDatabase.with(.sqlite) { database in
         struct Mode: Decodable { var journal_mode: String }
         let mode = try await database.withConnection { sql in try await sql.raw("PRAGMA journal_mode").first(decoding: Mode.self)?.journal_mode }
         #expect(mode == "wal")

@@ -6,6 +6,7 @@ import BlytzData
 import Communication
 import BlytzTesting
 import Foundation
+import HTTPTypes
 import NIOHTTP1
 import SQLKit
 import Testing
@@ -20,7 +21,7 @@ import Testing
     struct Message: Decodable { var id: String; var content: String; var status: String; var deleted: Bool }
     struct Page<Item: Decodable>: Decodable { var items: [Item]; var nextCursor: String? }
 
-    func person(_ api: UsersAPI, _ role: String, name: String) async throws -> (session: UsersAPI.Session, id: String) {
+    func person(_ api: Backend, _ role: String, name: String) async throws -> (session: Backend.Session, id: String) {
         let session = try await api.register(role)
         let profile = role == "va"
             ? #"{"name":"\#(name)","country":"PH","hourlyRateCents":900,"skills":["Excel"]}"#
@@ -31,7 +32,7 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func twoUsersChatLive(engine: ServiceDatabase.Engine) async throws {
-        try await UsersAPI.with(engine) { api in
+        try await Backend.with(engine) { api in
             let (vera, veraId) = try await person(api, "va", name: "Vera Cruz")
             let (acme, acmeId) = try await person(api, "company", name: "Acme")
             let (outsider, _) = try await person(api, "va", name: "Otto")
@@ -117,7 +118,7 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func eventsBecomeNotificationsPushedLiveOnceEach(engine: ServiceDatabase.Engine) async throws {
-        try await UsersAPI.with(engine) { api in
+        try await Backend.with(engine) { api in
             let (vera, veraId) = try await person(api, "va", name: "Vera Cruz")
             let (acme, acmeId) = try await person(api, "company", name: "Acme")
             // The directory learns Vera's name from ProfileUpdated.
@@ -198,7 +199,7 @@ import Testing
     /// A consumer worker SIGKILLed in the middle of a batch: every event still becomes exactly one notification.
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func aKilledConsumerLosesAndRepeatsNoNotification(engine: ServiceDatabase.Engine) async throws {
-        try await UsersAPI.with(engine) { api in
+        try await Backend.with(engine) { api in
             let (_, acmeId) = try await person(api, "company", name: "Acme")
             let consumer = "communication-on-review-posted"
             let count = 300
@@ -237,7 +238,7 @@ import Testing
                 try await published
                 #expect(killed, "no worker was caught mid-batch")
                 #expect(await eventually(within: .seconds(30)) { await notifications() == count })
-                try await Task.sleep(for: .milliseconds(500))
+                #expect(await eventually { (try? await api.runner.queueIsDrained(for: consumer)) == true })
                 #expect(await notifications() == count)
             }
         }
@@ -255,7 +256,7 @@ extension CommunicationTests {
     @Test func chatWorksWithKeptUserDetailsWhileTheUserServiceIsDown() async throws {
         let proxy = SwitchableProxy()
         try await proxy.serve { port in
-            try await UsersAPI.with(.sqlite, environment: [
+            try await Backend.with(.sqlite, environment: [
                 "COMMUNICATION_BLYTZ_SERVICE_URL_USERS": "http://127.0.0.1:\(port)", "COMMUNICATION_DIRECTORY_TTL_SECONDS": "0",
                 "COMMUNICATION_BLYTZ_CALL_TIMEOUT_MS": "500",
             ]) { api in
@@ -301,7 +302,7 @@ extension CommunicationTests {
         func read(_ name: String) -> String { (try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8)) ?? "" }
         #expect(await eventually(within: .seconds(10)) { Int(read("port")) != nil })
         let port = try #require(Int(read("port")))
-        try await UsersAPI.with(.sqlite, environment: ["COMMUNICATION_SMTP_HOST": "127.0.0.1", "COMMUNICATION_SMTP_PORT": "\(port)"]) { api in
+        try await Backend.with(.sqlite, environment: ["COMMUNICATION_SMTP_HOST": "127.0.0.1", "COMMUNICATION_SMTP_PORT": "\(port)"]) { api in
             let session = try await api.register("va")
             let email = try #require(session.user?.email)
             #expect(try await api.call(.POST, "/auth/password/forgot", json: #"{"email":"\#(email)"}"#).status == 202)

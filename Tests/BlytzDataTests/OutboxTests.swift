@@ -3,6 +3,7 @@ import BlytzEvents
 import BlytzData
 import BlytzTesting
 import Foundation
+import HTTPTypes
 import Logging
 import SQLKit
 import Synchronization
@@ -29,7 +30,7 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func eventsCommitAndRollBackWithTheirTransaction(engine: ServiceDatabase.Engine) async throws {
-        try await withFreshDatabase(engine) { database in
+        try await TestDatabase.with(engine) { database in
             try await Migrator(service: "marketplace", migrations: Self.schema).migrate(database, logger: Logger(label: "t"))
             let context = TestContext.make(configuration: ["BLYTZ_SERVICE": "marketplace"])
             let id = try await database.transaction { sql in
@@ -57,7 +58,7 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func aRedeliveredEventHasItsEffectsOnce(engine: ServiceDatabase.Engine) async throws {
-        try await withFreshDatabase(engine) { database in
+        try await TestDatabase.with(engine) { database in
             try await Migrator(service: "users", migrations: Self.schema).migrate(database, logger: Logger(label: "t"))
             try await database.transaction { sql in try await sql.insert(into: "tallies").columns("id", "n").values(SQLBind("t"), SQLBind(0)).run() }
             let increment: @Sendable (any SQLDatabase) async throws -> Void = { sql in
@@ -95,7 +96,7 @@ import Testing
 
 @Suite struct QueueNotificationTests {
     @Test func runnersSharingAPostgresQueueAreToldOfNewDeliveries() async throws {
-        let url = try RunnerDataTests().newPostgresDatabaseURL()
+        let url = try TestDatabase.unusedPostgresURL()
         let logger = Logger(label: "t")
         let publisher = try await EventQueue.open(.postgres(url: url), logger: logger)
         let listener = try await EventQueue.open(.postgres(url: url), logger: logger)

@@ -89,16 +89,6 @@ final class LiveSocket: Sendable {
     }
 }
 
-/// The pids of the worker processes serving `function` for the runner using `dataDirectory`.
-func workerPIDs(function: String, dataDirectory: String) -> [Int32] {
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return entries.compactMap(Int32.init).filter { pid in
-        guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
-        let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-        return variables.contains("_HANDLER=\(function)") && variables.contains("BLYTZ_DATA_DIR=\(dataDirectory)")
-    }
-}
-
 /// A stand-in in front of a real service on a real socket: it forwards GET requests to `target` while up,
 /// and answers 503 while down (the service behind it unreachable).
 final class SwitchableProxy: Sendable {

@@ -3,6 +3,7 @@ import BlytzData
 import BlytzServices
 import BlytzTesting
 import Foundation
+import HTTPTypes
 import NIOHTTP1
 import AsyncHTTPClient
 import JWTKit
@@ -13,7 +14,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3))) struct UsersAuthTests {
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func registerLoginRefreshAndLogout(engine: ServiceDatabase.Engine) async throws {
-        try await UsersAPI.with(engine) { api in
+        try await Backend.with(engine) { api in
             let email = "ana-\(UUID().uuidString.prefix(6).lowercased())@example.com"
             let session = try await api.register("va", email: email)
             #expect(session.user?.email == email && session.user?.role == "va" && session.expiresIn == 900)
@@ -41,7 +42,7 @@ import Testing
             // Rotation: the old refresh token dies; using it again revokes the whole family.
             let refreshed = try await api.call(.POST, "/auth/refresh", json: #"{"refreshToken":"\#(session.refreshToken)"}"#)
             #expect(refreshed.status == 200)
-            let next = try refreshed.json(UsersAPI.Session.self)
+            let next = try refreshed.json(Backend.Session.self)
             #expect(next.refreshToken != session.refreshToken)
             let reused = try await api.call(.POST, "/auth/refresh", json: #"{"refreshToken":"\#(session.refreshToken)"}"#)
             #expect(reused.status == 401)
@@ -51,7 +52,7 @@ import Testing
             #expect(garbage.status == 401 && garbage.problemFields == ["refreshToken"])
 
             // Logout revokes the other session's refresh token.
-            let other = try login.json(UsersAPI.Session.self)
+            let other = try login.json(Backend.Session.self)
             let logout = try await api.call(.POST, "/auth/logout", token: other.accessToken, json: #"{"refreshToken":"\#(other.refreshToken)"}"#)
             #expect(logout.status == 204)
             let afterLogout = try await api.call(.POST, "/auth/refresh", json: #"{"refreshToken":"\#(other.refreshToken)"}"#)
@@ -63,7 +64,7 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func passwordResetAndEmailVerificationTokensAreSingleUse(engine: ServiceDatabase.Engine) async throws {
-        try await UsersAPI.with(engine) { api in
+        try await Backend.with(engine) { api in
             let session = try await api.register("company")
             let email = try #require(session.user?.email)
             let userId = try #require(session.user?.id)
@@ -100,7 +101,7 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func repeatedFailedLoginsAreThrottled(engine: ServiceDatabase.Engine) async throws {
-        try await UsersAPI.with(engine) { api in
+        try await Backend.with(engine) { api in
             let session = try await api.register("va")
             let email = try #require(session.user?.email)
             for _ in 0..<3 { #expect(try await api.login(email, "wrong password!").status == 401) }
@@ -118,7 +119,7 @@ import Testing
     /// JWKS-based verifier that every other service uses.
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func tokenAttacksAreRefused(engine: ServiceDatabase.Engine) async throws {
-        try await UsersAPI.with(engine) { api in
+        try await Backend.with(engine) { api in
             let session = try await api.register("va")
             let userId = try #require(session.user?.id)
             let (kid, key) = try api.signingKey()
@@ -163,13 +164,13 @@ import Testing
     /// Rotation: new tokens carry the new key id; tokens of the old key keep working until they expire; a
     /// verifier with a cached key set fetches the set again when it meets the new key id.
     @Test func signingKeyRotationKeepsOldTokensValid() async throws {
-        try await UsersAPI.with(.sqlite) { api in
+        try await Backend.with(.sqlite) { api in
             let before = try await api.register("va")
             // No pause between refreshes here: the rotation may come within the default minimum interval.
             let source = JWKSKeySource(url: try #require(api.runner.urls.services["users"]) + "/auth/jwks", http: .shared, minimumRefreshInterval: .zero)
             let verifier = TokenVerifier(keys: source)
             _ = try await verifier.verify(before.accessToken)
-            let rotated = try blytz(["users", "rotate-key", "--data-dir", api.runner.dataDirectory], environment: UsersAPI.environment)
+            let rotated = try blytz(["users", "rotate-key", "--data-dir", api.runner.dataDirectory], environment: Backend.environment)
             #expect(rotated.status == 0 && rotated.output.contains("rotated"))
 
             let after = try await api.register("va")
@@ -187,7 +188,7 @@ import Testing
 
     /// A suspension travels as `UserUpdated` to every other service's account-status consumer.
     @Test func aSuspensionReachesEveryOtherService() async throws {
-        try await UsersAPI.with(.sqlite) { api in
+        try await Backend.with(.sqlite) { api in
             let session = try await api.register("va")
             let userId = try #require(session.user?.id)
             let admin = try await api.admin()

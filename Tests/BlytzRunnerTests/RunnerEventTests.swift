@@ -24,8 +24,8 @@ import Testing
     func environment(_ engine: ServiceDatabase.Engine) throws -> [String: String] {
         guard engine == .postgres else { return [:] }
         return [
-            "FIXTURES_DATABASE_URL": try RunnerDataTests().newPostgresDatabaseURL(),
-            "BLYTZ_QUEUE_URL": try RunnerDataTests().newPostgresDatabaseURL(),
+            "FIXTURES_DATABASE_URL": try TestDatabase.unusedPostgresURL(),
+            "BLYTZ_QUEUE_URL": try TestDatabase.unusedPostgresURL(),
         ]
     }
 
@@ -81,8 +81,8 @@ import Testing
             #expect(await eventually(within: .seconds(15)) { await seen(runner, "fx-fragile") == 3 })
             let report = try await runner.pool("fx-fragile")
             #expect(report.crashes == 1)
-            // Settled: nothing more arrives.
-            try await Task.sleep(for: .milliseconds(300))
+            // Settled: the queue holds nothing more for it, and no effect was repeated.
+            #expect(await eventually { (try? await runner.queueIsDrained(for: "fx-fragile")) == true })
             #expect(await seen(runner, "fx-fragile") == 3)
         }
     }
@@ -100,7 +100,7 @@ import Testing
         try await withRunner(environment: environment, dataDirectory: dataDirectory) { second in
             // Deliveries leased by the killed runner return when their lease (timeout + 5 s) ends.
             #expect(await eventually(within: .seconds(20)) { await seen(second, "fx-on-hit") == 20 })
-            try await Task.sleep(for: .milliseconds(300))
+            #expect(await eventually { (try? await second.queueIsDrained(for: "fx-on-hit")) == true })
             #expect(await seen(second, "fx-on-hit") == 20)
         }
     }

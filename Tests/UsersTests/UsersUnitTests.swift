@@ -4,6 +4,7 @@ import BlytzData
 import BlytzServices
 import BlytzTesting
 import Foundation
+import HTTPTypes
 import JWTKit
 import Logging
 import SQLKit
@@ -57,7 +58,7 @@ import Testing
     }
 
     @Test func aRedeliveredReviewCountsOnce() async throws {
-        try await withFreshDatabase(.sqlite) { database in
+        try await TestDatabase.with(.sqlite) { database in
             _ = try await Migrator(service: "users", migrations: Users.migrations).migrate(database, logger: Logger(label: "test"))
             let userId = UUID().uuidString.lowercased()
             let now = Date().iso
@@ -105,7 +106,7 @@ import Testing
     /// those accounts' still-valid tokens; a late, older event does not undo a newer one.
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func otherServicesRefuseAccountsTheUserServiceDeactivated(engine: ServiceDatabase.Engine) async throws {
-        try await withFreshDatabase(engine) { database in
+        try await TestDatabase.with(engine) { database in
             _ = try await Migrator(service: "marketplace", migrations: []).migrate(database, logger: Logger(label: "test"))
             var dependencies = Dependencies()
             dependencies[DatabaseKey.self] = database
@@ -138,7 +139,7 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func purgingRemovesOnlyWhatCanNoLongerBeUsed(engine: ServiceDatabase.Engine) async throws {
-        try await withFreshDatabase(engine) { database in
+        try await TestDatabase.with(engine) { database in
             _ = try await Migrator(service: "users", migrations: Users.migrations).migrate(database, logger: Logger(label: "test"))
             let now = Date()
             let userId = UUID().uuidString.lowercased()

@@ -3,6 +3,7 @@ import BlytzData
 import BlytzEvents
 import BlytzTesting
 import Foundation
+import HTTPTypes
 import Testing
 @testable import Communication
 
@@ -34,7 +35,7 @@ import Testing
 
             // In-app off for proposals: the next one makes no notification.
             let off = #"{"preferences":[{"type":"ProposalSubmitted","inApp":false}]}"#
-            #expect(try await communication.http("communication-preferences-put", .init(method: "PUT", path: "/notifications/preferences", headers: ["content-type": "application/json"], body: Data(off.utf8)), as: .person(company, .company)).status == 200)
+            #expect(try await communication.http("communication-preferences-put", .init(method: .put, path: "/notifications/preferences", headers: [.contentType: "application/json"], body: Data(off.utf8)), as: .person(company, .company)).status == 200)
             try await communication.deliver([ProposalSubmitted(proposalId: "p2", jobPostingId: "j1", jobTitle: nil, companyUserId: company, vaUserId: va)], to: "communication-on-proposal-submitted")
             let after = try await communication.http("communication-notification-list", .get("/notifications"), as: .person(company, .company)).json(Page<Note>.self).items
             #expect(after.count == 1)

@@ -5,6 +5,7 @@ import BlytzEvents
 import BlytzServices
 import BlytzTesting
 import Foundation
+import HTTPTypes
 import Testing
 
 /// Calls between services carry who is calling: a short-lived token from the user service, for holders of
@@ -22,7 +23,7 @@ import Testing
     }
 
     @Test func aServiceTokenIsIssuedToItsSecretAndARouteRefusesAPersonsToken() async throws {
-        try await UsersAPI.with(.sqlite) { api in
+        try await Backend.with(.sqlite) { api in
             let users = try #require(api.runner.urls.services["users"])
             let key = try String(contentsOfFile: api.runner.dataDirectory + "/service-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let company = try await api.register("company")
@@ -44,8 +45,8 @@ import Testing
             var dependencies = Dependencies()
             dependencies[AuthenticatorKey.self] = Authenticator(verifier: TokenVerifier(keys: JWKSKeySource(url: users + "/auth/jwks", http: .shared)))
             let context = TestContext.make(dependencies: dependencies)
-            func call(_ token: String) async throws -> HandlerTester.HTTPResponse {
-                try await HandlerTester.http(ContractsOnly(), .get("/x", headers: ["Authorization": "Bearer \(token)"]), context: context)
+            func call(_ token: String) async throws -> HandlerTester.Response {
+                try await HandlerTester.http(ContractsOnly(), .get("/x", headers: [.authorization: "Bearer \(token)"]), context: context)
             }
             let refused = try await call(company.accessToken)
             #expect(refused.status == 403 && refused.problem?.detail == "Only the contracts service may do this.")
@@ -58,7 +59,7 @@ import Testing
     }
 
     @Test func theServiceClientFetchesAndReusesItsOwnToken() async throws {
-        try await UsersAPI.with(.sqlite) { api in
+        try await Backend.with(.sqlite) { api in
             let users = try #require(api.runner.urls.services["users"])
             let key = try String(contentsOfFile: api.runner.dataDirectory + "/service-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let va = try await api.register("va")

@@ -1,7 +1,5 @@
-import BlytzEvents
 import Blytz
 import BlytzData
-import BlytzTesting
 import Foundation
 import JWTKit
 import Logging
@@ -9,61 +7,61 @@ import NIOHTTP1
 import SQLKit
 import Testing
 
-/// The user service served by the real runner from `functions.yaml`, and a client that speaks its API.
-struct UsersAPI {
-    let runner: LocalRunner
+/// The backend served by the real runner from `functions.yaml`, and a client that speaks its API.
+public struct Backend: Sendable {
+    public let runner: LocalRunner
     /// The users database's URL when it is PostgreSQL.
-    let postgresURL: String?
+    public let postgresURL: String?
     /// The communication database's URL when it is PostgreSQL.
-    let communicationURL: String?
+    public let communicationURL: String?
 
-    struct Session: Decodable {
-        struct User: Decodable {
-            var id: String
-            var email: String
-            var role: String
+    public struct Session: Decodable, Sendable {
+        public struct User: Decodable, Sendable {
+            public var id: String
+            public var email: String
+            public var role: String
         }
 
-        var user: User?
-        var accessToken: String
-        var refreshToken: String
-        var expiresIn: Int
+        public var user: User?
+        public var accessToken: String
+        public var refreshToken: String
+        public var expiresIn: Int
     }
 
     /// Settings that keep the suite fast: the lowest bcrypt cost and a tight login throttle.
-    static let environment = [
+    public static let environment = [
         "USERS_BCRYPT_COST": "4", "USERS_LOGIN_MAX_FAILURES_PER_EMAIL": "3", "USERS_LOGIN_MAX_FAILURES_PER_ADDRESS": "50", "USERS_LOGIN_LOCK_SECONDS": "60",
         "LOG_LEVEL": "warning",
     ]
 
     /// Starts the runner on `engine` (on PostgreSQL: the users and communication databases and the event
     /// queue) with `environment` added, runs `body`, stops it.
-    static func with<T>(_ engine: ServiceDatabase.Engine, environment: [String: String] = [:], _ body: (UsersAPI) async throws -> T) async throws -> T {
-        let postgresURL = engine == .postgres ? try RunnerDataTests().newPostgresDatabaseURL() : nil
-        let communicationURL = engine == .postgres ? try RunnerDataTests().newPostgresDatabaseURL() : nil
+    public static func with<T>(_ engine: ServiceDatabase.Engine, environment: [String: String] = [:], _ body: (Backend) async throws -> T) async throws -> T {
+        let postgresURL = engine == .postgres ? try TestDatabase.unusedPostgresURL() : nil
+        let communicationURL = engine == .postgres ? try TestDatabase.unusedPostgresURL() : nil
         var settings = Self.environment.merging(environment) { $1 }
         if let postgresURL, let communicationURL {
             settings["USERS_DATABASE_URL"] = postgresURL
             settings["COMMUNICATION_DATABASE_URL"] = communicationURL
-            settings["BLYTZ_QUEUE_URL"] = try RunnerDataTests().newPostgresDatabaseURL()
+            settings["BLYTZ_QUEUE_URL"] = try TestDatabase.unusedPostgresURL()
         }
         return try await withRunner(manifest: "functions.yaml", environment: settings) { runner in
-            try await body(UsersAPI(runner: runner, postgresURL: postgresURL, communicationURL: communicationURL))
+            try await body(Backend(runner: runner, postgresURL: postgresURL, communicationURL: communicationURL))
         }
     }
 
     /// Runs `body` on the communication service's database.
-    func communicationDatabase<T>(_ body: (ServiceDatabase) async throws -> T) async throws -> T {
+    public func communicationDatabase<T>(_ body: (ServiceDatabase) async throws -> T) async throws -> T {
         let location: DatabaseLocation = communicationURL.map { .postgres(url: $0) } ?? .sqlite(path: runner.dataDirectory + "/communication_db.sqlite")
         return try await using(try ServiceDatabase.open(location, maxConnections: 1, logger: Logger(label: "test")), cleanup: { await $0.shutdown() }, body)
     }
 
     /// The gateway's WebSocket URL for `token`.
-    func socketURL(_ token: String) -> String {
+    public func socketURL(_ token: String) -> String {
         runner.urls.gateway.replacingOccurrences(of: "http://", with: "ws://") + "/api/ws?token=\(token)"
     }
 
-    func call(_ method: HTTPMethod, _ path: String, token: String? = nil, json: String? = nil, headers: [String: String] = [:]) async throws -> LocalRunner.Reply {
+    public func call(_ method: HTTPMethod, _ path: String, token: String? = nil, json: String? = nil, headers: [String: String] = [:]) async throws -> LocalRunner.Reply {
         var headers = headers
         if let token { headers["authorization"] = "Bearer \(token)" }
         if json != nil { headers["content-type"] = "application/json" }
@@ -71,19 +69,19 @@ struct UsersAPI {
     }
 
     /// A new account of `role` with a unique email.
-    func register(_ role: String = "va", email: String? = nil, password: String = "correct horse battery") async throws -> Session {
+    public func register(_ role: String = "va", email: String? = nil, password: String = "correct horse battery") async throws -> Session {
         let email = email ?? "\(role)-\(UUID().uuidString.prefix(8).lowercased())@example.com"
         let reply = try await call(.POST, "/auth/register", json: #"{"email":"\#(email)","password":"\#(password)","role":"\#(role)"}"#)
         guard reply.status == 201 else { throw TestSetupError(description: "register answered \(reply.status): \(reply.text)") }
         return try reply.json(Session.self)
     }
 
-    func login(_ email: String, _ password: String) async throws -> LocalRunner.Reply {
+    public func login(_ email: String, _ password: String) async throws -> LocalRunner.Reply {
         try await call(.POST, "/auth/login", json: #"{"email":"\#(email)","password":"\#(password)"}"#)
     }
 
     /// An admin made with `blytz users create-admin`, signed in.
-    func admin() async throws -> Session {
+    public func admin() async throws -> Session {
         let email = "admin-\(UUID().uuidString.prefix(8).lowercased())@example.com"
         var environment = Self.environment
         environment["BLYTZ_ADMIN_PASSWORD"] = "admin password 1"
@@ -96,13 +94,13 @@ struct UsersAPI {
     }
 
     /// The data of the newest outbox event of `type` about `subject` (how the tests read tokens sent by mail).
-    func lastEvent(_ type: String, subject: String) async throws -> [String: String] {
+    public func lastEvent(_ type: String, subject: String) async throws -> [String: String] {
         guard let newest = try await events(type, subject: subject).first else { throw TestSetupError(description: "no \(type) event for \(subject)") }
         return newest
     }
 
     /// The data of every outbox event of `type` about `subject`, newest first.
-    func events(_ type: String, subject: String) async throws -> [[String: String]] {
+    public func events(_ type: String, subject: String) async throws -> [[String: String]] {
         let location: DatabaseLocation = postgresURL.map { .postgres(url: $0) } ?? .sqlite(path: runner.dataDirectory + "/users_db.sqlite")
         let database = try ServiceDatabase.open(location, maxConnections: 1, logger: Logger(label: "test"))
         return try await using(database, cleanup: { await $0.shutdown() }) { database in
@@ -117,7 +115,7 @@ struct UsersAPI {
     }
 
     /// The signing key ring the user service generated in its data directory.
-    func signingKey() throws -> (kid: String, key: ES256PrivateKey) {
+    public func signingKey() throws -> (kid: String, key: ES256PrivateKey) {
         struct File: Decodable { struct Key: Decodable { var kid: String; var privateKey: String; var retiredAt: String? }; var keys: [Key] }
         let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: runner.dataDirectory + "/users/signing-keys.json")))
         let key = try #require(file.keys.last { $0.retiredAt == nil })
@@ -125,28 +123,13 @@ struct UsersAPI {
     }
 }
 
-/// Runs `blytz arguments…` to completion; returns its status and standard output.
-func blytz(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: LocalRunner.buildDirectory + "/blytz")
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-}
-
 extension LocalRunner.Reply {
     /// The `field`s the problem document names.
-    var problemFields: [String] {
+    public var problemFields: [String] {
         ((try? json(Problem.self))?.errors ?? []).map(\.field)
     }
 
-    var object: [String: Any] {
+    public var object: [String: Any] {
         (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:]
     }
 }

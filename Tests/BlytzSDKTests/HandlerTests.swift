@@ -2,6 +2,7 @@ import BlytzEvents
 import Blytz
 import BlytzTesting
 import Foundation
+import HTTPTypes
 import Logging
 import Testing
 
@@ -51,7 +52,7 @@ struct Orders: HTTPFunction {
     @Test func decodesTheBodyAndEncodesTheOutput() async throws {
         let response = try await HandlerTester.http(Orders(), .post("/orders", json: valid, pathParameters: ["shop": "s1"]))
         #expect(response.status == 201)
-        #expect(response.headers["content-type"] == "application/json")
+        #expect(response.headers[.contentType] == "application/json")
         let output = try response.json(Orders.Output.self)
         #expect(output.units == 5 && output.id == "s1")
     }
@@ -67,17 +68,17 @@ struct Orders: HTTPFunction {
     ])
     func badBodiesNameTheField(body: String, status: Int, field: String, message: String) async throws {
         let response = try await HandlerTester.http(Orders(), .post("/orders", json: body, pathParameters: ["shop": "s"]))
-        #expect(response.status == status)
-        #expect(response.headers["content-type"] == "application/problem+json")
+        #expect(response.status.code == status)
+        #expect(response.headers[.contentType] == "application/problem+json")
         let problem = try #require(response.problem)
         #expect(problem.status == status)
         #expect(problem.errors?.contains { $0.field == field && $0.message.contains(message) } == true, "\(problem)")
     }
 
     @Test func aMissingBodyOrWrongContentTypeIsRefused() async throws {
-        let empty = try await HandlerTester.http(Orders(), .init(method: "POST", path: "/orders", headers: ["content-type": "application/json"]))
+        let empty = try await HandlerTester.http(Orders(), .init(method: .post, path: "/orders", headers: [.contentType: "application/json"]))
         #expect(empty.status == 400 && empty.problem?.errors?.first?.field == "body")
-        let form = try await HandlerTester.http(Orders(), .init(method: "POST", path: "/orders", headers: ["content-type": "text/plain"], body: Data(valid.utf8)))
+        let form = try await HandlerTester.http(Orders(), .init(method: .post, path: "/orders", headers: [.contentType: "text/plain"], body: Data(valid.utf8)))
         #expect(form.status == 415)
     }
 

@@ -3,6 +3,7 @@ import BlytzData
 import BlytzEvents
 import BlytzTesting
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import Logging
@@ -19,7 +20,7 @@ import Testing
     func resetMailIsThrottledByTheClockHandlersRead(engine: ServiceDatabase.Engine) async throws {
         try await ServiceHarness<Users>.with(engine, configuration: ["BCRYPT_COST": "4"]) { users in
             #expect(try await users.http("users-register", .post("/auth/register", json: Self.register)).status == 201)
-            let forgot = HandlerTester.HTTPRequest.post("/auth/password/forgot", json: #"{"email":"ana@example.com"}"#)
+            let forgot = HandlerTester.Request.post("/auth/password/forgot", json: #"{"email":"ana@example.com"}"#)
             #expect(try await users.http("users-password-forgot", forgot).status == 202)
             #expect(try await users.http("users-password-forgot", forgot).status == 202)
             #expect(try await users.published(PasswordResetRequested.self).count == 1)
@@ -84,7 +85,7 @@ import Testing
     /// Registers a user of `role` and returns their id.
     static func register(_ users: ServiceHarness<Users>, _ role: Role) async throws -> String {
         let email = "\(role.rawValue)-\(UUID().uuidString.prefix(8).lowercased())@example.com"
-        let reply = try await users.call("POST", "/auth/register", json: #"{"email":"\#(email)","password":"correct horse battery","role":"\#(role.rawValue)"}"#)
+        let reply = try await users.call(.post, "/auth/register", json: #"{"email":"\#(email)","password":"correct horse battery","role":"\#(role.rawValue)"}"#)
         struct Session: Decodable { struct User: Decodable { var id: String }; var user: User }
         return try reply.json(Session.self).user.id
     }
@@ -114,7 +115,7 @@ import Testing
                 var cursor: String?
                 repeat {
                     let target = "/profiles/va?\(query)&limit=\(limit)" + (cursor.map { "&cursor=\($0)" } ?? "")
-                    let reply = try await users.call("GET", target, as: .person(viewer, .company))
+                    let reply = try await users.call(.get, target, as: .person(viewer, .company))
                     try #require(reply.status == 200, "\(target) answered \(reply.status): \(String(decoding: reply.body, as: UTF8.self))")
                     let page = try reply.json(Listing.self)
                     items += page.items
@@ -153,21 +154,21 @@ import Testing
                 inserted += 1
                 users.time.advance(by: .seconds(1))
                 let newcomer = try await Self.register(users, .va)
-                #expect(try await users.call("POST", "/profiles/va", json: Self.vaProfile, as: .person(newcomer, .va)).status == 201)
+                #expect(try await users.call(.post, "/profiles/va", json: Self.vaProfile, as: .person(newcomer, .va)).status == 201)
             }
             #expect(inserted > 5)
             #expect(Set(paged.map(\.userId)).count == paged.count)
             #expect(Set(everyone.map(\.userId)).isSubset(of: Set(paged.map(\.userId))))
 
             // Bad query values are 422s naming the field.
-            let bad = try await users.call("GET", "/profiles/va?minRate=cheap&available=maybe&sort=best&limit=500&cursor=zzz", as: .person(viewer, .company))
+            let bad = try await users.call(.get, "/profiles/va?minRate=cheap&available=maybe&sort=best&limit=500&cursor=zzz", as: .person(viewer, .company))
             #expect(bad.status == 422 && Set(bad.problem?.errors?.map(\.field) ?? []) == ["minRate", "available", "sort"])
-            let badPage = try await users.call("GET", "/profiles/va?limit=500&cursor=zzz", as: .person(viewer, .company))
+            let badPage = try await users.call(.get, "/profiles/va?limit=500&cursor=zzz", as: .person(viewer, .company))
             #expect(badPage.status == 422 && Set(badPage.problem?.errors?.map(\.field) ?? []) == ["limit", "cursor"])
 
             // Companies: q, industry, country.
-            #expect(try await users.call("POST", "/profiles/company", json: Self.companyProfile, as: .person(viewer, .company)).status == 201)
-            let companies = try await users.call("GET", "/profiles/company?q=acm&industry=e-commerce&country=us", as: .person(viewer, .company))
+            #expect(try await users.call(.post, "/profiles/company", json: Self.companyProfile, as: .person(viewer, .company)).status == 201)
+            let companies = try await users.call(.get, "/profiles/company?q=acm&industry=e-commerce&country=us", as: .person(viewer, .company))
             struct Companies: Decodable { var items: [[String: JSONValue]] }
             #expect(try companies.json(Companies.self).items.count == 1)
         }
@@ -188,65 +189,65 @@ import Testing
             let company = TestIdentity.person(companyId, .company), admin = TestIdentity.person(adminId, .admin)
 
             // Profiles: only the matching role may create and change one; one per user.
-            #expect(try await users.call("POST", "/profiles/va", json: Self.vaProfile, as: company).status == 403)
-            #expect(try await users.call("POST", "/profiles/company", json: Self.companyProfile, as: va).status == 403)
-            #expect(try await users.call("PATCH", "/profiles/va/me", json: #"{"bio":"x"}"#, as: company).status == 403)
-            #expect(try await users.call("GET", "/profiles/va/me", as: va).status == 404)
-            #expect(try await users.call("POST", "/profiles/va", json: Self.vaProfile, as: va).status == 201)
-            #expect(try await users.call("POST", "/profiles/va", json: Self.vaProfile, as: va).status == 409)
-            let invalid = try await users.call("POST", "/profiles/va", json: #"{"name":"","country":"Philippines","hourlyRateCents":-1,"skills":[],"availability":"sometimes"}"#, as: other)
-            #expect(invalid.status == 422 && Set(invalid.fields) == ["name", "country", "hourlyRateCents", "skills", "availability"])
-            #expect(try await users.call("POST", "/profiles/company", json: Self.companyProfile, as: company).status == 201)
-            let patched = try await users.call("PATCH", "/profiles/va/me", json: #"{"hourlyRateCents":1500,"skills":["Excel","QuickBooks"]}"#, as: va)
+            #expect(try await users.call(.post, "/profiles/va", json: Self.vaProfile, as: company).status == 403)
+            #expect(try await users.call(.post, "/profiles/company", json: Self.companyProfile, as: va).status == 403)
+            #expect(try await users.call(.patch, "/profiles/va/me", json: #"{"bio":"x"}"#, as: company).status == 403)
+            #expect(try await users.call(.get, "/profiles/va/me", as: va).status == 404)
+            #expect(try await users.call(.post, "/profiles/va", json: Self.vaProfile, as: va).status == 201)
+            #expect(try await users.call(.post, "/profiles/va", json: Self.vaProfile, as: va).status == 409)
+            let invalid = try await users.call(.post, "/profiles/va", json: #"{"name":"","country":"Philippines","hourlyRateCents":-1,"skills":[],"availability":"sometimes"}"#, as: other)
+            #expect(invalid.status == 422 && Set(invalid.problemFields) == ["name", "country", "hourlyRateCents", "skills", "availability"])
+            #expect(try await users.call(.post, "/profiles/company", json: Self.companyProfile, as: company).status == 201)
+            let patched = try await users.call(.patch, "/profiles/va/me", json: #"{"hourlyRateCents":1500,"skills":["Excel","QuickBooks"]}"#, as: va)
             #expect(patched.status == 200 && patched.object["hourlyRateCents"] as? Int == 1500)
-            #expect(try await users.call("PATCH", "/profiles/company/me", json: #"{"website":"not a url"}"#, as: company).fields == ["website"])
+            #expect(try await users.call(.patch, "/profiles/company/me", json: #"{"website":"not a url"}"#, as: company).problemFields == ["website"])
 
             // Private fields: earnings to the owner only; the résumé not to other VAs.
-            let own = try await users.call("GET", "/profiles/va/me", as: va).object
+            let own = try await users.call(.get, "/profiles/va/me", as: va).object
             #expect(own["earnedCents"] != nil && own["resumeFileId"] != nil)
-            let seenByVA = try await users.call("GET", "/profiles/va/\(vaId)", as: other).object
+            let seenByVA = try await users.call(.get, "/profiles/va/\(vaId)", as: other).object
             #expect(seenByVA["earnedCents"] == nil && seenByVA["resumeFileId"] == nil && seenByVA["name"] as? String == "Vera Cruz")
-            let seenByCompany = try await users.call("GET", "/profiles/va/\(vaId)", as: company).object
+            let seenByCompany = try await users.call(.get, "/profiles/va/\(vaId)", as: company).object
             #expect(seenByCompany["earnedCents"] == nil && seenByCompany["resumeFileId"] != nil && (seenByCompany["profileViews"] as? Int ?? 0) == 2)
-            #expect(try await users.call("GET", "/profiles/company/\(companyId)", as: va).object["totalSpentCents"] == nil)
-            #expect(try await users.call("GET", "/profiles/va/\(companyId)", as: va).status == 404)
-            #expect(try await users.call("GET", "/profiles/va/not-a-uuid", as: va).status == 404)
-            #expect(try await users.call("GET", "/profiles/va/\(vaId)").status == 401)
+            #expect(try await users.call(.get, "/profiles/company/\(companyId)", as: va).object["totalSpentCents"] == nil)
+            #expect(try await users.call(.get, "/profiles/va/\(companyId)", as: va).status == 404)
+            #expect(try await users.call(.get, "/profiles/va/not-a-uuid", as: va).status == 404)
+            #expect(try await users.call(.get, "/profiles/va/\(vaId)").status == 401)
 
             // Users: the full view to self and admin, the public one to others; admin-only listing.
-            let asOther = try await users.call("GET", "/users/\(vaId)", as: other).object
+            let asOther = try await users.call(.get, "/users/\(vaId)", as: other).object
             #expect(asOther["email"] == nil && asOther["displayName"] as? String == "Vera Cruz")
-            #expect((try await users.call("GET", "/users/\(vaId)", as: va).object["email"] as? String)?.hasPrefix("va-") == true)
-            #expect(try await users.call("GET", "/users/\(vaId)", as: admin).object["preferences"] != nil)
-            #expect(try await users.call("GET", "/users", as: va).status == 403)
-            let listed = try await users.call("GET", "/users?role=company", as: admin)
+            #expect((try await users.call(.get, "/users/\(vaId)", as: va).object["email"] as? String)?.hasPrefix("va-") == true)
+            #expect(try await users.call(.get, "/users/\(vaId)", as: admin).object["preferences"] != nil)
+            #expect(try await users.call(.get, "/users", as: va).status == 403)
+            let listed = try await users.call(.get, "/users?role=company", as: admin)
             #expect(listed.status == 200 && (listed.object["items"] as? [[String: Any]])?.allSatisfy { $0["role"] as? String == "company" } == true)
-            #expect(try await users.call("GET", "/users?status=gone", as: admin).fields == ["status"])
-            let basic = try await users.call("GET", "/users/\(vaId)/basic", as: company).object
+            #expect(try await users.call(.get, "/users?status=gone", as: admin).problemFields == ["status"])
+            let basic = try await users.call(.get, "/users/\(vaId)/basic", as: company).object
             #expect(basic["displayName"] as? String == "Vera Cruz" && basic["role"] as? String == "va")
 
             // PATCH: preferences by self; role and status by admins only, never on themselves.
-            #expect(try await users.call("PATCH", "/users/\(vaId)", json: #"{"preferences":{"language":"en","digest":true}}"#, as: va).status == 200)
-            #expect(try await users.call("PATCH", "/users/\(vaId)", json: #"{"preferences":{}}"#, as: other).status == 403)
-            let selfPromote = try await users.call("PATCH", "/users/\(vaId)", json: #"{"role":"admin"}"#, as: va)
-            #expect(selfPromote.status == 403 && selfPromote.fields == ["role"])
-            #expect(try await users.call("PATCH", "/users/\(adminId)", json: #"{"status":"suspended"}"#, as: admin).status == 422)
-            #expect(try await users.call("PATCH", "/users/\(vaId)", json: #"{"role":"service"}"#, as: admin).fields == ["role"])
+            #expect(try await users.call(.patch, "/users/\(vaId)", json: #"{"preferences":{"language":"en","digest":true}}"#, as: va).status == 200)
+            #expect(try await users.call(.patch, "/users/\(vaId)", json: #"{"preferences":{}}"#, as: other).status == 403)
+            let selfPromote = try await users.call(.patch, "/users/\(vaId)", json: #"{"role":"admin"}"#, as: va)
+            #expect(selfPromote.status == 403 && selfPromote.problemFields == ["role"])
+            #expect(try await users.call(.patch, "/users/\(adminId)", json: #"{"status":"suspended"}"#, as: admin).status == 422)
+            #expect(try await users.call(.patch, "/users/\(vaId)", json: #"{"role":"service"}"#, as: admin).problemFields == ["role"])
 
             // Applications: self and admin only.
-            #expect(try await users.call("GET", "/users/\(vaId)/applications", as: other).status == 403)
-            #expect(try await users.call("GET", "/users/\(vaId)/applications", as: company).status == 403)
+            #expect(try await users.call(.get, "/users/\(vaId)/applications", as: other).status == 403)
+            #expect(try await users.call(.get, "/users/\(vaId)/applications", as: company).status == 403)
 
             // DELETE: not by others; by the user, after which the token is dead and the email free again.
-            let email = try #require(try await users.call("GET", "/users/\(vaId)", as: va).object["email"] as? String)
-            #expect(try await users.call("DELETE", "/users/\(vaId)", as: other).status == 403)
-            #expect(try await users.call("DELETE", "/users/\(vaId)", as: va).status == 204)
-            #expect(try await users.call("GET", "/auth/me", as: va).status == 401)
-            #expect(try await users.call("GET", "/profiles/va/\(vaId)", as: company).status == 404)
-            #expect(try await users.call("GET", "/users/\(vaId)", as: company).status == 404)
-            #expect(try await users.call("POST", "/auth/register", json: #"{"email":"\#(email)","password":"correct horse battery","role":"va"}"#).status == 201)
-            #expect(try await users.call("DELETE", "/users/\(companyId)", as: admin).status == 204)
-            #expect(try await users.call("DELETE", "/users/\(companyId)", as: admin).status == 404)
+            let email = try #require(try await users.call(.get, "/users/\(vaId)", as: va).object["email"] as? String)
+            #expect(try await users.call(.delete, "/users/\(vaId)", as: other).status == 403)
+            #expect(try await users.call(.delete, "/users/\(vaId)", as: va).status == 204)
+            #expect(try await users.call(.get, "/auth/me", as: va).status == 401)
+            #expect(try await users.call(.get, "/profiles/va/\(vaId)", as: company).status == 404)
+            #expect(try await users.call(.get, "/users/\(vaId)", as: company).status == 404)
+            #expect(try await users.call(.post, "/auth/register", json: #"{"email":"\#(email)","password":"correct horse battery","role":"va"}"#).status == 201)
+            #expect(try await users.call(.delete, "/users/\(companyId)", as: admin).status == 204)
+            #expect(try await users.call(.delete, "/users/\(companyId)", as: admin).status == 404)
             #expect(try await users.published(UserDeleted.self).map(\.userId) == [vaId, companyId])
         }
     }
@@ -262,7 +263,7 @@ import Testing
         try await StandIn.serve(router) { port in
             try await ServiceHarness<Users>.with(.sqlite, configuration: ["BCRYPT_COST": "4"], services: [.marketplace: "http://127.0.0.1:\(port)"]) { users in
                 let va = try await Self.register(users, .va)
-                let listed = try await users.call("GET", "/users/\(va)/applications", as: .person(va, .va))
+                let listed = try await users.call(.get, "/users/\(va)/applications", as: .person(va, .va))
                 #expect(listed.status == 200)
                 let items = try listed.json(Page<ProposalSummary>.self).items
                 #expect(items.map(\.vaUserId) == [va])
@@ -272,15 +273,8 @@ import Testing
         try await ServiceHarness<Users>.with(.sqlite, configuration: ["BCRYPT_COST": "4"]) { users in
             let va = try await Self.register(users, .va)
             let started = ContinuousClock.now
-            #expect(try await users.call("GET", "/users/\(va)/applications", as: .person(va, .va)).status == 503)
+            #expect(try await users.call(.get, "/users/\(va)/applications", as: .person(va, .va)).status == 503)
             #expect(started.duration(to: .now) < .seconds(3))
         }
     }
-}
-
-extension HandlerTester.HTTPResponse {
-    /// The body as a JSON object (empty when it is not one).
-    var object: [String: Any] { ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any]) ?? [:] }
-    /// The fields the problem document names.
-    var fields: [String] { problem?.errors?.map(\.field) ?? [] }
 }

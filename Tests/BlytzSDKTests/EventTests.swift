@@ -3,6 +3,7 @@ import BlytzEvents
 import BlytzServices
 import BlytzTesting
 import Foundation
+import HTTPTypes
 import Synchronization
 import Testing
 

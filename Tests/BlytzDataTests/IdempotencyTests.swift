@@ -1,6 +1,7 @@
 import Blytz
 import BlytzData
 import BlytzEvents
+import BlytzTesting
 import Foundation
 import HTTPTypes
 import Logging
@@ -36,14 +37,14 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func aRepeatReplaysTheFirstResponseAndAnotherBodyIsRefused(engine: ServiceDatabase.Engine) async throws {
-        try await withFreshDatabase(engine) { database in
+        try await TestDatabase.with(engine) { database in
             try await Migrator(service: "t", migrations: Self.schema).migrate(database, logger: Logger(label: "t"))
             let now = Date(timeIntervalSince1970: 1_800_000_000)
             let print = IdempotencyStore.fingerprint(method: "POST", path: "/things", body: Data(#"{"n":1}"#.utf8))
             let first = try await IdempotencyStore.run(key: "k1", scope: "alice", fingerprint: print, now: now, in: database, Self.make(1))
             let again = try await IdempotencyStore.run(key: "k1", scope: "alice", fingerprint: print, now: now.addingTimeInterval(60), in: database, Self.make(1))
             #expect(first.status == 201 && again.status == 201 && again.body == first.body)
-            #expect(again.headers["Location"] == first.headers["Location"] && again.headers[IdempotencyStore.replayedHeader] == "true")
+            #expect(again.headers[.location] == first.headers[.location] && again.headers[IdempotencyStore.replayedHeader] == "true")
             #expect(try await Self.things(database) == 1)
             // Another caller's key of the same name is theirs alone.
             _ = try await IdempotencyStore.run(key: "k1", scope: "bob", fingerprint: print, now: now, in: database, Self.make(1))
@@ -66,7 +67,7 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func twentyConcurrentRepeatsHaveOneEffect(engine: ServiceDatabase.Engine) async throws {
-        try await withFreshDatabase(engine) { database in
+        try await TestDatabase.with(engine) { database in
             try await Migrator(service: "t", migrations: Self.schema).migrate(database, logger: Logger(label: "t"))
             let print = IdempotencyStore.fingerprint(method: "POST", path: "/things", body: Data("{}".utf8))
             let bodies = try await withThrowingTaskGroup(of: Made?.self) { group in
@@ -91,7 +92,7 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func theReconcilerRetriesWithTheSameKeyAndReportsWhatStaysStuck(engine: ServiceDatabase.Engine) async throws {
-        try await withFreshDatabase(engine) { database in
+        try await TestDatabase.with(engine) { database in
             try await Migrator(service: "t", migrations: Self.schema).migrate(database, logger: Logger(label: "t"))
             let start = Date(timeIntervalSince1970: 1_800_000_000)
             let policy = Reconciler.Policy(maxAttempts: 3, initialBackoff: .seconds(10), maxBackoff: .seconds(60))
@@ -129,7 +130,7 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func concurrentSweepsRunEachIntentOnce(engine: ServiceDatabase.Engine) async throws {
-        try await withFreshDatabase(engine) { database in
+        try await TestDatabase.with(engine) { database in
             try await Migrator(service: "t", migrations: Self.schema).migrate(database, logger: Logger(label: "t"))
             let now = Date()
             try await database.transaction { sql in

@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// A test could not set up what it needs (a server, a database, an account).
+public struct TestSetupError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(description: String) {
+        self.description = description
+    }
+}
+
+/// The runner's fixtures manifest (crash, hang, slow, queue, schedule, WebSocket handlers).
+public let fixturesManifest = "Tests/Fixtures/fixtures.yaml"
+
+/// Starts a runner on `manifest`, runs `body`, and always stops it.
+public func withRunner<T>(
+    manifest: String = fixturesManifest, arguments: [String] = [], environment: [String: String] = [:], dataDirectory: String? = nil,
+    _ body: (LocalRunner) async throws -> T
+) async throws -> T {
+    let runner = try await LocalRunner.start(manifest: manifest, arguments: arguments, environment: environment, dataDirectory: dataDirectory)
+    return try await using(runner, cleanup: { await $0.stop() }, body)
+}
+
+/// Runs `body` with `resource`, then `cleanup`, whether `body` returns or throws.
+public func using<Resource, T>(_ resource: Resource, cleanup: (Resource) async -> Void, _ body: (Resource) async throws -> T) async throws -> T {
+    do {
+        let value = try await body(resource)
+        await cleanup(resource)
+        return value
+    } catch {
+        await cleanup(resource)
+        throw error
+    }
+}
+
+/// Whether a process with this pid exists (and is not a zombie).
+public func isAlive(_ pid: Int32) -> Bool {
+    guard kill(pid, 0) == 0 else { return false }
+    let status = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    return !status.contains(") Z ")
+}
+
+/// Waits (bounded) until `condition` holds, checking every few milliseconds; for state another process changes.
+public func eventually(within limit: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
+/// Runs the built `blytz arguments…` to completion; returns its status and its output (stdout and stderr).
+public func blytz(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: LocalRunner.buildDirectory + "/blytz")
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+}
+
+/// The pids of the worker processes serving `function` for the runner using `dataDirectory`.
+public func workerPIDs(function: String, dataDirectory: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+        guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return variables.contains("_HANDLER=\(function)") && variables.contains("BLYTZ_DATA_DIR=\(dataDirectory)")
+    }
+}
