@@ -41,7 +41,8 @@ let testDependencies: [Target.Dependency] = [
     .product(name: "NIOHTTP1", package: "swift-nio"),
 ]
 
-/// One test target per module: the SDK, the manifest, the data layer, the runner, and each service.
+/// One test target per module: the SDK, the manifest, the data layer, the runner, each service, and the
+/// HTTP surface as a whole (APITests).
 let testTargets: [Target] = [
     ("BlytzSDKTests", []),
     ("BlytzManifestTests", ["BlytzManifest"]),
@@ -49,6 +50,7 @@ let testTargets: [Target] = [
     ("BlytzRunnerTests", ["BlytzRunner", "BlytzManifest", "Users", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
     ("UsersTests", ["Users"]),
     ("CommunicationTests", ["Communication", "BlytzRunner", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
+    ("APITests", ["BlytzManifest"]),
 ].map { (name: String, extra: [Target.Dependency]) in
     .testTarget(name: name, dependencies: testDependencies + extra, swiftSettings: swiftSettings)
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Blytz
 import BlytzData
+import BlytzEvents
 import BlytzManifest
 import BlytzRunner
 import Foundation
@@ -26,7 +27,7 @@ struct BlytzCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blytz",
         abstract: "Run, check and call BlytzWork's functions.",
-        subcommands: [Local.self, Validate.self, Routes.self, Invoke.self, Migrate.self, Seed.self, Events.self, ServicePassThrough.self]
+        subcommands: [Local.self, Validate.self, Routes.self, OpenAPI.self, Invoke.self, Migrate.self, Seed.self, Events.self, ServicePassThrough.self]
     )
 }
 
@@ -107,6 +108,32 @@ struct Local: AsyncParsableCommand {
     }
 }
 
+struct OpenAPI: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "openapi",
+        abstract: "Write the OpenAPI 3.1 document of every HTTP function (the gateway serves it at /openapi.json)."
+    )
+
+    @OptionGroup var manifestOptions: ManifestOptions
+
+    @Option(name: .shortAndLong, help: "Where to write it (default: standard output).")
+    var output: String?
+
+    func run() throws {
+        let lookup = manifestOptions.lookup()!
+        let manifest = try Manifest.load(path: manifestOptions.manifest, executables: lookup)
+        let document = OpenAPIDocument.build(manifest, descriptions: try ServiceDescription.read(manifest, lookup: lookup))
+        let encoder = JSON.encoder()
+        encoder.outputFormatting.insert(.prettyPrinted)
+        let data = try encoder.encode(document)
+        if let output {
+            try data.write(to: URL(fileURLWithPath: output))
+        } else {
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        }
+    }
+}
+
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Check a manifest; print each problem as file:line: reason.")
 
@@ -127,7 +154,7 @@ struct Validate: ParsableCommand {
             let lookup = options.lookup(checkExecutables: !skipExecutables)
             let manifest = try Manifest.load(path: path, executables: lookup)
             if let lookup {
-                let problems = manifest.contractProblems(try ServiceDescriptions.read(manifest, lookup: lookup))
+                let problems = manifest.contractProblems(try ServiceDescription.read(manifest, lookup: lookup))
                 guard problems.isEmpty else { throw ManifestError(problems: problems) }
             }
             print("\(path): valid — \(manifest.services.count) services, \(manifest.functions.count) functions")

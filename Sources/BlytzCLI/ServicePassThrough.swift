@@ -70,27 +70,3 @@ struct ServicePassThrough: AsyncParsableCommand {
         if process.terminationStatus != 0 { throw ExitCode(process.terminationStatus) }
     }
 }
-
-/// What each service's executable says it serves (`<executable> describe`).
-enum ServiceDescriptions {
-    static func read(_ manifest: Manifest, lookup: ExecutableLookup) throws -> [String: ServiceDescription] {
-        var descriptions: [String: ServiceDescription] = [:]
-        for service in manifest.services {
-            guard manifest.functions(of: service.name).contains(where: { $0.command == nil }), let executable = lookup.executable(service.executable) else { continue }
-            let process = Process()
-            let output = Pipe()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["describe"]
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            process.environment = ProcessInfo.processInfo.environment.merging(["BLYTZ_SERVICE": service.name]) { $1 }
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            // An executable that does not describe itself (not built with the service kit) is not checked.
-            guard process.terminationStatus == 0, let description = try? JSONDecoder().decode(ServiceDescription.self, from: data) else { continue }
-            descriptions[service.name] = description
-        }
-        return descriptions
-    }
-}

@@ -149,7 +149,7 @@ struct PragmaSQLiteSource: ConnectionPoolSource {
     func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
         inner.makeConnection(logger: logger, on: eventLoop).flatMap { connection in
             connection.query("PRAGMA journal_mode=WAL")
-                .flatMap { _ in connection.query("PRAGMA busy_timeout=5000") }
+                .flatMap { _ in connection.query("PRAGMA busy_timeout=15000") }
                 .flatMap { _ in connection.query("PRAGMA synchronous=NORMAL") }
                 .map { _ in connection }
         }

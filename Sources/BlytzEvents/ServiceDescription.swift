@@ -10,8 +10,18 @@ public struct ServiceDescription: Codable, Sendable, Equatable {
         public var kind: String
         /// The event types a queue handler decodes; nil for a handler of every type or of none.
         public var events: [String]?
+        /// An HTTP function's access and body schemas.
+        public var http: HTTP?
 
-        public init(name: String, handler: any FunctionHandler) {
+        /// What the OpenAPI document says of an HTTP function: who may call it, and its bodies' schemas.
+        public struct HTTP: Codable, Sendable, Equatable {
+            public var access: RouteAccess
+            public var input: JSONValue?
+            public var output: JSONValue?
+            public var outputContentType: String?
+        }
+
+        public init(name: String, handler: any FunctionHandler, schemas: SchemaCollector) {
             self.name = name
             self.handler = String(reflecting: type(of: handler))
             kind = switch handler {
@@ -21,14 +31,23 @@ public struct ServiceDescription: Codable, Sendable, Equatable {
             default: "queue"
             }
             events = (type(of: handler) as? any ConsumesEvents.Type)?.consumedTypes?.map(\.rawValue)
+            if let http = type(of: handler) as? any HTTPFunction.Type {
+                let output = http.outputSchema(schemas)
+                self.http = HTTP(access: http.access, input: http.inputSchema(schemas), output: output?.schema, outputContentType: output?.contentType)
+            }
         }
     }
 
     public var service: String
     public var functions: [Function]
+    /// The named schemas the functions' bodies refer to (`#/components/schemas/<name>`).
+    public var schemas: [String: JSONValue]?
 
-    public init(service: String, functions: [Function]) {
+    /// The description of `functions`, keyed by function name.
+    public init(service: String, functions: [String: any FunctionHandler]) {
+        let schemas = SchemaCollector()
         self.service = service
-        self.functions = functions
+        self.functions = functions.sorted { $0.key < $1.key }.map { Function(name: $0.key, handler: $0.value, schemas: schemas) }
+        self.schemas = schemas.components
     }
 }

@@ -6,6 +6,8 @@ import Synchronization
 /// WebSocket hub and the invocation log.
 final class RunnerCore: Sendable {
     let manifest: Manifest
+    /// Where the service executables are.
+    let lookup: ExecutableLookup
     let routes: RouteTable
     let pools: [String: FunctionPool]
     let events: EventBus
@@ -20,10 +22,11 @@ final class RunnerCore: Sendable {
     private let drainingFlag = Atomic<Bool>(false)
 
     init(
-        manifest: Manifest, pools: [String: FunctionPool], events: EventBus, log: InvocationLog, ports: PortRegistry, group: any EventLoopGroup,
+        manifest: Manifest, lookup: ExecutableLookup, pools: [String: FunctionPool], events: EventBus, log: InvocationLog, ports: PortRegistry, group: any EventLoopGroup,
         dataDirectory: String, maxBodyBytes: Int
     ) {
         self.manifest = manifest
+        self.lookup = lookup
         self.routes = RouteTable(manifest: manifest)
         self.pools = pools
         self.events = events

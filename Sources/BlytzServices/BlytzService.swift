@@ -38,15 +38,9 @@ extension BlytzService {
         )
     }
 
-    /// `{"service":…,"functions":[{"name","handler","kind","events"?}]}`, sorted by name.
+    /// `{"service":…,"functions":[{"name","handler","kind","events"?,"http"?}],"schemas":{…}}`, sorted by name.
     public static func describe() -> String {
-        let description = ServiceDescription(
-            service: name.rawValue,
-            functions: functions.sorted { $0.key < $1.key }.map { key, handler in
-                ServiceDescription.Function(name: key, handler: handler)
-            }
-        )
-        return jsonText(description)
+        jsonText(ServiceDescription(service: name.rawValue, functions: functions))
     }
 }
 

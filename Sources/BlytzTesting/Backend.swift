@@ -65,7 +65,9 @@ public struct Backend: Sendable {
         var headers = headers
         if let token { headers["authorization"] = "Bearer \(token)" }
         if json != nil { headers["content-type"] = "application/json" }
-        return try await runner.request(method, "/api" + path, headers: headers, body: json.map { Data($0.utf8) })
+        let reply = try await runner.request(method, "/api" + path, headers: headers, body: json.map { Data($0.utf8) })
+        ResponseLog.record(method: method.rawValue, path: path, status: reply.status, contentType: reply.header("content-type"), body: reply.body)
+        return reply
     }
 
     /// A new account of `role` with a unique email.

@@ -173,7 +173,10 @@ public struct ServiceHarness<Service: BlytzService>: Sendable {
         guard let handler = Service.functions[function] as? any HTTPFunction else { throw Unknown(function: function) }
         var request = request
         if let identity { request.headers[.authorization] = "Bearer \(try await token(identity))" }
-        return try await HandlerTester.http(handler, request, context: context(function))
+        let response = try await HandlerTester.http(handler, request, context: context(function))
+        let query = request.query.isEmpty ? "" : "?" + request.query.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+        ResponseLog.record(method: request.method.rawValue, path: request.path + query, status: response.status.code, contentType: response.headers[.contentType], body: response.body)
+        return response
     }
 
     /// `method target` (a path with its query, as a client sends it) routed as `functions.yaml` routes it to

@@ -55,8 +55,14 @@ public func eventually(within limit: Duration = .seconds(5), _ condition: () asy
 
 /// Runs the built `blytz arguments…` to completion; returns its status and its output (stdout and stderr).
 public func blytz(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    try runProcess(LocalRunner.buildDirectory + "/blytz", arguments, environment: environment)
+}
+
+/// Runs `executable arguments…` to completion with `environment` added; returns its status and its
+/// output (stdout and stderr).
+public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: LocalRunner.buildDirectory + "/blytz")
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let pipe = Pipe()

@@ -82,7 +82,7 @@ import Testing
             let report = try await runner.pool("fx-fragile")
             #expect(report.crashes == 1)
             // Settled: the queue holds nothing more for it, and no effect was repeated.
-            #expect(await eventually { (try? await runner.queueIsDrained(for: "fx-fragile")) == true })
+            #expect(await eventually(within: .seconds(30)) { (try? await runner.queueIsDrained(for: "fx-fragile")) == true })
             #expect(await seen(runner, "fx-fragile") == 3)
         }
     }
@@ -100,7 +100,8 @@ import Testing
         try await withRunner(environment: environment, dataDirectory: dataDirectory) { second in
             // Deliveries leased by the killed runner return when their lease (timeout + 5 s) ends.
             #expect(await eventually(within: .seconds(20)) { await seen(second, "fx-on-hit") == 20 })
-            #expect(await eventually { (try? await second.queueIsDrained(for: "fx-on-hit")) == true })
+            // Deliveries the killed runner had leased come back when their lease ends, and are acknowledged as repeats.
+            #expect(await eventually(within: .seconds(30)) { (try? await second.queueIsDrained(for: "fx-on-hit")) == true })
             #expect(await seen(second, "fx-on-hit") == 20)
         }
     }

@@ -238,7 +238,7 @@ import Testing
                 try await published
                 #expect(killed, "no worker was caught mid-batch")
                 #expect(await eventually(within: .seconds(30)) { await notifications() == count })
-                #expect(await eventually { (try? await api.runner.queueIsDrained(for: consumer)) == true })
+                #expect(await eventually(within: .seconds(30)) { (try? await api.runner.queueIsDrained(for: consumer)) == true })
                 #expect(await notifications() == count)
             }
         }

@@ -3,6 +3,8 @@ import HTTPTypes
 /// `GET /<segment>/ping`: answers which service, function and process served the call — the end-to-end
 /// check every service has before its domain routes exist.
 public struct Ping: HTTPFunction {
+    public static let access = RouteAccess.open
+
     public struct Output: Codable, Sendable, ResponseBody {
         public var service: String
         public var function: String
@@ -23,6 +25,8 @@ public struct Ping: HTTPFunction {
 
 /// `POST /<segment>/echo`: decodes a message and returns it with the request's parameters and query.
 public struct Echo: HTTPFunction {
+    public static let access = RouteAccess.open
+
     public struct Input: Codable, Sendable, Validatable {
         public var message: String
         public var count: Int?

@@ -17,9 +17,39 @@ public protocol HTTPFunction: FunctionHandler {
     associatedtype Output: ResponseBody = Empty
 
     func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Output>
+
+    /// Whether a caller needs a bearer token (the default) or the route is open to anyone. The OpenAPI
+    /// document declares it; a test holds every route to it.
+    static var access: RouteAccess { get }
+}
+
+/// Who may reach a route at all (what each caller may then do is the handler's to check).
+public enum RouteAccess: String, Codable, Sendable {
+    /// Anyone: sign-up, sign-in, key sets, health checks.
+    case open
+    /// A caller with a bearer token: a person's access token or a service token.
+    case bearer
 }
 
 extension HTTPFunction {
+    public static var access: RouteAccess { .bearer }
+
+    /// The JSON Schema of the request body; nil when the function takes none.
+    public static func inputSchema(_ schemas: SchemaCollector) -> JSONValue? {
+        Input.self == Empty.self ? nil : schemas.schema(for: Input.self)
+    }
+
+    /// The response body's content type and schema; nil when the function answers without a body.
+    public static func outputSchema(_ schemas: SchemaCollector) -> (contentType: String, schema: JSONValue)? {
+        switch Output.self {
+        case is Empty.Type: nil
+        case is Bytes.Type: ("application/octet-stream", ["type": "string", "format": "binary"])
+        case let described as any SchemaDescribing.Type: (described.contentType, described.jsonSchema(schemas))
+        case let decodable as any Decodable.Type: ("application/json", schemas.schema(for: decodable))
+        default: ("application/json", [:])
+        }
+    }
+
     public func invoke(_ event: Data, context: FunctionContext) async throws -> Data {
         let request = try JSON.decoder().decode(APIGatewayV2Request.self, from: event)
         let response = await respond(to: request, context: context)

@@ -32,6 +32,14 @@ public enum JSONValue: Codable, Sendable, Equatable {
     }
 }
 
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(Dictionary(elements) { $1 }) }
+}
+
 /// Encodes a value as the JSON text stored in a column.
 public func jsonText(_ value: some Encodable) -> String {
     (try? String(decoding: JSON.encoder().encode(value), as: UTF8.self)) ?? "null"

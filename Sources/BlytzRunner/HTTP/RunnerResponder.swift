@@ -38,6 +38,8 @@ struct RunnerResponder: HTTPResponder {
         switch path {
         case "/health":
             return EventMapping.json(["status": "ok"])
+        case "/openapi.json" where service == nil && request.method == .get:
+            return await OpenAPIEndpoint.answer(core)
         case "/ready":
             return core.draining
                 ? EventMapping.problem(503, "The runner is shutting down.")

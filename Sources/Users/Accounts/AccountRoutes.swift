@@ -30,9 +30,13 @@ struct ListUsers: HTTPFunction {
 
 /// `GET /users/{id}`: the full user to themself and admins, the public view to everyone else.
 struct GetUser: HTTPFunction {
-    struct Output: ResponseBody {
+    struct Output: ResponseBody, SchemaDescribing {
         var full: UserView?
         var publicView: PublicUserView?
+
+        static func jsonSchema(_ schemas: SchemaCollector) -> JSONValue {
+            ["anyOf": [schemas.schema(for: UserView.self), schemas.schema(for: PublicUserView.self)]]
+        }
 
         func encodedBody() throws -> (data: Data, contentType: String)? {
             if let full { return try full.encodedBody() }

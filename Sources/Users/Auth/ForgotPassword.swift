@@ -8,6 +8,8 @@ import BlytzData
 /// reset token (older ones void) goes out in `PasswordResetRequested` — at most one a minute, so the
 /// route cannot be used to flood someone's inbox.
 struct ForgotPassword: HTTPFunction {
+    static let access = RouteAccess.open
+
     struct Input: Codable, Sendable, Validatable {
         var email: String
 

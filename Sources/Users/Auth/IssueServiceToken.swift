@@ -7,6 +7,8 @@ import BlytzServices
 /// `POST /auth/service-token` (services only): a short-lived token naming the calling service, for a holder
 /// of that service's secret; acting for `actingFor`, it carries that active user's id and role.
 struct IssueServiceToken: HTTPFunction {
+    static let access = RouteAccess.open
+
     typealias Input = ServiceTokenRequest
 
     func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<ServiceToken> {

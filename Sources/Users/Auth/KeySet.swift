@@ -7,11 +7,18 @@ import JWTKit
 /// `GET /auth/jwks`: the public keys access tokens are signed with, retired ones included until their
 /// tokens expire; other services verify tokens with them.
 struct KeySet: HTTPFunction {
-    struct Output: ResponseBody {
+    static let access = RouteAccess.open
+
+    struct Output: ResponseBody, SchemaDescribing {
         var jwks: JWKS
 
+        static let contentType = "application/jwk-set+json"
+        static func jsonSchema(_ schemas: SchemaCollector) -> JSONValue {
+            ["type": "object", "required": ["keys"], "properties": ["keys": ["type": "array", "items": ["type": "object", "required": ["kty", "kid"]]]]]
+        }
+
         func encodedBody() throws -> (data: Data, contentType: String)? {
-            (try JSONEncoder().encode(jwks), "application/jwk-set+json")
+            (try JSONEncoder().encode(jwks), Self.contentType)
         }
     }
 

@@ -9,6 +9,8 @@ import SQLKit
 /// `POST /auth/login`: email and password → a session. An unknown email and a wrong password get the
 /// same answer after the same bcrypt work; repeated failures per email or address answer 429.
 struct Login: HTTPFunction {
+    static let access = RouteAccess.open
+
     struct Input: Codable, Sendable, Validatable {
         var email: String
         var password: String

@@ -6,6 +6,8 @@ import BlytzData
 /// `POST /auth/refresh`: trades a refresh token for a new pair. The old token dies; presenting a dead
 /// one again revokes every token of its family (whoever holds them must sign in again).
 struct Refresh: HTTPFunction {
+    static let access = RouteAccess.open
+
     struct Input: Codable, Sendable, Validatable {
         var refreshToken: String
 

@@ -8,6 +8,8 @@ import SQLKit
 /// `POST /auth/register`: creates a VA or company account and signs it in; emits `UserCreated`
 /// (carrying the one-time email verification token for the welcome message).
 struct Register: HTTPFunction {
+    static let access = RouteAccess.open
+
     struct Input: Codable, Sendable, Validatable {
         var email: String
         var password: String

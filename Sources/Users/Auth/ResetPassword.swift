@@ -8,6 +8,8 @@ import SQLKit
 /// `POST /auth/password/reset`: a live reset token sets a new password, once; every session of the
 /// account is revoked, and the email counts as verified (the token arrived there).
 struct ResetPassword: HTTPFunction {
+    static let access = RouteAccess.open
+
     struct Input: Codable, Sendable, Validatable {
         var token: String
         var password: String

@@ -7,6 +7,8 @@ import SQLKit
 
 /// `POST /auth/email/verify`: a live verification token marks its account's email verified; emits `UserUpdated`.
 struct VerifyEmail: HTTPFunction {
+    static let access = RouteAccess.open
+
     struct Input: Codable, Sendable, Validatable {
         var token: String
 
