@@ -48,7 +48,7 @@ for engine in "${engines[@]}"; do
     env+=("USERS_DATABASE_URL=$(./local/postgres url "$work/pg" | sed 's#/postgres$#/users_bench#')")
   fi
   seeded=$(env "${env[@]}" "$bin/blytz" users seed-profiles --count "$count" --data-dir "$data" --bin-dir "$bin")
-  env "${env[@]}" "$bin/blytz" local --data-dir "$data" --bin-dir "$bin" > "$data/runner.out" 2> "$data/runner.err" &
+  env "${env[@]}" "$bin/blytz" local --manifest bench/profiles.yaml --data-dir "$data" --bin-dir "$bin" > "$data/runner.out" 2> "$data/runner.err" &
   runner_pid=$!
   wait_ready "$data/runner.out"
   token=$(curl -sf -XPOST localhost:3000/api/auth/register -H 'content-type: application/json' \

@@ -11,8 +11,6 @@ public enum Communication: BlytzService {
     public static let name = ServiceName.communication
 
     public static let functions: [String: any FunctionHandler] = [
-        "communication-ping": Ping(service: "communication"),
-        "communication-echo": Echo(service: "communication"),
         "communication-on-account-status": AccountStatusConsumer(),
 
         "communication-conversation-open": OpenConversation(),

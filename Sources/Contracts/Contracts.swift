@@ -8,8 +8,6 @@ public enum Contracts: BlytzService {
     public static let name = ServiceName.contracts
 
     public static let functions: [String: any FunctionHandler] = [
-        "contracts-ping": Ping(service: "contracts"),
-        "contracts-echo": Echo(service: "contracts"),
         "contracts-on-account-status": AccountStatusConsumer(),
     ]
 }

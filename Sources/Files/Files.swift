@@ -8,8 +8,6 @@ public enum Files: BlytzService {
     public static let name = ServiceName.files
 
     public static let functions: [String: any FunctionHandler] = [
-        "files-ping": Ping(service: "files"),
-        "files-echo": Echo(service: "files"),
         "files-on-account-status": AccountStatusConsumer(),
     ]
 }

@@ -8,8 +8,6 @@ public enum Marketplace: BlytzService {
     public static let name = ServiceName.marketplace
 
     public static let functions: [String: any FunctionHandler] = [
-        "marketplace-ping": Ping(service: "marketplace"),
-        "marketplace-echo": Echo(service: "marketplace"),
         "marketplace-on-account-status": AccountStatusConsumer(),
     ]
 }

@@ -8,8 +8,6 @@ public enum Payments: BlytzService {
     public static let name = ServiceName.payments
 
     public static let functions: [String: any FunctionHandler] = [
-        "payments-ping": Ping(service: "payments"),
-        "payments-echo": Echo(service: "payments"),
         "payments-on-account-status": AccountStatusConsumer(),
     ]
 }

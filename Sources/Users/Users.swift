@@ -11,9 +11,8 @@ public enum Users: BlytzService {
     public static let name = ServiceName.users
 
     public static let functions: [String: any FunctionHandler] = [
+        // The benchmarks' trivial functions (bench/bench.yaml, bench/profiles.yaml): warm, and cold.
         "users-ping": Ping(service: "users"),
-        "users-echo": Echo(service: "users"),
-        // The benchmark's cold-start function (bench/bench.yaml).
         "users-cold": Ping(service: "users"),
 
         "users-register": Register(),

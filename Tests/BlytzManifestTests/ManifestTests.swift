@@ -27,7 +27,7 @@ import Testing
         #expect(manifest.services.map(\.name) == ["users", "marketplace", "contracts", "payments", "communication", "files"])
         #expect(manifest.services.map(\.port) == [3001, 3002, 3003, 3004, 3005, 3006])
         #expect(manifest.services.map(\.database) == ["users_db", "marketplace_db", "contracts_db", "payments_db", "communication_db", "files_db"])
-        #expect(manifest.function(named: "users-ping")?.scaling.min == 1)
+        #expect(manifest.function(named: "users-jwks")?.scaling.min == 1)
     }
 
     @Test func readsEveryTriggerKindWithDefaults() throws {

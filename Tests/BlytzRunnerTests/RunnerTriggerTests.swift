@@ -161,6 +161,6 @@ import Testing
         #expect(goodStatus == 0 && goodOutput.contains("6 services"))
 
         let (routesStatus, routes) = try blytz(["routes", "functions.yaml"])
-        #expect(routesStatus == 0 && routes.contains("users-ping") && routes.contains("/api/users/ping"))
+        #expect(routesStatus == 0 && routes.contains("users-register") && routes.contains("/api/auth/register"))
     }
 }
