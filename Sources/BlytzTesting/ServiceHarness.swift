@@ -223,6 +223,23 @@ public struct ServiceHarness<Service: BlytzService>: Sendable {
         _ = try await handler.invoke(try JSON.encoder().encode(event), context: context(function))
     }
 
+    /// Hands the WebSocket function `function` a message (or a connect or disconnect, by `route`) on
+    /// `connectionId`, as the runner does; returns its answer.
+    public func webSocket(_ function: String, route: String, body: String? = nil, connectionId: String = "test-connection") async throws -> APIGatewayWebSocketResponse {
+        guard let handler = Service.functions[function] else { throw Unknown(function: function) }
+        let kind = switch route { case "$connect": "CONNECT"; case "$disconnect": "DISCONNECT"; default: "MESSAGE" }
+        let now = Int64(time.now.timeIntervalSince1970 * 1000)
+        let event = APIGatewayWebSocketRequest(
+            requestContext: .init(
+                routeKey: route, eventType: kind, connectionId: connectionId, requestId: UUID().uuidString, messageId: kind == "MESSAGE" ? UUID().uuidString : nil,
+                domainName: "localhost", connectedAt: now, requestTimeEpoch: now
+            ),
+            body: body
+        )
+        let output = try await handler.invoke(try JSON.encoder().encode(event), context: context(function))
+        return try JSON.decoder().decode(APIGatewayWebSocketResponse.self, from: output)
+    }
+
     /// The events the service published (its outbox, sent or not), oldest first.
     public func published() async throws -> [EventEnvelope<AnyEvent>] {
         try await database.withConnection { sql in

@@ -51,8 +51,9 @@ public final class SchemaCollector {
         return reference
     }
 
-    /// A value of `type` built from neutral placeholders, so a walk can go on past a decoded property.
-    func placeholder<T: Decodable>(_ type: T.Type) throws -> T {
+    /// A value of `type` built from neutral placeholders (empty strings, zeros, first cases, no optionals),
+    /// so a walk can go on past a decoded property; tests use it for an event whose contents do not matter.
+    public func placeholder<T: Decodable>(_ type: T.Type) throws -> T {
         if let value = Self.scalarPlaceholder(type) { return value }
         if let cases = type as? any (CaseIterable & Decodable).Type, let first = Self.firstCase(cases) as? T { return first }
         return try T(from: PlaceholderDecoder(collector: self, codingPath: []))
