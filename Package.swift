@@ -14,7 +14,6 @@ let services = ["Users", "Marketplace", "Contracts", "Payments", "Communication"
 let extraDependencies: [String: [Target.Dependency]] = [
     "Communication": [
         .product(name: "SQLKit", package: "sql-kit"),
-        .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -24,7 +23,6 @@ let extraDependencies: [String: [Target.Dependency]] = [
         .product(name: "JWTKit", package: "jwt-kit"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "SQLKit", package: "sql-kit"),
-        .product(name: "Logging", package: "swift-log"),
     ],
 ]
 
@@ -214,7 +212,10 @@ let package = Package(
             [
                 Target.target(
                     name: name,
-                    dependencies: ["Blytz", "BlytzData", "BlytzServices", "BlytzEvents", .product(name: "HTTPTypes", package: "swift-http-types")] + (extraDependencies[name] ?? []),
+                    dependencies: [
+                        "Blytz", "BlytzData", "BlytzServices", "BlytzEvents",
+                        .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
+                    ] + (extraDependencies[name] ?? []),
                     swiftSettings: swiftSettings
                 ),
                 Target.executableTarget(

@@ -60,7 +60,7 @@ struct NewService: ParsableCommand {
                 sources: [Sources/\(module), Sources/\(module)Worker, Sources/Blytz]
 
             """
-            let withService = try Text.insert(in: text, before: #"\nfunctions:\n"#, "\n" + block.dropLast(), what: "the services section")
+            let withService = try Text.insert(in: text, before: #"\n\nfunctions:\n"#, "\n" + block.dropLast(), what: "the services section")
             return withService.trimmingTrailingNewlines + """
 
 

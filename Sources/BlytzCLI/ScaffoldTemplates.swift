@@ -99,6 +99,7 @@ enum Templates {
             return """
             import Blytz
             import BlytzEvents
+            import Logging
 
             /// Consumes `\(event)` (\(name)).
             struct \(type): EventConsumer {
@@ -111,6 +112,7 @@ enum Templates {
         case .schedule(let cron):
             return """
             import Blytz
+            import Logging
 
             /// Runs on `\(cron)` (UTC) (\(name)).
             struct \(type): ScheduleFunction {
@@ -158,7 +160,7 @@ enum Templates {
                             #expect(try await \(service).call(.\(method.lowercased()), "\(path)"\(json)).status == .unauthorized)
                         }
                     }
-            """
+                """
         case .queue(let event):
             body = """
                     @Test func consumesTheEvent() async throws {
@@ -167,7 +169,7 @@ enum Templates {
                             #expect(try await \(service).deliver([event], to: "\(name)").isEmpty)
                         }
                     }
-            """
+                """
         case .schedule:
             body = """
                     @Test func runsWhenFired() async throws {
@@ -175,7 +177,7 @@ enum Templates {
                             try await \(service).fire("\(name)")
                         }
                     }
-            """
+                """
         case .websocket(let route):
             body = """
                     @Test func answersWhatTheClientSent() async throws {
@@ -184,7 +186,7 @@ enum Templates {
                             #expect(reply.statusCode == 200 && reply.body == #"{"action":"hello"}"#)
                         }
                     }
-            """
+                """
         }
         return """
         import Blytz
