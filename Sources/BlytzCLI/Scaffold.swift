@@ -133,7 +133,8 @@ struct NewFunction: ParsableCommand {
             guard parts.count == 2, ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(parts[0].uppercased()) else {
                 throw ValidationError("--http is a method and a path: \"GET /\(service)/…\"")
             }
-            let pattern = try RoutePattern(parts[1])
+            let pattern: RoutePattern
+            do { pattern = try RoutePattern(parts[1]) } catch { throw ValidationError("--http: \(error.reason)") }
             skeleton = .http(method: parts[0].uppercased(), pattern: pattern)
             trigger = "http: \"\(parts[0].uppercased()) \(pattern)\""
         } else if let queue {
@@ -143,7 +144,7 @@ struct NewFunction: ParsableCommand {
             skeleton = .queue(event: queue)
             trigger = "queue: { events: [\(queue)] }"
         } else if let schedule {
-            _ = try CronSchedule(schedule)
+            do { _ = try CronSchedule(schedule) } catch { throw ValidationError("--schedule: \(error.reason)") }
             skeleton = .schedule(cron: schedule)
             trigger = "schedule: \"\(schedule)\""
         } else {
