@@ -16,6 +16,8 @@ public struct ServiceDescription: Codable, Sendable, Equatable {
         /// What the OpenAPI document says of an HTTP function: who may call it, and its bodies' schemas.
         public struct HTTP: Codable, Sendable, Equatable {
             public var access: RouteAccess
+            /// The query parameters it reads.
+            public var query: [QueryParameter]?
             public var input: JSONValue?
             public var output: JSONValue?
             public var outputContentType: String?
@@ -33,7 +35,11 @@ public struct ServiceDescription: Codable, Sendable, Equatable {
             events = (type(of: handler) as? any ConsumesEvents.Type)?.consumedTypes?.map(\.rawValue)
             if let http = type(of: handler) as? any HTTPFunction.Type {
                 let output = http.outputSchema(schemas)
-                self.http = HTTP(access: http.access, input: http.inputSchema(schemas), output: output?.schema, outputContentType: output?.contentType)
+                let query = http.queryParameters
+                self.http = HTTP(
+                    access: http.access, query: query.isEmpty ? nil : query, input: http.inputSchema(schemas),
+                    output: output?.schema, outputContentType: output?.contentType
+                )
             }
         }
     }

@@ -56,7 +56,7 @@ public enum OpenAPIDocument {
             case .parameter(let name), .greedy(let name): ["name": .string(name), "in": "path", "required": true, "schema": ["type": "string"]]
             case .literal: nil
             }
-        }
+        } + (http?.query ?? []).map { ["name": .string($0.name), "in": "query", "required": false, "schema": $0.schema] }
         if !parameters.isEmpty { fields["parameters"] = .array(parameters) }
         if let input = http?.input {
             fields["requestBody"] = ["required": true, "content": ["application/json": ["schema": input]]]

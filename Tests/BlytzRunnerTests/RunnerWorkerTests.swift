@@ -49,7 +49,8 @@ import Testing
             let start = ContinuousClock.now
             let reply = try await hung
             #expect(reply.status == 504)
-            #expect(ContinuousClock.now - start < .seconds(2))
+            // Its timeout is 1 s; the bound leaves room for a loaded machine, far below the 10 s default.
+            #expect(ContinuousClock.now - start < .seconds(5))
             #expect(await eventually { (try? await runner.pool("fx-hang").workers.total) == 0 })
             let report = try await runner.pool("fx-hang")
             #expect(report.timeouts == 1)

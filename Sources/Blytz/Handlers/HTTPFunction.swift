@@ -15,6 +15,8 @@ import Logging
 public protocol HTTPFunction: FunctionHandler {
     associatedtype Input: Decodable & Sendable = Empty
     associatedtype Output: ResponseBody = Empty
+    /// The query parameters it reads (`request.read(Query.self)`); none by default.
+    associatedtype Query: QueryParameters = NoQuery
 
     func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Output>
 
@@ -33,6 +35,9 @@ public enum RouteAccess: String, Codable, Sendable {
 
 extension HTTPFunction {
     public static var access: RouteAccess { .bearer }
+
+    /// The query parameters the function reads, with their schemas.
+    public static var queryParameters: [QueryParameter] { Query.parameters }
 
     /// The JSON Schema of the request body; nil when the function takes none.
     public static func inputSchema(_ schemas: SchemaCollector) -> JSONValue? {

@@ -9,19 +9,16 @@ public struct PageRequest: Sendable {
     /// The list's order; a cursor of another order is refused.
     public var sort: String
 
-    /// Reads `limit` (1–100, default 20) and `cursor` from `query`; bad values are 422s naming the field.
-    public init(_ query: [String: String], sort: String) throws(HTTPError) {
-        var errors: [Problem.FieldError] = []
+    /// Reads `limit` (1–100, default 20) and `cursor` with `reader`; bad values are 422s naming the field.
+    public init(_ reader: inout QueryReader, sort: String) throws(HTTPError) {
         self.sort = sort
-        limit = 20
-        if let text = query["limit"] {
-            if let value = Int(text), (1...100).contains(value) { limit = value } else { errors.append(.init(field: "limit", message: "must be an integer from 1 to 100")) }
-        }
+        limit = reader.int("limit", in: 1...100) ?? 20
+        reader.declare("cursor", ["type": "string"])
         cursor = nil
-        if let text = query["cursor"], !text.isEmpty {
-            if let cursor = Cursor(text), cursor.sort == sort { self.cursor = cursor } else { errors.append(.init(field: "cursor", message: "is not a cursor of this list and sort")) }
+        if let text = reader.query["cursor"], !text.isEmpty {
+            if let cursor = Cursor(text), cursor.sort == sort { self.cursor = cursor } else { reader.errors.append(.init(field: "cursor", message: "is not a cursor of this list and sort")) }
         }
-        if !errors.isEmpty { throw .unprocessable(errors) }
+        try reader.check()
     }
 
     /// The page of `rows` (fetched with `Keyset.select`, one more than a page) as `item`s, with the cursor

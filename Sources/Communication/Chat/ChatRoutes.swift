@@ -46,9 +46,14 @@ struct OpenConversation: HTTPFunction {
 
 /// `GET /chat/conversations`: the caller's conversations, most recent message first.
 struct ListConversations: HTTPFunction {
+    struct Query: QueryParameters {
+        var page: PageRequest
+        init(_ reader: inout QueryReader) throws(HTTPError) { page = try PageRequest(&reader, sort: "recent") }
+    }
+
     func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<ConversationView>> {
         let caller = try await context.caller(request)
-        let page = try PageRequest(request.query, sort: "recent")
+        let page = try request.read(Query.self).page
         let keyset = Keyset(column: "last_message_at", idColumn: "id", descending: true)
         let (rows, people, unread) = try await context.database.withConnection { sql in
             var query = sql.select().column("*").from("conversations")
@@ -74,10 +79,15 @@ struct ListConversations: HTTPFunction {
 
 /// `GET /chat/conversations/{id}/messages`: newest first, for its participants only (404 for anyone else).
 struct ListMessages: HTTPFunction {
+    struct Query: QueryParameters {
+        var page: PageRequest
+        init(_ reader: inout QueryReader) throws(HTTPError) { page = try PageRequest(&reader, sort: "newest") }
+    }
+
     func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<MessageView>> {
         let caller = try await context.caller(request)
         let id = try request.parameter("id")
-        let page = try PageRequest(request.query, sort: "newest")
+        let page = try request.read(Query.self).page
         let keyset = Keyset(column: "created_at", idColumn: "id", descending: true)
         let rows = try await context.database.withConnection { sql in
             let conversation = try await ConversationRecord.participating(id, userId: caller.userId, on: sql)

@@ -40,12 +40,21 @@ struct NotificationView: Codable, Sendable, ResponseBody {
 
 /// `GET /notifications`: the caller's notifications, newest first; `?unread=true` for unread ones only.
 struct ListNotifications: HTTPFunction {
+    struct Query: QueryParameters {
+        var unread: Bool?
+        var page: PageRequest
+
+        init(_ reader: inout QueryReader) throws(HTTPError) {
+            unread = reader.bool("unread")
+            try reader.check()
+            page = try PageRequest(&reader, sort: "newest")
+        }
+    }
+
     func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<NotificationView>> {
         let caller = try await context.caller(request)
-        var reader = QueryReader(request.query)
-        let unread = reader.bool("unread")
-        try reader.check()
-        let page = try PageRequest(request.query, sort: "newest")
+        let filters = try request.read(Query.self)
+        let (unread, page) = (filters.unread, filters.page)
         let keyset = Keyset(column: "created_at", idColumn: "id", descending: true)
         let rows = try await context.database.withConnection { sql in
             var query = sql.select().column("*").from("notifications").where("user_id", .equal, SQLBind(caller.userId))

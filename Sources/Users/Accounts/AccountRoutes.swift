@@ -9,14 +9,24 @@ import SQLKit
 
 /// `GET /users` (admin): users, newest first, filtered by `role` and `status`.
 struct ListUsers: HTTPFunction {
+    struct Query: QueryParameters {
+        var role: String?
+        var status: String?
+        var page: PageRequest
+
+        init(_ reader: inout QueryReader) throws(HTTPError) {
+            role = reader.choice("role", Caller.Role.allCases.map(\.rawValue))
+            status = reader.choice("status", UserRecord.Status.allCases.map(\.rawValue))
+            try reader.check()
+            page = try PageRequest(&reader, sort: "created")
+        }
+    }
+
     func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<UserView>> {
         let caller = try await context.caller(request)
         try caller.require(.admin, detail: "Only admins may list users.")
-        var reader = QueryReader(request.query)
-        let role = reader.choice("role", Caller.Role.allCases.map(\.rawValue))
-        let status = reader.choice("status", UserRecord.Status.allCases.map(\.rawValue))
-        try reader.check()
-        let page = try PageRequest(request.query, sort: "created")
+        let filters = try request.read(Query.self)
+        let (role, status, page) = (filters.role, filters.status, filters.page)
         let keyset = Keyset(column: "created_at", idColumn: "id", descending: true)
         let rows = try await context.database.withConnection { sql in
             var query = sql.select().column("*").from(UserRecord.table)
@@ -163,19 +173,28 @@ struct GetBasicUser: HTTPFunction {
 /// `GET /users/{id}/applications` (the VA themself, or an admin): the VA's proposals, from the
 /// marketplace service (`GET /proposals?vaUserId=`), passed through page by page.
 struct GetApplications: HTTPFunction {
+    struct Query: QueryParameters {
+        var limit: Int
+        var cursor: String?
+
+        init(_ reader: inout QueryReader) throws(HTTPError) {
+            limit = reader.int("limit", in: 1...100) ?? 20
+            cursor = reader.text("cursor")
+            try reader.check()
+        }
+    }
+
     func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<ProposalSummary>> {
         let caller = try await context.caller(request)
         let id = try userId(request)
         try caller.requireSelfOrAdmin(id)
-        var reader = QueryReader(request.query)
-        let limit = reader.int("limit", in: 1...100) ?? 20
-        try reader.check()
+        let page = try request.read(Query.self)
         guard let user = try await context.database.withConnection({ sql in try await UserRecord.find(id, on: sql) }), user.status != .deleted else {
             throw HTTPError.notFound("There is no user \(id).")
         }
         guard user.role == .va else { throw HTTPError.notFound("User \(id) is not a VA and has no applications.") }
         do {
-            return .ok(try await context.services.call(ListProposalsCall(vaUserId: id, limit: limit, cursor: request.query["cursor"]), context: context, as: .caller(caller)))
+            return .ok(try await context.services.call(ListProposalsCall(vaUserId: id, limit: page.limit, cursor: page.cursor), context: context, as: .caller(caller)))
         } catch let error as ServiceCallError where error.problem.status == 404 {
             // The VA exists here, so a 404 means the marketplace has no such listing to offer.
             throw HTTPError(502, detail: "The marketplace service could not list proposals (it answered 404 to GET /proposals).")

@@ -13,15 +13,28 @@ struct SearchCompanies: HTTPFunction {
         "name": Keyset(column: "name", idColumn: "user_id", descending: false),
     ]
 
+    struct Query: QueryParameters {
+        var words: [String]
+        var industry: String?
+        var country: String?
+        var sort: String
+        var page: PageRequest
+
+        init(_ reader: inout QueryReader) throws(HTTPError) {
+            words = queryWords(reader.text("q"))
+            industry = reader.text("industry")?.lowercased()
+            country = reader.country("country")
+            sort = reader.choice("sort", ["recent", "name"], default: "recent")
+            try reader.check()
+            page = try PageRequest(&reader, sort: sort)
+        }
+    }
+
     func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<CompanyView>> {
         let caller = try await context.caller(request)
-        var reader = QueryReader(request.query)
-        let words = queryWords(reader.text("q"))
-        let industry = reader.text("industry")?.lowercased()
-        let country = reader.country("country")
-        let sort = reader.choice("sort", ["recent", "name"], default: "recent")
-        try reader.check()
-        let page = try PageRequest(request.query, sort: sort)
+        let filters = try request.read(Query.self)
+        let (words, industry, country, page) = (filters.words, filters.industry, filters.country, filters.page)
+        let sort = filters.sort
         let keyset = Self.sorts[sort]!
 
         let rows = try await context.database.withConnection { sql in

@@ -15,20 +15,38 @@ struct SearchVAProfiles: HTTPFunction {
         "recent": Keyset(column: "created_at", idColumn: "user_id", descending: true),
     ]
 
+    struct Query: QueryParameters {
+        var words: [String]
+        var skills: [String]
+        var country: String?
+        var minRate: Int?
+        var maxRate: Int?
+        var available: Bool?
+        var minRating: Double?
+        var sort: String
+        var page: PageRequest
+
+        init(_ reader: inout QueryReader) throws(HTTPError) {
+            words = queryWords(reader.text("q"))
+            skills = (reader.text("skills") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+            if skills.count > 10 { reader.errors.append(.init(field: "skills", message: "must list at most 10 skills")) }
+            country = reader.country("country")
+            minRate = reader.int("minRate", in: 0...100_000_00)
+            maxRate = reader.int("maxRate", in: 0...100_000_00)
+            available = reader.bool("available")
+            minRating = reader.number("minRating", in: 0...5)
+            sort = reader.choice("sort", ["rating", "rate", "recent"], default: "rating")
+            try reader.check()
+            page = try PageRequest(&reader, sort: sort)
+        }
+    }
+
     func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<VAProfileView>> {
         let caller = try await context.caller(request)
-        var reader = QueryReader(request.query)
-        let words = queryWords(reader.text("q"))
-        let skills = (reader.text("skills") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
-        if skills.count > 10 { reader.errors.append(.init(field: "skills", message: "must list at most 10 skills")) }
-        let country = reader.country("country")
-        let minRate = reader.int("minRate", in: 0...100_000_00)
-        let maxRate = reader.int("maxRate", in: 0...100_000_00)
-        let available = reader.bool("available")
-        let minRating = reader.number("minRating", in: 0...5)
-        let sort = reader.choice("sort", ["rating", "rate", "recent"], default: "rating")
-        try reader.check()
-        let page = try PageRequest(request.query, sort: sort)
+        let filters = try request.read(Query.self)
+        let (words, skills, country, minRate, maxRate, available, minRating, page) =
+            (filters.words, filters.skills, filters.country, filters.minRate, filters.maxRate, filters.available, filters.minRating, filters.page)
+        let sort = filters.sort
         let keyset = Self.sorts[sort]!
         let rare = try context.users.settings.rareFilter
 
