@@ -18,6 +18,7 @@ let extraDependencies: [String: [Target.Dependency]] = [
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOExtras", package: "swift-nio-extras"),
     ],
+    "Marketplace": [.product(name: "SQLKit", package: "sql-kit")],
     "Users": [
         .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         .product(name: "JWTKit", package: "jwt-kit"),
@@ -48,6 +49,7 @@ let testTargets: [Target] = [
     ("BlytzRunnerTests", ["BlytzRunner", "BlytzManifest", "Users", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
     ("UsersTests", ["Users"]),
     ("CommunicationTests", ["Communication", "BlytzRunner", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
+    ("MarketplaceTests", ["Marketplace"]),
     ("APITests", ["BlytzManifest"]),
 ].map { (name: String, extra: [Target.Dependency]) in
     .testTarget(name: name, dependencies: testDependencies + extra, swiftSettings: swiftSettings)

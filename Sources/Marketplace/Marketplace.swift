@@ -3,11 +3,27 @@ import BlytzData
 import BlytzEvents
 import BlytzServices
 
-/// The marketplace service's functions, by the names `functions.yaml` gives them.
+/// The marketplace service: job postings and proposals. Each function's name is its `functions.yaml` key.
 public enum Marketplace: BlytzService {
     public static let name = ServiceName.marketplace
 
     public static let functions: [String: any FunctionHandler] = [
+        "marketplace-jobs-create": CreatePosting(),
+        "marketplace-jobs-update": UpdatePosting(),
+        "marketplace-jobs-close": ClosePosting(),
+        "marketplace-jobs-get": GetPosting(),
+        "marketplace-jobs-mine": ListOwnPostings(),
+
+        "marketplace-proposals-submit": SubmitProposal(),
+        "marketplace-proposals-list": ListProposals(),
+        "marketplace-proposals-get": GetProposal(),
+        "marketplace-proposals-update": UpdateProposal(),
+        "marketplace-proposals-withdraw": WithdrawProposal(),
+        "marketplace-proposals-reject": RejectProposal(),
+
         "marketplace-on-account-status": AccountStatusConsumer(),
     ]
+
+    /// The versioned schema of `marketplace_db`, applied in order.
+    public static let migrations: [Migration] = Schema.migrations
 }
