@@ -13,6 +13,7 @@ public enum Marketplace: BlytzService {
         "marketplace-jobs-close": ClosePosting(),
         "marketplace-jobs-get": GetPosting(),
         "marketplace-jobs-mine": ListOwnPostings(),
+        "marketplace-jobs-categories": ListCategories(),
 
         "marketplace-proposals-submit": SubmitProposal(),
         "marketplace-proposals-list": ListProposals(),

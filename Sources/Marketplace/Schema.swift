@@ -65,5 +65,9 @@ enum Schema {
             try await sql.raw("CREATE INDEX proposals_by_job ON proposals (job_posting_id, created_at, id)").run()
             try await sql.raw("CREATE INDEX proposals_by_va ON proposals (va_user_id, created_at, id)").run()
         },
+        Migration(2, "open jobs per category") { sql in
+            // Kept by every change of a posting's status or category, so listing categories reads one row each.
+            try await sql.raw("CREATE TABLE job_categories (category TEXT PRIMARY KEY, open_jobs BIGINT NOT NULL)").run()
+        },
     ]
 }

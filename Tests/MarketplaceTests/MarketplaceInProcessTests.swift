@@ -94,6 +94,37 @@ import Testing
     }
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
+    func categoriesCountOpenJobsThroughEveryChange(engine: ServiceDatabase.Engine) async throws {
+        try await ServiceHarness<Marketplace>.with(engine) { market in
+            let company = Self.id()
+            func posting(_ category: String, open: Bool) async throws -> String {
+                let body = Self.fixedJob.replacingOccurrences(of: "{", with: #"{"category":"\#(category)",\#(open ? #""status":"open","# : "")"#)
+                return try await market.call(.post, "/jobs", json: body, as: .person(company, .company)).json(PostingView.self).id
+            }
+            func counts() async throws -> [String: Int] {
+                let listed = try await market.call(.get, "/jobs/categories").json(ListCategories.Output.self)
+                return Dictionary(uniqueKeysWithValues: listed.items.map { ($0.category, $0.openJobs) })
+            }
+            // Opened at once concurrently, one by a later publish, one left a draft.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<6 { group.addTask { () async throws -> Void in _ = try await posting("admin", open: true) } }
+                try await group.waitForAll()
+            }
+            let books = try await posting("Bookkeeping", open: false)
+            let draft = try await posting("admin", open: false)
+            #expect(try await counts() == ["admin": 6])
+            _ = try await market.call(.patch, "/jobs/\(books)", json: #"{"status":"open"}"#, as: .person(company, .company))
+            #expect(try await counts() == ["admin": 6, "bookkeeping": 1])
+            // Recategorised while open, then closed; a draft's edits count for nothing.
+            _ = try await market.call(.patch, "/jobs/\(books)", json: #"{"category":"admin"}"#, as: .person(company, .company))
+            #expect(try await counts() == ["admin": 7])
+            _ = try await market.call(.post, "/jobs/\(books)/close", as: .person(company, .company))
+            _ = try await market.call(.patch, "/jobs/\(draft)", json: #"{"category":"design"}"#, as: .person(company, .company))
+            #expect(try await counts() == ["admin": 6])
+        }
+    }
+
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func oneProposalPerVAPerJobEvenWhenSentAtOnce(engine: ServiceDatabase.Engine) async throws {
         try await ServiceHarness<Marketplace>.with(engine) { market in
             let job = try await Self.post(market, as: Self.id())

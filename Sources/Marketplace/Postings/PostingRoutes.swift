@@ -26,6 +26,7 @@ struct CreatePosting: HTTPFunction {
         let created = record
         let view = try await context.database.transaction { sql in
             try await created.insert(on: sql)
+            try await CategoryCounts.moved(from: nil, to: created, on: sql)
             try await PostingTerms.apply(input, to: created.id, on: sql)
             let view = try await PostingTerms.view(created, on: sql)
             if created.status == .open { try await context.publish(created.jobPosted(skills: view.skillsRequired), on: sql) }
@@ -47,6 +48,7 @@ struct UpdatePosting: HTTPFunction {
         }
         let updated = try await context.database.transaction { sql -> PostingView in
             var record = try await Postings.owned(id, by: caller, on: sql)
+            let before = record
             record.status = try record.status.after(.edit)
             record.apply(input)
             guard record.termProblems.isEmpty else { throw HTTPError.unprocessable(record.termProblems) }
@@ -57,6 +59,7 @@ struct UpdatePosting: HTTPFunction {
             }
             record.updatedAt = context.now.iso
             try await record.update(on: sql)
+            try await CategoryCounts.moved(from: before, to: record, on: sql)
             try await PostingTerms.apply(input, to: record.id, on: sql)
             let view = try await PostingTerms.view(record, on: sql)
             if publishing { try await context.publish(record.jobPosted(skills: view.skillsRequired), on: sql) }
@@ -73,9 +76,11 @@ struct ClosePosting: HTTPFunction {
         let id = try request.parameter("id")
         let closed = try await context.database.transaction { sql -> PostingView in
             var record = try await Postings.owned(id, by: caller, on: sql)
+            let before = record
             record.status = try record.status.after(.close)
             record.updatedAt = context.now.iso
             try await record.update(on: sql)
+            try await CategoryCounts.moved(from: before, to: record, on: sql)
             return try await PostingTerms.view(record, on: sql)
         }
         return .ok(closed)
