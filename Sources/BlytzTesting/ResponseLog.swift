@@ -8,7 +8,7 @@ import Foundation
 enum ResponseLog {
     struct Line: Encodable {
         var method: String
-        /// The path as the service sees it (no `/api` prefix), with the query.
+        /// The path as the service sees it (no `/api` prefix); what follows a `?` is not matched.
         var path: String
         var status: Int
         var contentType: String?

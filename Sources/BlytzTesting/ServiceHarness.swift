@@ -174,8 +174,7 @@ public struct ServiceHarness<Service: BlytzService>: Sendable {
         var request = request
         if let identity { request.headers[.authorization] = "Bearer \(try await token(identity))" }
         let response = try await HandlerTester.http(handler, request, context: context(function))
-        let query = request.query.isEmpty ? "" : "?" + request.query.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
-        ResponseLog.record(method: request.method.rawValue, path: request.path + query, status: response.status.code, contentType: response.headers[.contentType], body: response.body)
+        ResponseLog.record(method: request.method.rawValue, path: request.path, status: response.status.code, contentType: response.headers[.contentType], body: response.body)
         return response
     }
 

@@ -16,8 +16,7 @@ if [ "${1:-}" = "--inside" ]; then
   "$blytz" new function reports on-user-deleted --queue UserDeleted --root .
   "$blytz" new function reports nightly --schedule "0 0 3 * * *" --root .
   "$blytz" new function reports live --websocket '$default' --root .
-  swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" || true
-  swift build --build-tests >/dev/null
+  swift build --build-tests > build.log 2>&1 || { grep -E "error" build.log >&2; exit 1; }
   .build/debug/blytz validate functions.yaml
   swift test --skip-build --filter 'ReportsTests|SummaryTests|AddNoteTests|OnUserDeletedTests|NightlyTests|LiveTests'
   exit 0

@@ -62,7 +62,7 @@ public struct QueryReader {
     }
 
     func value(_ name: String) -> String? {
-        query[name].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0.trimmingCharacters(in: .whitespaces) }
+        query[name].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     public mutating func text(_ name: String) -> String? {
