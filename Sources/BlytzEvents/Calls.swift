@@ -318,3 +318,27 @@ public struct CreateRefundCall: ServiceCall {
         self.idempotencyKey = idempotencyKey
     }
 }
+
+/// marketplace → users (the backfill of its copy): one page of visible VA profiles, oldest first.
+public struct ListVAProfilesCall: ServiceCall {
+    public typealias Answer = Page<VAProfileSnapshot>
+    public static let service = ServiceName.users
+    public var cursor: String?
+    public var path: String { "/profiles/va?sort=recent&limit=100" + (cursor?.addingPercentEncoding(withAllowedCharacters: .alphanumerics).map { "&cursor=\($0)" } ?? "") }
+
+    public init(cursor: String?) {
+        self.cursor = cursor
+    }
+}
+
+/// marketplace → users (the backfill of its copy): one page of visible company profiles.
+public struct ListCompanyProfilesCall: ServiceCall {
+    public typealias Answer = Page<CompanySnapshot>
+    public static let service = ServiceName.users
+    public var cursor: String?
+    public var path: String { "/profiles/company?sort=recent&limit=100" + (cursor?.addingPercentEncoding(withAllowedCharacters: .alphanumerics).map { "&cursor=\($0)" } ?? "") }
+
+    public init(cursor: String?) {
+        self.cursor = cursor
+    }
+}

@@ -18,7 +18,7 @@ public protocol BlytzService {
     static var migrations: [Migration] { get }
     /// Adds the service's own parts (keys, clients) to a worker's dependencies, beside its database.
     static func setup(_ configuration: Configuration, _ logger: Logger, _ dependencies: inout Dependencies) async throws
-    /// Commands beside `migrate` and `describe` (`blytz <service> <command> …`).
+    /// Commands beside `migrate`, `describe`, `stuck` and `retry-stuck` (`blytz <service> <command> …`).
     static var commands: [ServiceCommand] { get }
 }
 
@@ -34,7 +34,12 @@ extension BlytzService {
     public static func main() -> Never {
         ServiceMain.main(
             functions: functions, migrations: migrations, setup: { try await setup($0, $1, &$2) },
-            commands: commands + [ServiceCommand("describe", needsDatabase: false) { _, _, _, _ in describe() }]
+            commands: commands + [
+                ServiceCommand("describe", needsDatabase: false) { _, _, _, _ in describe() },
+                // Work between services that failed every attempt (see `Reconciler`), and putting it back.
+                ServiceCommand("stuck") { _, database, _, _ in jsonText(try await Reconciler.stuck(in: database)) },
+                ServiceCommand("retry-stuck") { _, database, _, _ in jsonText(["retried": try await Reconciler.retryStuck(in: database, now: Date())]) },
+            ]
         )
     }
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import Blytz
 import BlytzEvents
 import BlytzData
@@ -27,6 +28,34 @@ public enum ServiceParts {
                 return try await AccountStatus.isActive(userId, in: database)
             }
         }
+    }
+
+    /// Runs a service command that calls other services (such as `blytz marketplace backfill`) with a
+    /// context like a worker's: the service's database, its client and identity, no WebSocket connections.
+    public static func withCommandContext<Output: Sendable>(
+        _ name: String, database: ServiceDatabase, configuration: Configuration, logger: Logger, _ body: (FunctionContext) async throws -> Output
+    ) async throws -> Output {
+        var dependencies = Dependencies()
+        dependencies[DatabaseKey.self] = database
+        try await setup(configuration, logger, &dependencies)
+        let context = FunctionContext(
+            requestId: UUID().uuidString.lowercased(), functionName: name, deadlineEpochMilliseconds: Int64((Date().timeIntervalSince1970 + 3_600) * 1_000),
+            traceparent: nil, logger: logger, configuration: configuration, dependencies: dependencies, connections: NoConnections()
+        )
+        do {
+            let output = try await body(context)
+            await dependencies.shutdown()
+            return output
+        } catch {
+            await dependencies.shutdown()
+            throw error
+        }
+    }
+
+    /// A command holds no WebSocket connections.
+    struct NoConnections: ConnectionManager {
+        func post(_ data: Data, to connectionId: String) async throws { throw ConnectionGone(connectionId: connectionId) }
+        func close(_ connectionId: String) async throws {}
     }
 
     /// The HTTP client of service calls, one per worker process for its lifetime. A refused connection

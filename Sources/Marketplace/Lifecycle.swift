@@ -49,3 +49,19 @@ enum ProposalStatus: String, Codable, Sendable, CaseIterable {
         }
     }
 }
+
+/// A match's lifecycle: active until either party archives it.
+enum MatchStatus: String, Codable, Sendable, CaseIterable {
+    case active, archived
+
+    enum Action: String, Sendable, CaseIterable {
+        case archive = "archived"
+    }
+
+    func after(_ action: Action) throws(IllegalTransition) -> MatchStatus {
+        switch (self, action) {
+        case (.active, .archive): .archived
+        default: throw IllegalTransition(what: "match", state: rawValue, action: action.rawValue)
+        }
+    }
+}

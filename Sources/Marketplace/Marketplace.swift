@@ -3,7 +3,7 @@ import BlytzData
 import BlytzEvents
 import BlytzServices
 
-/// The marketplace service: job postings and proposals. Each function's name is its `functions.yaml` key.
+/// The marketplace service: job postings, proposals, hires and matching. Each function's name is its `functions.yaml` key.
 public enum Marketplace: BlytzService {
     public static let name = ServiceName.marketplace
 
@@ -14,6 +14,8 @@ public enum Marketplace: BlytzService {
         "marketplace-jobs-get": GetPosting(),
         "marketplace-jobs-mine": ListOwnPostings(),
         "marketplace-jobs-categories": ListCategories(),
+        "marketplace-jobs-search": SearchPostings(),
+        "marketplace-jobs-hires": ListHires(),
 
         "marketplace-proposals-submit": SubmitProposal(),
         "marketplace-proposals-list": ListProposals(),
@@ -21,10 +23,23 @@ public enum Marketplace: BlytzService {
         "marketplace-proposals-update": UpdateProposal(),
         "marketplace-proposals-withdraw": WithdrawProposal(),
         "marketplace-proposals-reject": RejectProposal(),
+        "marketplace-proposals-accept": AcceptProposal(),
+        "marketplace-reconcile-accepts": ReconcileAccepts(),
+
+        "marketplace-matches-recommendations": Recommendations(),
+        "marketplace-matches-jobs": RecommendedJobs(),
+        "marketplace-matches-vote": CastVote(),
+        "marketplace-matches-list": ListMatches(),
+        "marketplace-matches-get": GetMatch(),
+        "marketplace-matches-archive": ArchiveMatch(),
+
+        "marketplace-people": RefreshPeople(),
 
         "marketplace-on-account-status": AccountStatusConsumer(),
     ]
 
     /// The versioned schema of `marketplace_db`, applied in order.
     public static let migrations: [Migration] = Schema.migrations
+
+    public static var commands: [ServiceCommand] { Commands.all }
 }

@@ -69,5 +69,100 @@ enum Schema {
             // Kept by every change of a posting's status or category, so listing categories reads one row each.
             try await sql.raw("CREATE TABLE job_categories (category TEXT PRIMARY KEY, open_jobs BIGINT NOT NULL)").run()
         },
+        Migration(3, "people, search, hires and matches") { sql in
+            // The marketplace's copy of the people it searches and matches, fed by the user service's events.
+            try await sql.raw("""
+                CREATE TABLE people (
+                    user_id TEXT PRIMARY KEY,
+                    role TEXT,
+                    status TEXT NOT NULL,
+                    has_profile BOOLEAN NOT NULL,
+                    name TEXT,
+                    country TEXT,
+                    timezone TEXT,
+                    utc_offset_minutes INTEGER,
+                    hourly_rate_cents BIGINT,
+                    currency TEXT,
+                    availability TEXT,
+                    available BOOLEAN NOT NULL,
+                    average_rating DOUBLE PRECISION NOT NULL,
+                    total_reviews BIGINT NOT NULL,
+                    standing DOUBLE PRECISION NOT NULL,
+                    profile_version TEXT,
+                    account_version TEXT,
+                    updated_at TEXT NOT NULL
+                )
+                """).run()
+            // Candidates for a job are walked per time zone, best standing first (see Matching/Candidates.swift).
+            try await sql.raw("CREATE INDEX people_by_standing ON people (utc_offset_minutes, standing, user_id)").run()
+            try await sql.raw("""
+                CREATE TABLE person_skills (user_id TEXT NOT NULL REFERENCES people (user_id), skill TEXT NOT NULL, PRIMARY KEY (user_id, skill))
+                """).run()
+            try await sql.raw("CREATE INDEX person_skills_by_skill ON person_skills (skill, user_id)").run()
+
+            // Search: the words of a posting's title, description and tags; its budget and skill count; its zone.
+            try await sql.raw("""
+                CREATE TABLE posting_words (
+                    posting_id TEXT NOT NULL REFERENCES job_postings (id),
+                    term TEXT NOT NULL,
+                    PRIMARY KEY (posting_id, term)
+                )
+                """).run()
+            try await sql.raw("CREATE INDEX posting_words_by_term ON posting_words (term, posting_id)").run()
+            try await sql.raw("ALTER TABLE job_postings ADD COLUMN pay_cents BIGINT").run()
+            try await sql.raw("ALTER TABLE job_postings ADD COLUMN skill_count INTEGER NOT NULL DEFAULT 0").run()
+            try await sql.raw("ALTER TABLE job_postings ADD COLUMN utc_offset_minutes INTEGER").run()
+            try await sql.raw("UPDATE job_postings SET pay_cents = CASE WHEN job_type = 'fixed' THEN budget_cents ELSE rate_max_cents END").run()
+            try await sql.raw("UPDATE job_postings SET skill_count = (SELECT COUNT(*) FROM posting_skills WHERE posting_skills.posting_id = job_postings.id)").run()
+            try await sql.raw("CREATE INDEX job_postings_recent ON job_postings (status, published_at, id)").run()
+            try await sql.raw("CREATE INDEX job_postings_budget ON job_postings (status, pay_cents, id)").run()
+            try await sql.raw("CREATE INDEX job_postings_category ON job_postings (status, category, published_at, id)").run()
+            try await sql.raw("CREATE INDEX job_postings_matching ON job_postings (status, job_type, utc_offset_minutes, skill_count, pay_cents, id)").run()
+
+            // Hires: one per accepted proposal.
+            try await sql.raw("""
+                CREATE TABLE jobs (
+                    id TEXT PRIMARY KEY,
+                    job_posting_id TEXT NOT NULL REFERENCES job_postings (id),
+                    proposal_id TEXT NOT NULL UNIQUE REFERENCES proposals (id),
+                    company_user_id TEXT NOT NULL,
+                    va_user_id TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    contract_id TEXT,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                )
+                """).run()
+            try await sql.raw("CREATE INDEX jobs_by_company ON jobs (company_user_id, created_at, id)").run()
+            try await sql.raw("CREATE INDEX jobs_by_va ON jobs (va_user_id, created_at, id)").run()
+
+            // Votes: one row per (posting, VA) holding both sides', so concurrent votes meet on one row.
+            try await sql.raw("""
+                CREATE TABLE match_votes (
+                    job_posting_id TEXT NOT NULL REFERENCES job_postings (id),
+                    va_user_id TEXT NOT NULL,
+                    company_vote TEXT,
+                    va_vote TEXT,
+                    updated_at TEXT NOT NULL,
+                    PRIMARY KEY (job_posting_id, va_user_id)
+                )
+                """).run()
+            try await sql.raw("""
+                CREATE TABLE matches (
+                    id TEXT PRIMARY KEY,
+                    job_posting_id TEXT NOT NULL REFERENCES job_postings (id),
+                    va_user_id TEXT NOT NULL,
+                    company_user_id TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    score DOUBLE PRECISION,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    UNIQUE (job_posting_id, va_user_id)
+                )
+                """).run()
+            try await sql.raw("CREATE INDEX matches_by_company ON matches (company_user_id, created_at, id)").run()
+            try await sql.raw("CREATE INDEX matches_by_va ON matches (va_user_id, created_at, id)").run()
+        },
     ]
 }

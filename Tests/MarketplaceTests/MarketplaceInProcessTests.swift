@@ -79,6 +79,7 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for va in vas {
                     group.addTask { () async throws -> Void in
+                        try await market.vaProfile(va)
                         #expect(try await market.call(.get, "/jobs/\(job)", as: .person(va, .va)).status == .ok)
                         let body = Self.proposal.replacingOccurrences(of: "{", with: #"{"jobPostingId":"\#(job)","#)
                         #expect(try await market.call(.post, "/proposals", json: body, as: .person(va, .va)).status == .created)
@@ -129,6 +130,7 @@ import Testing
         try await ServiceHarness<Marketplace>.with(engine) { market in
             let job = try await Self.post(market, as: Self.id())
             let va = Self.id()
+            try await market.vaProfile(va)
             let body = Self.proposal.replacingOccurrences(of: "{", with: #"{"jobPostingId":"\#(job)","#)
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for _ in 0..<8 { group.addTask { try await market.call(.post, "/proposals", json: body, as: .person(va, .va)).status } }
@@ -148,6 +150,10 @@ import Testing
             let job = try await Self.post(market, as: company)
             let body = Self.proposal.replacingOccurrences(of: "{", with: #"{"jobPostingId":"\#(job)","#)
             #expect(try await market.call(.post, "/proposals", json: body, as: .person(company, .company)).status == .forbidden)
+            // A VA without a profile the marketplace knows of may not propose.
+            let unknown = try await market.call(.post, "/proposals", json: body, as: .person(va, .va))
+            #expect(unknown.status == .forbidden && unknown.problem?.detail?.contains("profile") == true)
+            try await market.vaProfile(va)
             let missing = try await market.call(.post, "/proposals", json: #"{"bidType":"hourly"}"#, as: .person(va, .va))
             #expect(missing.status == .unprocessableContent && Set(missing.problemFields) == ["jobPostingId", "coverLetter"])
             let noRate = try await market.call(.post, "/proposals", json: #"{"jobPostingId":"\#(job)","coverLetter":"Hi","bidType":"hourly"}"#, as: .person(va, .va))
@@ -187,6 +193,7 @@ import Testing
 
             // A withdrawal takes the proposal off the count; a closed job takes no proposals.
             let second = Self.id()
+            try await market.vaProfile(second)
             let another = try await market.call(.post, "/proposals", json: body, as: .person(second, .va)).json(ProposalView.self)
             #expect(try await market.call(.post, "/proposals/\(another.id)/withdraw", as: .person(second, .va)).status == .ok)
             #expect(try await market.call(.get, "/jobs/\(job)", as: .person(company, .company)).json(PostingView.self).proposalCount == 1)

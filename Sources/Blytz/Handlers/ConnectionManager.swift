@@ -9,6 +9,10 @@ public protocol ConnectionManager: Sendable {
 /// The connection no longer exists (API Gateway's `GoneException`, HTTP 410).
 public struct ConnectionGone: Error, Sendable, Equatable {
     public var connectionId: String
+
+    public init(connectionId: String) {
+        self.connectionId = connectionId
+    }
 }
 
 /// The management endpoint answered something other than success.

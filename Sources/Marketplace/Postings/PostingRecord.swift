@@ -90,6 +90,9 @@ struct PostingRecord: Codable, Sendable {
             .where("id", .equal, SQLBind(id)).run()
     }
 
+    /// The fixed budget, or the top of the hourly range: what the budget sort and filter and matching read (`pay_cents`).
+    var payCents: Int? { jobType == .fixed ? budgetCents : rateMaxCents }
+
     func jobPosted(skills: [String]) -> JobPosted {
         JobPosted(
             jobPostingId: id, companyUserId: companyUserId, title: title, category: category, skillsRequired: skills,
@@ -106,6 +109,12 @@ struct PostingView: Codable, Sendable, ResponseBody {
     var tags: [String]
 
     subscript<Value>(dynamicMember path: KeyPath<PostingRecord, Value>) -> Value { posting[keyPath: path] }
+
+    /// What matching scores of it.
+    var matched: MatchedJob {
+        MatchedJob(id: posting.id, skills: skillsRequired, jobType: posting.jobType, payCents: posting.payCents, currency: posting.currency,
+                   utcOffsetMinutes: MatchScore.standardOffset(posting.timezone))
+    }
 
     init(_ posting: PostingRecord, terms: PostingTerms) {
         self.posting = posting
@@ -173,6 +182,24 @@ struct PostingTerms: Sendable, Equatable {
     /// The view of one posting, its terms read.
     static func view(_ posting: PostingRecord, on sql: any SQLDatabase) async throws -> PostingView {
         PostingView(posting, terms: try await of([posting.id], on: sql)[posting.id] ?? PostingTerms())
+    }
+
+    /// The words `q` finds postings by: of the title, description and tags.
+    static let wordsTable = "posting_words"
+
+    /// Writes what search and matching read of `view` beside its row: its words, its pay (the fixed budget
+    /// or the top of its hourly range), its number of required skills and its zone's standard offset.
+    static func index(_ view: PostingView, on sql: any SQLDatabase) async throws {
+        let id = view.posting.id
+        try await sql.delete(from: wordsTable).where("posting_id", .equal, SQLBind(id)).run()
+        let words = searchTerms([view.title, view.description] + view.tags)
+        if !words.isEmpty {
+            var insert = sql.insert(into: wordsTable).columns("posting_id", "term")
+            for word in words { insert = insert.values(SQLBind(id), SQLBind(word)) }
+            try await insert.run()
+        }
+        try await sql.update(PostingRecord.table).set("pay_cents", to: SQLBind(view.posting.payCents)).set("skill_count", to: SQLBind(view.skillsRequired.count))
+            .set("utc_offset_minutes", to: SQLBind(MatchScore.standardOffset(view.timezone))).where("id", .equal, SQLBind(id)).run()
     }
 }
 

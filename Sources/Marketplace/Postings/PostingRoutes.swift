@@ -29,6 +29,7 @@ struct CreatePosting: HTTPFunction {
             try await CategoryCounts.moved(from: nil, to: created, on: sql)
             try await PostingTerms.apply(input, to: created.id, on: sql)
             let view = try await PostingTerms.view(created, on: sql)
+            try await PostingTerms.index(view, on: sql)
             if created.status == .open { try await context.publish(created.jobPosted(skills: view.skillsRequired), on: sql) }
             return view
         }
@@ -62,6 +63,7 @@ struct UpdatePosting: HTTPFunction {
             try await CategoryCounts.moved(from: before, to: record, on: sql)
             try await PostingTerms.apply(input, to: record.id, on: sql)
             let view = try await PostingTerms.view(record, on: sql)
+            try await PostingTerms.index(view, on: sql)
             if publishing { try await context.publish(record.jobPosted(skills: view.skillsRequired), on: sql) }
             return view
         }
@@ -136,6 +138,20 @@ struct ListOwnPostings: HTTPFunction {
 
 /// Who may see and change a posting.
 enum Postings {
+    /// Closes every draft and open posting of `userId` (whose account was deleted).
+    static func closeAll(of userId: String, now: Date, on sql: any SQLDatabase) async throws {
+        let postings = try await sql.select().column("*").from(PostingRecord.table).where("company_user_id", .equal, SQLBind(userId))
+            .where("status", .in, SQLBind.group([PostingStatus.draft.rawValue, PostingStatus.open.rawValue]))
+            .all(decoding: PostingRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        for before in postings {
+            var after = before
+            after.status = try after.status.after(.close)
+            after.updatedAt = now.iso
+            try await after.update(on: sql)
+            try await CategoryCounts.moved(from: before, to: after, on: sql)
+        }
+    }
+
     /// Open, closed and filled postings are public to signed-in callers; a draft only to its company and admins.
     static func visible(_ record: PostingRecord, to caller: Caller) -> Bool {
         record.status != .draft || record.companyUserId == caller.userId || caller.isAdmin

@@ -23,6 +23,9 @@ struct SubmitProposal: HTTPFunction {
                 throw HTTPError.notFound("There is no job posting \(postingId).")
             }
             guard posting.status == .open else { throw IllegalTransition(what: "posting", state: posting.status.rawValue, action: "sent proposals") }
+            guard try await PersonRecord.find(caller.userId, on: sql)?.isActiveVA ?? false else {
+                throw HTTPError.forbidden("Create your VA profile (POST /profiles/va) before sending proposals.")
+            }
             var record = ProposalRecord(
                 id: UUID().uuidString.lowercased(), jobPostingId: posting.id, vaUserId: caller.userId, coverLetter: "", bidType: .fixed,
                 currency: posting.currency, status: .pending, createdAt: now, updatedAt: now
@@ -152,6 +155,31 @@ struct RejectProposal: HTTPFunction {
 enum Proposals {
     enum Party { case author, owner }
 
+    /// Withdraws every pending proposal of `userId` (whose account was deleted).
+    static func withdrawAll(of userId: String, now: Date, on sql: any SQLDatabase) async throws {
+        let pending = try await sql.select().column("*").from(ProposalRecord.table).where("va_user_id", .equal, SQLBind(userId))
+            .where("status", .equal, SQLBind(ProposalStatus.pending.rawValue)).all(decoding: ProposalRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        for var proposal in pending {
+            proposal.status = try proposal.status.after(.withdraw)
+            proposal.updatedAt = now.iso
+            try await proposal.update(on: sql)
+            try await countWithdrawal(on: proposal.jobPostingId, on: sql)
+        }
+    }
+
+    /// Rejects the pending proposals on a posting that was filled, but `kept`.
+    static func rejectPending(on postingId: String, except kept: String, now: Date, on sql: any SQLDatabase) async throws {
+        try await sql.update(ProposalRecord.table).set("status", to: SQLBind(ProposalStatus.rejected.rawValue)).set("updated_at", to: SQLBind(now.iso))
+            .where("job_posting_id", .equal, SQLBind(postingId)).where("status", .equal, SQLBind(ProposalStatus.pending.rawValue))
+            .where("id", .notEqual, SQLBind(kept)).run()
+    }
+
+    /// A withdrawn proposal no longer counts on its posting.
+    static func countWithdrawal(on postingId: String, on sql: any SQLDatabase) async throws {
+        try await sql.update(PostingRecord.table).set(SQLIdentifier("proposal_count"), to: SQLRaw("proposal_count - 1"))
+            .where("id", .equal, SQLBind(postingId)).run()
+    }
+
     /// The titles of the postings `proposals` are on, by posting id.
     static func titles(of proposals: [ProposalRecord], on sql: any SQLDatabase) async throws -> [String: String] {
         struct Title: Decodable { var id: String; var title: String }
@@ -186,8 +214,7 @@ enum Proposals {
             proposal.updatedAt = context.now.iso
             try await proposal.update(on: sql)
             if before != .withdrawn && proposal.status == .withdrawn {
-                try await sql.update(PostingRecord.table).set(SQLIdentifier("proposal_count"), to: SQLRaw("proposal_count - 1"))
-                    .where("id", .equal, SQLBind(posting.id)).run()
+                try await countWithdrawal(on: posting.id, on: sql)
                 posting.proposalCount -= 1
             }
             return (proposal, posting)

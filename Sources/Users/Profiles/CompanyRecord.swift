@@ -2,6 +2,7 @@ import Foundation
 import Blytz
 import BlytzData
 import BlytzEvents
+import BlytzServices
 import SQLKit
 
 /// A row of `companies`.

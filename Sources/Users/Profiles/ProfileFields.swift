@@ -70,28 +70,3 @@ struct FieldCheck {
         if let value, !allowed.contains(value) { errors.append(.init(field: field, message: "must be one of \(allowed.joined(separator: ", "))")) }
     }
 }
-
-/// The words of a profile that `q` matches by prefix: lower-cased, split on anything not a letter or digit.
-func searchTerms(_ texts: [String]) -> [String] {
-    var seen = Set<String>()
-    var terms: [String] = []
-    for text in texts {
-        for word in text.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }) where word.count <= 40 {
-            let term = String(word)
-            if seen.insert(term).inserted { terms.append(term) }
-            if terms.count == 300 { return terms }
-        }
-    }
-    return terms
-}
-
-/// The words of a query, split the same way (at most five; a word longer than any stored term simply
-/// matches nothing).
-func queryWords(_ q: String?) -> [String] {
-    var words: [String] = []
-    for word in (q ?? "").lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }) where !words.contains(String(word)) {
-        words.append(String(word.prefix(100)))
-        if words.count == 5 { break }
-    }
-    return words
-}

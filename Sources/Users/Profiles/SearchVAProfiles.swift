@@ -64,8 +64,10 @@ struct SearchVAProfiles: HTTPFunction {
             if let maxRate { query = query.where(rate, .lessThanOrEqual, SQLBind(maxRate)) }
             if let available { query = query.where("available", .equal, SQLBind(available)) }
             if let minRating { query = query.where(rating, .greaterThanOrEqual, SQLBind(minRating)) }
-            for filter in skills.map(SetFilter.skill) + words.map(SetFilter.word) {
-                query = query.where(try await filter.condition(on: sql, rare: rare))
+            let filters = skills.map { TermFilter(table: "va_skills", idColumn: "user_id", termColumn: "skill", match: .exact($0)) }
+                + words.map { TermFilter(table: "profile_terms", idColumn: "user_id", match: .prefix($0), scope: ["kind": "va"]) }
+            for filter in filters {
+                query = query.where(try await filter.condition(on: sql, rowId: SQLColumn("user_id", table: VAProfileRecord.table), rare: rare))
             }
             let cursorValue: (String) -> any Encodable & Sendable = switch sort {
             case "rating": { Double($0) ?? 0 }
@@ -83,52 +85,5 @@ struct SearchVAProfiles: HTTPFunction {
             }
             return (value, last.userId)
         }))
-    }
-}
-
-/// A filter on a set of profiles (those with a skill, those with a word starting with a prefix), and how
-/// it joins the query. A rare one drives the query: its few ids are looked up and sorted. A common one is
-/// probed row by row while the sort's index is walked, which stops after a page. Which is which is
-/// decided by counting its matches, up to `USERS_SEARCH_RARE_FILTER` (2000), over the index each has.
-enum SetFilter: Sendable {
-    case skill(String)
-    case word(String)
-
-    /// `rare`: below this many matches a filter drives the query.
-    func condition(on sql: any SQLDatabase, rare: Int) async throws -> any SQLExpression {
-        struct Count: Decodable { var n: Int }
-        let limited = SQLSubquery.select { candidates(in: $0).limit(rare) }
-        let count = try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
-            .from(SQLAlias(limited, as: SQLIdentifier("candidates"))).first(decoding: Count.self)?.n ?? 0
-        if count < rare {
-            return SQLBinaryExpression(SQLIdentifier("user_id"), .in, SQLSubquery.select { candidates(in: $0) })
-        }
-        return Exists(subquery: SQLSubquery.select { builder in
-            candidates(in: builder).where(SQLColumn("user_id", table: "matched"), .equal, SQLColumn("user_id", table: VAProfileRecord.table))
-        })
-    }
-
-    /// `EXISTS (subquery)`; SQLKit has no builder for it.
-    struct Exists: SQLExpression {
-        let subquery: any SQLExpression
-
-        func serialize(to serializer: inout SQLSerializer) {
-            serializer.write("EXISTS ")
-            subquery.serialize(to: &serializer)
-        }
-    }
-
-    /// `SELECT user_id FROM … AS matched WHERE …`.
-    func candidates(in builder: any SQLSubqueryClauseBuilder) -> any SQLSubqueryClauseBuilder {
-        switch self {
-        case .skill(let skill):
-            builder.column(SQLColumn("user_id", table: "matched")).from(SQLAlias(SQLIdentifier("va_skills"), as: SQLIdentifier("matched")))
-                .where(SQLColumn("skill", table: "matched"), .equal, SQLBind(skill))
-        case .word(let word):
-            builder.column(SQLColumn("user_id", table: "matched")).from(SQLAlias(SQLIdentifier("profile_terms"), as: SQLIdentifier("matched")))
-                .where(SQLColumn("kind", table: "matched"), .equal, SQLBind("va"))
-                .where(SQLColumn("term", table: "matched"), .greaterThanOrEqual, SQLBind(word))
-                .where(SQLColumn("term", table: "matched"), .lessThan, SQLBind(word + "\u{10FFFF}"))
-        }
     }
 }
