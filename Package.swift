@@ -49,7 +49,7 @@ let testTargets: [Target] = [
     ("BlytzRunnerTests", ["BlytzRunner", "BlytzManifest", "Users", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
     ("UsersTests", ["Users"]),
     ("CommunicationTests", ["Communication", "BlytzRunner", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
-    ("MarketplaceTests", ["Marketplace"]),
+    ("MarketplaceTests", ["Marketplace", "BlytzRunner"]),
     ("APITests", ["BlytzManifest"]),
 ].map { (name: String, extra: [Target.Dependency]) in
     .testTarget(name: name, dependencies: testDependencies + extra, swiftSettings: swiftSettings)

@@ -19,6 +19,8 @@ public struct ServiceDescription: Codable, Sendable, Equatable {
             /// The query parameters it reads.
             public var query: [QueryParameter]?
             public var input: JSONValue?
+            /// True when the body may be left out.
+            public var inputOptional: Bool?
             public var output: JSONValue?
             public var outputContentType: String?
         }
@@ -38,7 +40,7 @@ public struct ServiceDescription: Codable, Sendable, Equatable {
                 let query = http.queryParameters
                 self.http = HTTP(
                     access: http.access, query: query.isEmpty ? nil : query, input: http.inputSchema(schemas),
-                    output: output?.schema, outputContentType: output?.contentType
+                    inputOptional: http.inputIsOptional ? true : nil, output: output?.schema, outputContentType: output?.contentType
                 )
             }
         }

@@ -59,7 +59,7 @@ public enum OpenAPIDocument {
         } + (http?.query ?? []).map { ["name": .string($0.name), "in": "query", "required": false, "schema": $0.schema] }
         if !parameters.isEmpty { fields["parameters"] = .array(parameters) }
         if let input = http?.input {
-            fields["requestBody"] = ["required": true, "content": ["application/json": ["schema": input]]]
+            fields["requestBody"] = ["required": .bool(!(http?.inputOptional ?? false)), "content": ["application/json": ["schema": input]]]
             responses["422"] = problem
         }
         if http?.access ?? .bearer == .bearer {

@@ -14,6 +14,9 @@ public struct Backend: Sendable {
     public let postgresURL: String?
     /// The communication database's URL when it is PostgreSQL.
     public let communicationURL: String?
+    /// What the runner was started with beside the machine's environment (database URLs among them), for
+    /// `blytz` commands on the same databases.
+    public let settings: [String: String]
 
     public struct Session: Decodable, Sendable {
         public struct User: Decodable, Sendable {
@@ -34,8 +37,8 @@ public struct Backend: Sendable {
         "LOG_LEVEL": "warning",
     ]
 
-    /// Starts the runner on `engine` (on PostgreSQL: the users and communication databases and the event
-    /// queue) with `environment` added, runs `body`, stops it.
+    /// Starts the runner on `engine` (on PostgreSQL: the users, marketplace and communication databases and
+    /// the event queue) with `environment` added, runs `body`, stops it.
     public static func with<T>(_ engine: ServiceDatabase.Engine, environment: [String: String] = [:], _ body: (Backend) async throws -> T) async throws -> T {
         let postgresURL = engine == .postgres ? try TestDatabase.unusedPostgresURL() : nil
         let communicationURL = engine == .postgres ? try TestDatabase.unusedPostgresURL() : nil
@@ -43,10 +46,11 @@ public struct Backend: Sendable {
         if let postgresURL, let communicationURL {
             settings["USERS_DATABASE_URL"] = postgresURL
             settings["COMMUNICATION_DATABASE_URL"] = communicationURL
+            settings["MARKETPLACE_DATABASE_URL"] = try TestDatabase.unusedPostgresURL()
             settings["BLYTZ_QUEUE_URL"] = try TestDatabase.unusedPostgresURL()
         }
         return try await withRunner(manifest: "functions.yaml", environment: settings) { runner in
-            try await body(Backend(runner: runner, postgresURL: postgresURL, communicationURL: communicationURL))
+            try await body(Backend(runner: runner, postgresURL: postgresURL, communicationURL: communicationURL, settings: settings))
         }
     }
 
@@ -85,9 +89,8 @@ public struct Backend: Sendable {
     /// An admin made with `blytz users create-admin`, signed in.
     public func admin() async throws -> Session {
         let email = "admin-\(UUID().uuidString.prefix(8).lowercased())@example.com"
-        var environment = Self.environment
+        var environment = settings
         environment["BLYTZ_ADMIN_PASSWORD"] = "admin password 1"
-        if let postgresURL { environment["USERS_DATABASE_URL"] = postgresURL }
         let made = try blytz(["users", "create-admin", "--email", email, "--data-dir", runner.dataDirectory], environment: environment)
         guard made.status == 0 else { throw TestSetupError(description: "create-admin failed: \(made.output)") }
         let reply = try await login(email, "admin password 1")

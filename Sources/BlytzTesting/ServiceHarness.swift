@@ -205,11 +205,13 @@ public struct ServiceHarness<Service: BlytzService>: Sendable {
 
     /// Delivers `events` to the queue function `function` as one batch; returns the ids of the messages it
     /// reported failed (`m0`, `m1`, … in order).
+    /// `id` and `at` set the envelope's id and time (as for a repeated or a late delivery).
     @discardableResult
-    public func deliver(_ events: [any Event], to function: String, source: String = "test") async throws -> [String] {
+    public func deliver(_ events: [any Event], to function: String, source: String = "test", id: String? = nil, at: Date? = nil) async throws -> [String] {
         guard let handler = Service.functions[function] else { throw Unknown(function: function) }
         let records = try events.enumerated().map { index, event in
-            SQSEvent.Message(messageId: "m\(index)", body: String(decoding: try Self.envelope(event, source: source, time: time.now), as: UTF8.self), queue: function)
+            let body = try Self.envelope(event, source: source, time: at ?? time.now, id: id)
+            return SQSEvent.Message(messageId: "m\(index)", body: String(decoding: body, as: UTF8.self), queue: function)
         }
         let output = try await handler.invoke(try JSON.encoder().encode(SQSEvent(records: records)), context: context(function))
         return try JSON.decoder().decode(SQSBatchResponse.self, from: output).batchItemFailures.map(\.itemIdentifier)
@@ -253,9 +255,9 @@ public struct ServiceHarness<Service: BlytzService>: Sendable {
         }
     }
 
-    static func envelope(_ event: some Event, source: String, time: Date) throws -> Data {
+    static func envelope(_ event: some Event, source: String, time: Date, id: String? = nil) throws -> Data {
         func encode<E: Event>(_ event: E) throws -> Data {
-            try JSON.encoder().encode(EventEnvelope(id: UUID().uuidString.lowercased(), type: E.type, version: E.version, source: source, time: time.iso, subject: event.subject, data: event, traceparent: nil))
+            try JSON.encoder().encode(EventEnvelope(id: id ?? UUID().uuidString.lowercased(), type: E.type, version: E.version, source: source, time: time.iso, subject: event.subject, data: event, traceparent: nil))
         }
         return try encode(event)
     }

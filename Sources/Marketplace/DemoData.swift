@@ -144,12 +144,23 @@ enum SyntheticMarket {
                 try await skills.run()
                 try await tags.run()
                 try await words.run()
-                for view in views {
-                    try await sql.update(PostingRecord.table).set("pay_cents", to: SQLBind(view.posting.payCents)).set("skill_count", to: SQLBind(view.skillsRequired.count))
-                        .set("utc_offset_minutes", to: SQLBind(MatchScore.standardOffset(view.timezone))).where("id", .equal, SQLBind(view.id)).run()
-                    try await CategoryCounts.moved(from: nil, to: view.posting, on: sql)
-                }
+                try await sql.raw("""
+                    UPDATE job_postings SET pay_cents = CASE WHEN job_type = 'fixed' THEN budget_cents ELSE rate_max_cents END,
+                        skill_count = (SELECT COUNT(*) FROM posting_skills WHERE posting_skills.posting_id = job_postings.id)
+                    WHERE id IN (\(binds: views.map(\.id)))
+                    """).run()
             }
+        }
+        // What each posting's write would have moved, once for all: zones' offsets and the open jobs per category.
+        try await database.transaction { sql in
+            for zone in jobZones {
+                try await sql.update(PostingRecord.table).set("utc_offset_minutes", to: SQLBind(MatchScore.standardOffset(zone))).where("timezone", .equal, SQLBind(zone)).run()
+            }
+            try await sql.delete(from: CategoryCounts.table).run()
+            try await sql.raw("""
+                INSERT INTO job_categories (category, open_jobs)
+                SELECT category, COUNT(*) FROM job_postings WHERE status = 'open' AND category IS NOT NULL GROUP BY category
+                """).run()
         }
         try await analyze(database)
         struct Seeded: Encodable { var postings: Int; var seconds: Double }

@@ -39,6 +39,9 @@ extension HTTPFunction {
     /// The query parameters the function reads, with their schemas.
     public static var queryParameters: [QueryParameter] { Query.parameters }
 
+    /// Whether the request body may be left out (its type is an `OptionalBody`).
+    public static var inputIsOptional: Bool { Input.self is any OptionalBody.Type }
+
     /// The JSON Schema of the request body; nil when the function takes none.
     public static func inputSchema(_ schemas: SchemaCollector) -> JSONValue? {
         Input.self == Empty.self ? nil : schemas.schema(for: Input.self)
@@ -92,9 +95,10 @@ extension HTTPFunction {
         if Input.self == Empty.self {
             input = Empty() as! Input
         } else {
-            guard !body.isEmpty else {
+            guard !body.isEmpty || Input.self is any OptionalBody.Type else {
                 throw Problem(status: 400, detail: "A JSON body is required.", errors: [.init(field: "body", message: "is required")])
             }
+            let body = body.isEmpty ? Data("{}".utf8) : body
             if let type = event.headers["content-type"], !type.lowercased().contains("json") {
                 throw Problem(status: 415, detail: "The body must be application/json, not \(type).", errors: [.init(field: "content-type", message: "must be application/json")])
             }

@@ -43,3 +43,6 @@ public struct FunctionRequest<Input: Sendable>: Sendable {
 public struct Empty: Codable, Sendable, Equatable {
     public init() {}
 }
+
+/// A request body whose fields are all optional, which a client may leave out entirely (it is then `{}`).
+public protocol OptionalBody: Decodable {}

@@ -35,9 +35,9 @@ struct JobRecord: Codable, Sendable, ResponseBody {
     }
 }
 
-/// The body of `POST /proposals/{id}/accept`, all optional: `fill` marks the posting filled (its other
+/// The body of `POST /proposals/{id}/accept`, which may be left out; all optional: `fill` marks the posting filled (its other
 /// pending proposals are rejected); `terms` and `startDate` go to the contract.
-struct AcceptInput: Codable, Sendable, Validatable {
+struct AcceptInput: Codable, Sendable, Validatable, OptionalBody {
     var fill: Bool?
     var terms: String?
     var startDate: String?

@@ -1,21 +1,19 @@
 import Blytz
 import BlytzEvents
-import Foundation
 import BlytzServices
+import Foundation
 import SQLKit
 
 /// Candidate generation for matching, over indexes, never a scan of every VA or job.
 ///
-/// A required skill held by fewer than `MATCH_RARE_SKILL` candidates is *rare*: everyone with a rare skill
-/// is read and scored (a few index ranges). Everyone else shares only *common* skills, which caps their
-/// skills part (at most the common skills' share). They are walked per time zone (and for jobs per job type
-/// and number of skills), in an order that bounds the rest of the walk — VAs by standing (their
-/// availability and rating parts), hourly jobs by pay — so the walk stops as soon as no unread candidate
-/// can still reach the page (`TopScores`). The result equals scoring every candidate and sorting.
+/// A skill held by fewer than `MATCH_RARE_SKILL` candidates is *rare*: everyone with a rare skill is read
+/// and scored (a few index ranges). Everyone else shares only *common* skills, which caps their skills part
+/// (at most the common skills' share). They are walked per time zone (and for jobs per job type and number
+/// of skills), in an order that bounds the rest of the walk — VAs by standing (their availability and rating
+/// parts), hourly jobs by pay — so the walk stops as soon as no unread candidate can still reach the page
+/// (`TopScores`). The result equals scoring every candidate and sorting. Candidates are read as small rows
+/// with their number of matched skills counted in SQL; only the page's items are read in full.
 enum Candidates {
-    /// Every standard UTC offset a known zone has, in minutes: the time-zone lists.
-    static let offsets: [Int?] = [nil] + Set(TimeZone.knownTimeZoneIdentifiers.compactMap(MatchScore.standardOffset)).sorted()
-
     /// Splits `skills` into rare and common by counting holders in `table` (up to `rare`).
     static func split(_ skills: [String], table: String, termColumn: String, rare: Int, on sql: any SQLDatabase) async throws -> (rare: [String], common: [String]) {
         struct Count: Decodable { var n: Int }
@@ -33,11 +31,64 @@ enum Candidates {
     static func equal(_ column: String, _ value: Int?) -> any SQLExpression {
         SQLBinaryExpression(SQLIdentifier(column), value == nil ? .is : .equal, value.map { SQLBind($0) as any SQLExpression } ?? SQLLiteral.null)
     }
+
+    /// The distinct values of the integer `column` among the rows `scope` selects (nil for NULL), one index
+    /// seek each: `scope` must fix the columns before `column` in an index.
+    static func distinct(_ column: String, in table: String, on sql: any SQLDatabase, scope: (SQLSelectBuilder) -> SQLSelectBuilder) async throws -> [Int?] {
+        struct Next: Decodable { var value: Int? }
+        var values: [Int?] = []
+        if try await scope(sql.select().column(column).from(table)).where(column, .is, SQLLiteral.null).limit(1).all().count > 0 { values.append(nil) }
+        var after = Int.min
+        while let value = try await scope(sql.select().column(SQLFunction("MIN", args: SQLIdentifier(column)), as: "value").from(table))
+            .where(column, .greaterThan, SQLBind(after)).first(decoding: Next.self)?.value {
+            values.append(value)
+            after = value
+        }
+        return values
+    }
+
+    /// `(SELECT COUNT(*) FROM table WHERE id = outer.id AND term IN (terms)) AS matched`.
+    static func matched(in table: String, idColumn: String, termColumn: String, of outer: SQLColumn, among terms: [String]) -> any SQLExpression {
+        SQLAlias(
+            SQLSubquery.select { $0.column(SQLFunction("COUNT", args: SQLLiteral.all)).from(SQLAlias(SQLIdentifier(table), as: SQLIdentifier("held")))
+                .where(SQLColumn(idColumn, table: "held"), .equal, outer).where(SQLColumn(termColumn, table: "held"), .in, SQLBind.group(terms.isEmpty ? [""] : terms)) },
+            as: SQLIdentifier("matched")
+        )
+    }
+
+    /// `EXISTS (SELECT … FROM table WHERE id = outer.id AND term IN (terms))`.
+    static func holds(in table: String, idColumn: String, termColumn: String, of outer: SQLColumn, any terms: [String]) -> any SQLExpression {
+        TermFilter.Exists(subquery: SQLSubquery.select { $0.column(SQLColumn(idColumn, table: "held")).from(SQLAlias(SQLIdentifier(table), as: SQLIdentifier("held")))
+            .where(SQLColumn(idColumn, table: "held"), .equal, outer).where(SQLColumn(termColumn, table: "held"), .in, SQLBind.group(terms)) })
+    }
 }
 
 // MARK: VAs for a job
 
 extension Candidates {
+    /// What scoring reads of a VA, with the number of the job's skills they hold.
+    struct PersonRow: Decodable {
+        var userId: String
+        var hourlyRateCents: Int?
+        var currency: String?
+        var available: Bool
+        var averageRating: Double
+        var totalReviews: Int
+        var utcOffsetMinutes: Int?
+        var standing: Double
+        var matched: Int
+
+        enum CodingKeys: String, CodingKey {
+            case userId = "user_id", hourlyRateCents = "hourly_rate_cents", currency, available, averageRating = "average_rating"
+            case totalReviews = "total_reviews", utcOffsetMinutes = "utc_offset_minutes", standing, matched
+        }
+
+        var candidate: Candidate {
+            Candidate(userId: userId, hourlyRateCents: hourlyRateCents, currency: currency, available: available, averageRating: averageRating,
+                      totalReviews: totalReviews, utcOffsetMinutes: utcOffsetMinutes)
+        }
+    }
+
     /// The best `count` VAs for `job` after `cursor`.
     static func vas(for job: MatchedJob, count: Int, after cursor: (score: Double, id: String)?, settings: Settings, on sql: any SQLDatabase) async throws -> [Scored] {
         let skills = PostingInput.normalised(job.skills)
@@ -45,14 +96,15 @@ extension Candidates {
         var seeded: [Scored] = []
         if !rare.isEmpty {
             let holders = SQLSubquery.select { $0.column("user_id").from(PersonRecord.skillsTable).where("skill", .in, SQLBind.group(rare)) }
-            let people = try await activeVAs(sql).where(SQLBinaryExpression(SQLIdentifier("user_id"), .in, holders))
-                .all(decoding: PersonRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
-            seeded = try await score(people, for: job, skills: skills, on: sql)
+            let rows = try await people(sql, job: skills).where(SQLBinaryExpression(SQLColumn("user_id", table: PersonRecord.table), .in, holders))
+                .all(decoding: PersonRow.self)
+            seeded = rows.map { Scored(id: $0.userId, score: MatchScore($0.candidate, for: job, matched: $0.matched)) }
         }
         var sources: [any CandidateSource] = []
         if !common.isEmpty || skills.isEmpty {
             let coverage = skills.isEmpty ? 1 : Double(common.count) / Double(skills.count)
-            sources = offsets.map { PeopleInZone(offset: $0, job: job, skills: skills, common: common, coverage: coverage, batch: settings.matchBatch, sql: sql) }
+            let zones = try await distinct("utc_offset_minutes", in: PersonRecord.table, on: sql) { $0 }
+            sources = zones.map { PeopleInZone(offset: $0, job: job, skills: skills, common: common, coverage: coverage, batch: settings.matchBatch, sql: sql) }
         }
         return try await TopScores.walk(sources, seeded: seeded, count: count, after: cursor)
     }
@@ -62,9 +114,13 @@ extension Candidates {
             .where("status", .equal, SQLBind(AccountState.active.rawValue)).where("has_profile", .equal, SQLBind(true))
     }
 
-    static func score(_ people: [PersonRecord], for job: MatchedJob, skills: [String], on sql: any SQLDatabase) async throws -> [Scored] {
-        let held = try await PersonRecord.skills(of: people.map(\.userId), among: skills, on: sql)
-        return people.map { Scored(id: $0.userId, score: MatchScore($0.candidate(skills: held[$0.userId] ?? []), for: job)) }
+    /// Active VAs as `PersonRow`s, counting the `job` skills each holds.
+    static func people(_ sql: any SQLDatabase, job skills: [String]) -> SQLSelectBuilder {
+        let outer = SQLColumn("user_id", table: PersonRecord.table)
+        return sql.select().columns("user_id", "hourly_rate_cents", "currency", "available", "average_rating", "total_reviews", "utc_offset_minutes", "standing")
+            .column(matched(in: PersonRecord.skillsTable, idColumn: "user_id", termColumn: "skill", of: outer, among: skills))
+            .from(PersonRecord.table).where("role", .equal, SQLBind(Role.va.rawValue))
+            .where("status", .equal, SQLBind(AccountState.active.rawValue)).where("has_profile", .equal, SQLBind(true))
     }
 
     /// The active VAs of one time zone holding a common skill, best standing first: nothing unread scores
@@ -89,22 +145,18 @@ extension Candidates {
         var bound: Double { fixed + (last?.standing ?? MatchScore.part(MatchScore.weights.availability, 1) + MatchScore.part(MatchScore.weights.rating, 1)) + 1e-9 }
 
         func next() async throws -> CandidateStep {
-            var query = Candidates.activeVAs(sql).where(Candidates.equal("utc_offset_minutes", offset))
+            var query = Candidates.people(sql, job: skills).where(Candidates.equal("utc_offset_minutes", offset))
             if !common.isEmpty {
-                let holds = SQLSubquery.select { $0.column("user_id").from(SQLAlias(SQLIdentifier(PersonRecord.skillsTable), as: SQLIdentifier("held")))
-                    .where(SQLColumn("user_id", table: "held"), .equal, SQLColumn("user_id", table: PersonRecord.table))
-                    .where(SQLColumn("skill", table: "held"), .in, SQLBind.group(common)) }
-                query = query.where(TermFilter.Exists(subquery: holds))
+                query = query.where(Candidates.holds(in: PersonRecord.skillsTable, idColumn: "user_id", termColumn: "skill", of: SQLColumn("user_id", table: PersonRecord.table), any: common))
             }
             if let last {
                 query = query.where(group: { $0.where("standing", .lessThan, SQLBind(last.standing))
                     .orWhere(group: { $0.where("standing", .equal, SQLBind(last.standing)).where("user_id", .lessThan, SQLBind(last.id)) }) })
             }
-            let people = try await query.orderBy("standing", .descending).orderBy("user_id", .descending).limit(batch)
-                .all(decoding: PersonRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
-            if people.count < batch { exhausted = true }
-            if let final = people.last { last = (final.standing, final.userId) }
-            return .scored(try await Candidates.score(people, for: job, skills: skills, on: sql))
+            let rows = try await query.orderBy("standing", .descending).orderBy("user_id", .descending).limit(batch).all(decoding: PersonRow.self)
+            if rows.count < batch { exhausted = true }
+            if let final = rows.last { last = (final.standing, final.userId) }
+            return .scored(rows.map { Scored(id: $0.userId, score: MatchScore($0.candidate, for: job, matched: $0.matched)) })
         }
     }
 }
@@ -112,6 +164,25 @@ extension Candidates {
 // MARK: Jobs for a VA
 
 extension Candidates {
+    /// What scoring reads of an open job, with the number of its skills the VA holds.
+    struct JobRow: Decodable {
+        var id: String
+        var jobType: JobType
+        var payCents: Int?
+        var currency: String
+        var utcOffsetMinutes: Int?
+        var skillCount: Int
+        var matched: Int
+
+        enum CodingKeys: String, CodingKey {
+            case id, jobType = "job_type", payCents = "pay_cents", currency, utcOffsetMinutes = "utc_offset_minutes", skillCount = "skill_count", matched
+        }
+
+        var job: MatchedJob {
+            MatchedJob(id: id, skillCount: skillCount, jobType: jobType, payCents: payCents, currency: currency, utcOffsetMinutes: utcOffsetMinutes)
+        }
+    }
+
     /// The best `count` open jobs for `person` (with `skills`) after `cursor`.
     static func jobs(for person: Candidate, count: Int, after cursor: (score: Double, id: String)?, settings: Settings, on sql: any SQLDatabase) async throws -> [Scored] {
         let skills = person.skills.sorted()
@@ -120,14 +191,17 @@ extension Candidates {
         var seeded: [Scored] = []
         if !rare.isEmpty {
             let holders = SQLSubquery.select { $0.column("posting_id").from(table).where("term", .in, SQLBind.group(rare)) }
-            let postings = try await openPostings(sql).where(SQLBinaryExpression(SQLIdentifier("id"), .in, holders))
-                .all(decoding: PostingRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
-            seeded = try await score(postings, for: person, on: sql)
+            let rows = try await openJobs(sql, holding: skills).where(SQLBinaryExpression(SQLColumn("id", table: PostingRecord.table), .in, holders))
+                .all(decoding: JobRow.self)
+            seeded = rows.map { Scored(id: $0.id, score: MatchScore(person, for: $0.job, matched: $0.matched)) }
         }
         var sources: [any CandidateSource] = []
         for type in JobType.allCases {
-            for offset in offsets {
-                sources.append(JobsInZone(type: type, offset: offset, skillCount: nil, person: person, common: common, batch: settings.matchBatch, sql: sql))
+            let zones = try await distinct("utc_offset_minutes", in: PostingRecord.table, on: sql) {
+                $0.where("status", .equal, SQLBind(PostingStatus.open.rawValue)).where("job_type", .equal, SQLBind(type.rawValue))
+            }
+            for offset in zones {
+                sources.append(JobsInZone(type: type, offset: offset, skillCount: nil, person: person, skills: skills, common: common, batch: settings.matchBatch, sql: sql))
             }
         }
         return try await TopScores.walk(sources, seeded: seeded, count: count, after: cursor)
@@ -137,12 +211,11 @@ extension Candidates {
         sql.select().column("*").from(PostingRecord.table).where("status", .equal, SQLBind(PostingStatus.open.rawValue))
     }
 
-    static func score(_ postings: [PostingRecord], for person: Candidate, on sql: any SQLDatabase) async throws -> [Scored] {
-        let terms = try await PostingTerms.of(postings.map(\.id), on: sql)
-        return postings.map { posting in
-            let view = PostingView(posting, terms: terms[posting.id] ?? PostingTerms())
-            return Scored(id: posting.id, score: MatchScore(person, for: view.matched))
-        }
+    /// Open jobs as `JobRow`s, counting the VA's `skills` each asks for.
+    static func openJobs(_ sql: any SQLDatabase, holding skills: [String]) -> SQLSelectBuilder {
+        sql.select().columns("id", "job_type", "pay_cents", "currency", "utc_offset_minutes", "skill_count")
+            .column(matched(in: PostingTerms.Kind.skill.table, idColumn: "posting_id", termColumn: "term", of: SQLColumn("id", table: PostingRecord.table), among: skills))
+            .from(PostingRecord.table).where("status", .equal, SQLBind(PostingStatus.open.rawValue))
     }
 
     /// The open jobs of one type and zone — and, once split, one number of required skills — that ask for a
@@ -153,15 +226,16 @@ extension Candidates {
         let offset: Int?
         let skillCount: Int?
         let person: Candidate
+        let skills: [String]
         let common: [String]
         let batch: Int
         let sql: any SQLDatabase
         var last: (pay: Int, id: String)?
         var exhausted = false
 
-        init(type: JobType, offset: Int?, skillCount: Int?, person: Candidate, common: [String], batch: Int, sql: any SQLDatabase) {
-            (self.type, self.offset, self.skillCount, self.person, self.common, self.batch, self.sql) = (type, offset, skillCount, person, common, batch, sql)
-            // A job asking for no skills is fully covered; one asking for k can have at most the common ones.
+        init(type: JobType, offset: Int?, skillCount: Int?, person: Candidate, skills: [String], common: [String], batch: Int, sql: any SQLDatabase) {
+            (self.type, self.offset, self.skillCount, self.person, self.skills, self.common, self.batch, self.sql) = (type, offset, skillCount, person, skills, common, batch, sql)
+            // A job asking for k skills, none of them a common one of the VA's, is a candidate only through a rare one (read already).
             if skillCount.map({ $0 > 0 && common.isEmpty }) ?? false { exhausted = true }
         }
 
@@ -187,36 +261,24 @@ extension Candidates {
         }
 
         func next() async throws -> CandidateStep {
-            guard let skillCount else { return .split(try await counts().map { JobsInZone(type: type, offset: offset, skillCount: $0, person: person, common: common, batch: batch, sql: sql) }) }
-            var query = inList(sql.select().column("*").from(PostingRecord.table)).where("skill_count", .equal, SQLBind(skillCount))
+            guard let skillCount else {
+                let counts = try await Candidates.distinct("skill_count", in: PostingRecord.table, on: sql) { self.inList($0) }
+                return .split(counts.compactMap { $0 }.map {
+                    JobsInZone(type: type, offset: offset, skillCount: $0, person: person, skills: skills, common: common, batch: batch, sql: sql)
+                })
+            }
+            var query = inList(Candidates.openJobs(sql, holding: skills)).where("skill_count", .equal, SQLBind(skillCount))
             if skillCount > 0 {
-                let asks = SQLSubquery.select { $0.column("posting_id").from(SQLAlias(SQLIdentifier(PostingTerms.Kind.skill.table), as: SQLIdentifier("asked")))
-                    .where(SQLColumn("posting_id", table: "asked"), .equal, SQLColumn("id", table: PostingRecord.table))
-                    .where(SQLColumn("term", table: "asked"), .in, SQLBind.group(common)) }
-                query = query.where(TermFilter.Exists(subquery: asks))
+                query = query.where(Candidates.holds(in: PostingTerms.Kind.skill.table, idColumn: "posting_id", termColumn: "term", of: SQLColumn("id", table: PostingRecord.table), any: common))
             }
             if let last {
                 query = query.where(group: { $0.where("pay_cents", .lessThan, SQLBind(last.pay))
                     .orWhere(group: { $0.where("pay_cents", .equal, SQLBind(last.pay)).where("id", .lessThan, SQLBind(last.id)) }) })
             }
-            let postings = try await query.orderBy("pay_cents", .descending).orderBy("id", .descending).limit(batch)
-                .all(decoding: PostingRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
-            if postings.count < batch { exhausted = true }
-            if let final = postings.last { last = (final.payCents ?? 0, final.id) }
-            return .scored(try await Candidates.score(postings, for: person, on: sql))
-        }
-
-        /// The skill counts of this list's open jobs, one index seek each.
-        func counts() async throws -> [Int] {
-            struct Next: Decodable { var k: Int? }
-            var counts: [Int] = []
-            var after = -1
-            while let k = try await inList(sql.select().column(SQLFunction("MIN", args: SQLIdentifier("skill_count")), as: "k").from(PostingRecord.table))
-                .where("skill_count", .greaterThan, SQLBind(after)).first(decoding: Next.self)?.k {
-                counts.append(k)
-                after = k
-            }
-            return counts
+            let rows = try await query.orderBy("pay_cents", .descending).orderBy("id", .descending).limit(batch).all(decoding: JobRow.self)
+            if rows.count < batch { exhausted = true }
+            if let final = rows.last { last = (final.payCents ?? 0, final.id) }
+            return .scored(rows.map { Scored(id: $0.id, score: MatchScore(person, for: $0.job, matched: $0.matched)) })
         }
     }
 }

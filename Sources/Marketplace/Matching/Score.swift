@@ -45,10 +45,9 @@ struct MatchScore: Codable, Sendable, Equatable {
         score = ((parts.skills + parts.rate + parts.availability + parts.rating + parts.timezone) * 10_000).rounded() / 10_000
     }
 
-    /// The score of `person` for `job`.
-    init(_ person: Candidate, for job: MatchedJob) {
-        let required = Set(job.skills)
-        let covered = required.isEmpty ? 1 : Double(required.intersection(person.skills).count) / Double(required.count)
+    /// The score of `person` for `job`, when `matched` of the job's required skills are the person's.
+    init(_ person: Candidate, for job: MatchedJob, matched: Int) {
+        let covered = job.skillCount == 0 ? 1 : Double(min(matched, job.skillCount)) / Double(job.skillCount)
         self.init(
             skills: covered, rate: Self.rateFactor(person.hourlyRateCents, person.currency, job: job),
             availability: person.available ? 1 : 0, rating: Self.ratingFactor(person.averageRating, reviews: person.totalReviews),
@@ -85,10 +84,10 @@ struct MatchScore: Codable, Sendable, Equatable {
     }
 }
 
-/// What scoring needs of a VA.
+/// What scoring needs of a VA (`skills` only where they are compared one by one).
 struct Candidate: Sendable, Equatable {
     var userId: String
-    var skills: Set<String>
+    var skills: Set<String> = []
     var hourlyRateCents: Int?
     var currency: String?
     var available: Bool
@@ -97,13 +96,21 @@ struct Candidate: Sendable, Equatable {
     var utcOffsetMinutes: Int?
 }
 
-/// What scoring needs of a job posting.
+/// What scoring needs of a job posting (`skills` only where they are compared one by one).
 struct MatchedJob: Sendable, Equatable {
     var id: String
-    var skills: [String]
+    var skills: [String] = []
+    var skillCount: Int
     var jobType: JobType
     /// The fixed budget, or the top of an hourly range.
     var payCents: Int?
     var currency: String
     var utcOffsetMinutes: Int?
+}
+
+extension MatchScore {
+    /// The score of `person` for `job`, comparing their skills.
+    init(_ person: Candidate, for job: MatchedJob) {
+        self.init(person, for: job, matched: Set(job.skills).intersection(person.skills).count)
+    }
 }

@@ -112,7 +112,7 @@ struct PostingView: Codable, Sendable, ResponseBody {
 
     /// What matching scores of it.
     var matched: MatchedJob {
-        MatchedJob(id: posting.id, skills: skillsRequired, jobType: posting.jobType, payCents: posting.payCents, currency: posting.currency,
+        MatchedJob(id: posting.id, skills: skillsRequired, skillCount: skillsRequired.count, jobType: posting.jobType, payCents: posting.payCents, currency: posting.currency,
                    utcOffsetMinutes: MatchScore.standardOffset(posting.timezone))
     }
 

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The marketplace benchmark: GET /api/jobs with filters over N open postings, GET /api/matches/recommendations
+# for jobs over N VAs, and GET /api/matches/jobs for VAs over the N postings, through the running runner;
+# side by side in the same run with GET /api/users/ping (the same gateway → worker path, no query).
+# The data comes from `blytz marketplace seed-postings` and `seed-people` (Sources/Marketplace/DemoData.swift,
+# `SyntheticMarket`). SQLite by default; with --postgres, a throwaway PostgreSQL too.
+#
+#   bench/marketplace.sh [count] [duration-seconds] [concurrency] [--postgres | --only-postgres]     e.g. bench/marketplace.sh 100000 5 2 --postgres
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/common.sh
+count=${1:-100000}
+duration=${2:-5}
+concurrency=${3:-2}
+engines=(sqlite)
+[ "${4:-}" = "--postgres" ] && engines+=(postgres)
+[ "${4:-}" = "--only-postgres" ] && engines=(postgres)
+
+require_wrk
+build_release "${backend[@]}"
+require_free_ports 3000 3001 3002 3003 3004 3005 3006
+work=$(mktemp -d)
+chmod 755 "$work"
+cleanup() {
+  kill "${runner_pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true
+  [ -d "$work/pg" ] && ./local/postgres stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+searches=(
+  "skills=skill-1&sort=recent"
+  "q=inbox&jobType=hourly"
+  "category=finance&minBudget=50000&sort=budget"
+  "skills=skill-3,skill-40&remote=true"
+  "experienceLevel=expert&jobType=fixed&maxBudget=100000"
+  "q=support%20calendar&category=customer-support"
+)
+
+measure() { # token url → "rps p50 p99 non2xx" (ms)
+  wrk -t1 -c"$concurrency" -d"${duration}s" --latency -H "Authorization: Bearer $1" "$2" | wrk_summary
+}
+row() { printf '%-72s %8s %8s %8s %7s %6s\n' "$@"; }
+signup() { # email role → access token
+  curl -sf -XPOST localhost:3000/api/auth/register -H 'content-type: application/json' \
+    -d "{\"email\":\"$1\",\"password\":\"benchmark password\",\"role\":\"$2\"}" | sed 's/.*"accessToken":"\([^"]*\)".*/\1/'
+}
+first_job() { # search query → the id of its first posting
+  curl -sf -H "Authorization: Bearer $admin" "localhost:3000/api/jobs?limit=1&$1" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4
+}
+
+for engine in "${engines[@]}"; do
+  data="$work/$engine"
+  mkdir -p "$data"
+  env=(USERS_BCRYPT_COST=4 BLYTZ_ADMIN_PASSWORD="benchmark admin password")
+  if [ "$engine" = postgres ]; then
+    ./local/postgres start "$work/pg" >/dev/null
+    base=$(./local/postgres url "$work/pg" | sed 's#/postgres$##')
+    env+=("USERS_DATABASE_URL=$base/users_bench" "MARKETPLACE_DATABASE_URL=$base/marketplace_bench")
+  fi
+  seeded_jobs=$(env "${env[@]}" "$bin/blytz" marketplace seed-postings --count "$count" --data-dir "$data" --bin-dir "$bin" --manifest bench/marketplace.yaml)
+  seeded_vas=$(env "${env[@]}" "$bin/blytz" marketplace seed-people --count "$count" --data-dir "$data" --bin-dir "$bin" --manifest bench/marketplace.yaml)
+  env "${env[@]}" "$bin/blytz" users create-admin --email admin@bench.blytz.work --data-dir "$data" --bin-dir "$bin" --manifest bench/marketplace.yaml >/dev/null
+  env "${env[@]}" "$bin/blytz" local --manifest bench/marketplace.yaml --data-dir "$data" --bin-dir "$bin" > "$data/runner.out" 2> "$data/runner.err" &
+  runner_pid=$!
+  wait_ready "$data/runner.out"
+  admin=$(curl -sf -XPOST localhost:3000/api/auth/login -H 'content-type: application/json' \
+    -d '{"email":"admin@bench.blytz.work","password":"benchmark admin password"}' | sed 's/.*"accessToken":"\([^"]*\)".*/\1/')
+  # Two VAs with profiles (their copies arrive by ProfileUpdated): common skills only, and common with rare.
+  vas=()
+  for skills in '"skill-0","skill-2","skill-5","skill-9"' '"skill-1","skill-4","skill-88","skill-140","skill-177"'; do
+    token=$(signup "va$RANDOM@bench.blytz.work" va)
+    curl -sf -XPOST localhost:3000/api/profiles/va -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+      -d "{\"name\":\"Bench VA\",\"country\":\"PH\",\"timezone\":\"Asia/Manila\",\"hourlyRateCents\":1200,\"skills\":[$skills]}" >/dev/null
+    vas+=("$token")
+  done
+  for _ in $(seq 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${vas[1]}" localhost:3000/api/matches/jobs)" = 200 ] && break
+    sleep 0.1
+  done
+  # Jobs to recommend VAs for: common skills, a rare skill, and both.
+  jobs=("$(first_job 'skills=skill-0,skill-1')" "$(first_job 'skills=skill-150')" "$(first_job 'skills=skill-2,skill-120')")
+  requests=()
+  for q in "${searches[@]}"; do requests+=("$admin /api/jobs?$q"); done
+  for job in "${jobs[@]}"; do requests+=("$admin /api/matches/recommendations?jobPostingId=$job"); done
+  requests+=("${vas[0]} /api/matches/jobs" "${vas[1]} /api/matches/jobs")
+  # Warm every worker.
+  for request in "${requests[@]}"; do set -- $request; for _ in 1 2 3 4 5; do curl -sf -H "Authorization: Bearer $1" "localhost:3000$2" >/dev/null; done; done
+  for _ in $(seq 20); do curl -sf localhost:3000/api/users/ping >/dev/null; done
+
+  echo
+  echo "$engine: $count postings (${seeded_jobs}), $count VAs (${seeded_vas}), concurrency $concurrency, ${duration}s each"
+  row "request" "req/s" "p50 ms" "p99 ms" "non-2xx" "items"
+  read -r rps p50 p99 bad < <(measure "$admin" "http://127.0.0.1:3000/api/users/ping")
+  row "baseline: GET /api/users/ping" "$rps" "$p50" "$p99" "$bad" "-"
+  for request in "${requests[@]}"; do
+    set -- $request
+    # A page's items: each posting has one proposalCount, each ranked item one score.
+    items=$(curl -sf -H "Authorization: Bearer $1" "localhost:3000$2" | { grep -oE '"(score|proposalCount)":' || true; } | sort | uniq -c | sort -rn | awk 'NR==1 {print $1}')
+    read -r rps p50 p99 bad < <(measure "$1" "http://127.0.0.1:3000$2")
+    label="GET $2"
+    row "${label:0:72}" "$rps" "$p50" "$p99" "$bad" "$items"
+  done
+  kill "$runner_pid"; wait "$runner_pid" 2>/dev/null || true
+done
