@@ -241,7 +241,8 @@ struct Migrate: AsyncParsableCommand {
 struct Seed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load demo data into each service's database (or the named ones), so the API can be tried at once.",
-        discussion: "The user service adds a demo company and VAs with profiles; their password is BLYTZ_SEED_PASSWORD (default blytz-demo-pass)."
+        discussion: "The user service adds a demo company and VAs with profiles; their password is BLYTZ_SEED_PASSWORD (default blytz-demo-pass). "
+            + "The marketplace (with the backend running, since it reads the profiles from the user service) adds open jobs of the demo company and a proposal from each demo VA."
     )
 
     @Argument(help: "Services to seed (default: all).")

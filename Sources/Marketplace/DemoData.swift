@@ -192,8 +192,8 @@ enum SyntheticMarket {
             try await database.transaction { sql in
                 let rows = made
                 try await sql.insert(into: PersonRecord.table).models(rows.map(\.0), keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
-                var skills = sql.insert(into: PersonRecord.skillsTable).columns("user_id", "skill")
-                for (person, held) in rows { for skill in held { skills = skills.values(SQLBind(person.userId), SQLBind(skill)) } }
+                var skills = sql.insert(into: PersonRecord.skillsTable).columns("user_id", "skill", "utc_offset_minutes", "standing", "active")
+                for (person, held) in rows { for skill in held { skills = skills.values(person.skillRow(skill)) } }
                 try await skills.run()
             }
         }

@@ -164,5 +164,19 @@ enum Schema {
             try await sql.raw("CREATE INDEX matches_by_company ON matches (company_user_id, created_at, id)").run()
             try await sql.raw("CREATE INDEX matches_by_va ON matches (va_user_id, created_at, id)").run()
         },
+        Migration(4, "skills walked by zone and standing") { sql in
+            // Each VA's zone, standing and whether they may be matched, beside each of their skills, so the
+            // holders of one skill in one zone are walked best standing first (Matching/Candidates.swift).
+            try await sql.raw("ALTER TABLE person_skills ADD COLUMN utc_offset_minutes INTEGER").run()
+            try await sql.raw("ALTER TABLE person_skills ADD COLUMN standing DOUBLE PRECISION NOT NULL DEFAULT 0").run()
+            try await sql.raw("ALTER TABLE person_skills ADD COLUMN active BOOLEAN NOT NULL DEFAULT FALSE").run()
+            try await sql.raw("""
+                UPDATE person_skills SET
+                    utc_offset_minutes = (SELECT utc_offset_minutes FROM people WHERE people.user_id = person_skills.user_id),
+                    standing = (SELECT standing FROM people WHERE people.user_id = person_skills.user_id),
+                    active = (SELECT role = 'va' AND status = 'active' AND has_profile FROM people WHERE people.user_id = person_skills.user_id)
+                """).run()
+            try await sql.raw("CREATE INDEX person_skills_walk ON person_skills (skill, active, utc_offset_minutes, standing, user_id)").run()
+        },
     ]
 }

@@ -37,8 +37,8 @@ import Testing
     }
 
     /// Scores every candidate and sorts: what the walk over indexes must equal.
-    static func bruteForce(_ candidates: [(String, MatchScore)], count: Int) -> [Scored] {
-        candidates.map { Scored(id: $0.0, score: $0.1) }.sorted { $0.precedes($1) }.prefix(count).map { $0 }
+    static func bruteForce(_ candidates: [Scored], count: Int) -> [Scored] {
+        candidates.sorted { $0.precedes($1) }.prefix(count).map { $0 }
     }
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
@@ -57,7 +57,7 @@ import Testing
             for posting in postings.prefix(10) {
                 let job = PostingView(posting, terms: terms[posting.id] ?? PostingTerms()).matched
                 let candidates = people.filter { job.skills.isEmpty || !(skills[$0.userId] ?? []).isDisjoint(with: job.skills) }
-                    .map { ($0.userId, MatchScore($0.candidate(skills: (skills[$0.userId] ?? []).intersection(job.skills)), for: job)) }
+                    .map { Scored(id: $0.userId, score: MatchScore($0.candidate(skills: (skills[$0.userId] ?? []).intersection(job.skills)), for: job), tiebreak: $0.standing) }
                 let expected = Self.bruteForce(candidates, count: 30)
                 var ranked: [Recommendation] = []
                 var cursor: String?
@@ -76,10 +76,10 @@ import Testing
             for person in people.prefix(10) {
                 try await market.deliver([UserUpdated(userId: person.userId, fields: ["role"], role: .va, status: .active)], to: "marketplace-people")
                 let candidate = person.candidate(skills: skills[person.userId] ?? [])
-                let candidates = postings.compactMap { posting -> (String, MatchScore)? in
+                let candidates = postings.compactMap { posting -> Scored? in
                     let job = PostingView(posting, terms: terms[posting.id] ?? PostingTerms()).matched
                     guard job.skills.isEmpty || !candidate.skills.isDisjoint(with: job.skills) else { return nil }
-                    return (posting.id, MatchScore(candidate, for: job))
+                    return Scored(id: posting.id, score: MatchScore(candidate, for: job), tiebreak: Double(posting.payCents ?? 0))
                 }
                 let expected = Self.bruteForce(candidates, count: 20)
                 let first = try await market.call(.get, "/matches/jobs?limit=10", as: .person(person.userId, .va)).json(Page<JobRecommendation>.self)

@@ -87,10 +87,14 @@ extension Candidates {
             Candidate(userId: userId, hourlyRateCents: hourlyRateCents, currency: currency, available: available, averageRating: averageRating,
                       totalReviews: totalReviews, utcOffsetMinutes: utcOffsetMinutes)
         }
+
+        func scored(for job: MatchedJob) -> Scored {
+            Scored(id: userId, score: MatchScore(candidate, for: job, matched: matched), tiebreak: standing)
+        }
     }
 
     /// The best `count` VAs for `job` after `cursor`.
-    static func vas(for job: MatchedJob, count: Int, after cursor: (score: Double, id: String)?, settings: Settings, on sql: any SQLDatabase) async throws -> [Scored] {
+    static func vas(for job: MatchedJob, count: Int, after cursor: Scored.Cursor?, settings: Settings, on sql: any SQLDatabase) async throws -> [Scored] {
         let skills = PostingInput.normalised(job.skills)
         let (rare, common) = try await split(skills, table: PersonRecord.skillsTable, termColumn: "skill", rare: settings.rareSkill, on: sql)
         var seeded: [Scored] = []
@@ -98,13 +102,16 @@ extension Candidates {
             let holders = SQLSubquery.select { $0.column("user_id").from(PersonRecord.skillsTable).where("skill", .in, SQLBind.group(rare)) }
             let rows = try await people(sql, job: skills).where(SQLBinaryExpression(SQLColumn("user_id", table: PersonRecord.table), .in, holders))
                 .all(decoding: PersonRow.self)
-            seeded = rows.map { Scored(id: $0.userId, score: MatchScore($0.candidate, for: job, matched: $0.matched)) }
+            seeded = rows.map { $0.scored(for: job) }
         }
         var sources: [any CandidateSource] = []
         if !common.isEmpty || skills.isEmpty {
-            let coverage = skills.isEmpty ? 1 : Double(common.count) / Double(skills.count)
             let zones = try await distinct("utc_offset_minutes", in: PersonRecord.table, on: sql) { $0 }
-            sources = zones.map { PeopleInZone(offset: $0, job: job, skills: skills, common: common, coverage: coverage, batch: settings.matchBatch, sql: sql) }
+            sources = zones.map { zone -> any CandidateSource in
+                skills.isEmpty
+                    ? PeopleInZone(offset: zone, job: job, skills: skills, common: [], coverage: 1, batch: settings.matchBatch, sql: sql)
+                    : HoldersInZone(offset: zone, job: job, skills: skills, common: common, batch: settings.matchBatch, sql: sql)
+            }
         }
         return try await TopScores.walk(sources, seeded: seeded, count: count, after: cursor)
     }
@@ -142,7 +149,9 @@ extension Candidates {
             fixed = MatchScore.part(w.skills, coverage) + MatchScore.part(w.rate, 1) + MatchScore.part(w.timezone, MatchScore.overlap(offset, job.utcOffsetMinutes))
         }
 
-        var bound: Double { fixed + (last?.standing ?? MatchScore.part(MatchScore.weights.availability, 1) + MatchScore.part(MatchScore.weights.rating, 1)) + 1e-9 }
+        var bound: Double { fixed + (last?.standing ?? MatchScore.part(MatchScore.weights.availability, 1) + MatchScore.part(MatchScore.weights.rating, 1)) }
+
+        var position: Scored.Position? { last.map { Scored.Position(tiebreak: $0.standing, id: $0.id) } }
 
         func next() async throws -> CandidateStep {
             var query = Candidates.people(sql, job: skills).where(Candidates.equal("utc_offset_minutes", offset))
@@ -156,7 +165,74 @@ extension Candidates {
             let rows = try await query.orderBy("standing", .descending).orderBy("user_id", .descending).limit(batch).all(decoding: PersonRow.self)
             if rows.count < batch { exhausted = true }
             if let final = rows.last { last = (final.standing, final.userId) }
-            return .scored(rows.map { Scored(id: $0.userId, score: MatchScore($0.candidate, for: job, matched: $0.matched)) })
+            return .scored(rows.map { $0.scored(for: job) })
+        }
+    }
+
+    /// The active VAs of one time zone holding common skills of the job, read from one list per skill
+    /// (`person_skills` by skill, zone and standing, best first). Someone not read yet holds some m of the
+    /// lists' skills and stands below each of their cursors, so nothing unread scores above
+    /// rate + zone + the best over m of (m of the job's skills' share + the m-th highest cursor). Each step
+    /// reads the list whose cursor sets that bound: the rarest skills' lists run out first.
+    final class HoldersInZone: CandidateSource {
+        let offset: Int?
+        let job: MatchedJob
+        let skills: [String]
+        let batch: Int
+        let sql: any SQLDatabase
+        let fixed: Double
+        /// Per common skill: the last (standing, id) read, and whether the list is done.
+        var lists: [(skill: String, last: (standing: Double, id: String)?, done: Bool)]
+
+        init(offset: Int?, job: MatchedJob, skills: [String], common: [String], batch: Int, sql: any SQLDatabase) {
+            (self.offset, self.job, self.skills, self.batch, self.sql) = (offset, job, skills, batch, sql)
+            let w = MatchScore.weights
+            fixed = MatchScore.part(w.rate, 1) + MatchScore.part(w.timezone, MatchScore.overlap(offset, job.utcOffsetMinutes))
+            lists = common.map { ($0, nil, false) }
+        }
+
+        static let topStanding = MatchScore.part(MatchScore.weights.availability, 1) + MatchScore.part(MatchScore.weights.rating, 1)
+
+        var exhausted: Bool { lists.allSatisfy(\.done) }
+
+        /// The open lists by cursor, highest first.
+        var ranked: [Int] {
+            lists.indices.filter { !lists[$0].done }.sorted { (lists[$0].last?.standing ?? Self.topStanding) > (lists[$1].last?.standing ?? Self.topStanding) }
+        }
+
+        /// The bound, and the list whose cursor sets it.
+        var binding: (bound: Double, list: Int?) {
+            var best: (bound: Double, list: Int?) = (-1, nil)
+            for (m, list) in ranked.enumerated() {
+                let value = MatchScore.part(MatchScore.weights.skills, Double(m + 1) / Double(skills.count)) + (lists[list].last?.standing ?? Self.topStanding)
+                if value > best.bound { best = (value, list) }
+            }
+            return (fixed + best.bound, best.list)
+        }
+
+        var bound: Double { binding.bound }
+
+        var position: Scored.Position? {
+            let open = lists.filter { !$0.done }
+            guard open.allSatisfy({ $0.last != nil }) else { return nil }
+            return open.compactMap { $0.last.map { Scored.Position(tiebreak: $0.standing, id: $0.id) } }.max()
+        }
+
+        func next() async throws -> CandidateStep {
+            guard let index = binding.list else { return .scored([]) }
+            let list = lists[index]
+            let zone: SQLQueryString = offset.map { "s.utc_offset_minutes = \(bind: $0)" } ?? "s.utc_offset_minutes IS NULL"
+            let after: SQLQueryString = list.last.map { "AND (s.standing < \(bind: $0.standing) OR (s.standing = \(bind: $0.standing) AND s.user_id < \(bind: $0.id)))" } ?? ""
+            let rows = try await sql.raw("""
+                SELECT p.user_id, p.hourly_rate_cents, p.currency, p.available, p.average_rating, p.total_reviews, p.utc_offset_minutes, p.standing,
+                    (SELECT COUNT(*) FROM person_skills held WHERE held.user_id = s.user_id AND held.skill IN (\(binds: skills))) AS matched
+                FROM person_skills s JOIN people p ON p.user_id = s.user_id
+                WHERE s.skill = \(bind: list.skill) AND s.active = \(bind: true) AND \(zone) \(after)
+                ORDER BY s.standing DESC, s.user_id DESC LIMIT \(literal: batch)
+                """).all(decoding: PersonRow.self)
+            if rows.count < batch { lists[index].done = true }
+            if let final = rows.last { lists[index].last = (final.standing, final.userId) }
+            return .scored(rows.map { $0.scored(for: job) })
         }
     }
 }
@@ -181,10 +257,14 @@ extension Candidates {
         var job: MatchedJob {
             MatchedJob(id: id, skillCount: skillCount, jobType: jobType, payCents: payCents, currency: currency, utcOffsetMinutes: utcOffsetMinutes)
         }
+
+        func scored(for person: Candidate) -> Scored {
+            Scored(id: id, score: MatchScore(person, for: job, matched: matched), tiebreak: Double(payCents ?? 0))
+        }
     }
 
     /// The best `count` open jobs for `person` (with `skills`) after `cursor`.
-    static func jobs(for person: Candidate, count: Int, after cursor: (score: Double, id: String)?, settings: Settings, on sql: any SQLDatabase) async throws -> [Scored] {
+    static func jobs(for person: Candidate, count: Int, after cursor: Scored.Cursor?, settings: Settings, on sql: any SQLDatabase) async throws -> [Scored] {
         let skills = person.skills.sorted()
         let table = PostingTerms.Kind.skill.table
         let (rare, common) = try await split(skills, table: table, termColumn: "term", rare: settings.rareSkill, on: sql)
@@ -193,7 +273,7 @@ extension Candidates {
             let holders = SQLSubquery.select { $0.column("posting_id").from(table).where("term", .in, SQLBind.group(rare)) }
             let rows = try await openJobs(sql, holding: skills).where(SQLBinaryExpression(SQLColumn("id", table: PostingRecord.table), .in, holders))
                 .all(decoding: JobRow.self)
-            seeded = rows.map { Scored(id: $0.id, score: MatchScore(person, for: $0.job, matched: $0.matched)) }
+            seeded = rows.map { $0.scored(for: person) }
         }
         var sources: [any CandidateSource] = []
         for type in JobType.allCases {
@@ -252,8 +332,10 @@ extension Candidates {
             }
             return MatchScore.part(w.skills, coverage) + MatchScore.part(w.rate, rate) + MatchScore.part(w.timezone, MatchScore.overlap(person.utcOffsetMinutes, offset))
                 + MatchScore.part(w.availability, person.available ? 1 : 0)
-                + MatchScore.part(w.rating, MatchScore.ratingFactor(person.averageRating, reviews: person.totalReviews)) + 1e-9
+                + MatchScore.part(w.rating, MatchScore.ratingFactor(person.averageRating, reviews: person.totalReviews))
         }
+
+        var position: Scored.Position? { last.map { Scored.Position(tiebreak: Double($0.pay), id: $0.id) } }
 
         func inList(_ query: SQLSelectBuilder) -> SQLSelectBuilder {
             query.where("status", .equal, SQLBind(PostingStatus.open.rawValue)).where("job_type", .equal, SQLBind(type.rawValue))
@@ -278,7 +360,7 @@ extension Candidates {
             let rows = try await query.orderBy("pay_cents", .descending).orderBy("id", .descending).limit(batch).all(decoding: JobRow.self)
             if rows.count < batch { exhausted = true }
             if let final = rows.last { last = (final.payCents ?? 0, final.id) }
-            return .scored(rows.map { Scored(id: $0.id, score: MatchScore(person, for: $0.job, matched: $0.matched)) })
+            return .scored(rows.map { $0.scored(for: person) })
         }
     }
 }

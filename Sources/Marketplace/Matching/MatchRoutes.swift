@@ -17,12 +17,10 @@ struct RankedQuery: QueryParameters {
         page = try PageRequest(&reader, sort: "score")
     }
 
-    var after: (score: Double, id: String)? {
-        page.cursor.flatMap { cursor in Double(cursor.value).map { ($0, cursor.id) } }
-    }
+    var after: Scored.Cursor? { page.cursor.flatMap { Scored.Cursor(value: $0.value, id: $0.id) } }
 
     func page<Item>(_ ranked: [Scored], _ item: (Scored) -> Item?) -> Page<Item> {
-        page.page(ranked, { item($0) }, cursor: { ("\($0.score.score)", $0.id) }).compacted()
+        page.page(ranked, { item($0) }, cursor: { (Scored.Cursor.value(of: $0), $0.id) }).compacted()
     }
 }
 

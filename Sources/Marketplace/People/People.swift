@@ -59,6 +59,11 @@ struct PersonRecord: Codable, Sendable, Equatable {
         return skills
     }
 
+    /// A row of `person_skills` for `skill`: with the zone, standing and activity matching walks by.
+    func skillRow(_ skill: String) -> [any SQLExpression] {
+        [SQLBind(userId), SQLBind(skill), SQLBind(utcOffsetMinutes), SQLBind(standing), SQLBind(isActiveVA)]
+    }
+
     /// A VA who may send proposals and be recommended: active, with a profile.
     var isActiveVA: Bool { role == .va && status == .active && hasProfile }
 
@@ -97,9 +102,12 @@ struct PersonRecord: Codable, Sendable, Equatable {
             .where("user_id", .equal, SQLBind(userId)).run()
         if let skills { try await sql.delete(from: Self.skillsTable).where("user_id", .equal, SQLBind(userId)).run() }
         if let skills, !skills.isEmpty {
-            var insert = sql.insert(into: Self.skillsTable).columns("user_id", "skill")
-            for skill in PostingInput.normalised(skills) { insert = insert.values(SQLBind(userId), SQLBind(skill)) }
+            var insert = sql.insert(into: Self.skillsTable).columns("user_id", "skill", "utc_offset_minutes", "standing", "active")
+            for skill in PostingInput.normalised(skills) { insert = insert.values(skillRow(skill)) }
             try await insert.run()
+        } else {
+            try await sql.update(Self.skillsTable).set("utc_offset_minutes", to: SQLBind(utcOffsetMinutes)).set("standing", to: SQLBind(standing))
+                .set("active", to: SQLBind(isActiveVA)).where("user_id", .equal, SQLBind(userId)).run()
         }
     }
 }
