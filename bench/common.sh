@@ -37,3 +37,27 @@ wrk_summary() {
     /Non-2xx/ { bad = $NF }
     END { printf "%.0f %.3f %.3f %s\n", rps, p50, p99, (bad == "" ? 0 : bad) }'
 }
+
+# The arguments of the search benchmarks: `count duration concurrency [--postgres | --only-postgres]`; sets
+# `count`, `duration`, `concurrency` and `engines`, builds the backend, checks the ports, and makes `work`
+# (removed, with the runner and PostgreSQL stopped, on exit).
+search_benchmark() {
+  count=${1:-100000}
+  duration=${2:-5}
+  concurrency=${3:-2}
+  engines=(sqlite)
+  [ "${4:-}" = "--postgres" ] && engines+=(postgres)
+  [ "${4:-}" = "--only-postgres" ] && engines=(postgres)
+  require_wrk
+  build_release "${backend[@]}"
+  require_free_ports 3000 3001 3002 3003 3004 3005 3006
+  work=$(mktemp -d)
+  chmod 755 "$work"
+  trap search_benchmark_cleanup EXIT
+}
+
+search_benchmark_cleanup() {
+  kill "${runner_pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true
+  [ -d "$work/pg" ] && ./local/postgres stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}

@@ -7,24 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
-count=${1:-100000}
-duration=${2:-5}
-concurrency=${3:-2}
-engines=(sqlite)
-[ "${4:-}" = "--postgres" ] && engines+=(postgres)
-[ "${4:-}" = "--only-postgres" ] && engines=(postgres)
-
-require_wrk
-build_release "${backend[@]}"
-require_free_ports 3000 3001 3002 3003 3004 3005 3006
-work=$(mktemp -d)
-chmod 755 "$work"
-cleanup() {
-  kill "${runner_pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true
-  [ -d "$work/pg" ] && ./local/postgres stop "$work/pg" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+search_benchmark "$@"
 
 queries=(
   "country=PH&skills=excel&sort=rating"

@@ -192,16 +192,7 @@ struct MatchRecord: Codable, Sendable, ResponseBody {
 
 /// `GET /matches` (a company's or a VA's own; `?status=` filters), newest first.
 struct ListMatches: HTTPFunction {
-    struct Query: QueryParameters {
-        var status: String?
-        var page: PageRequest
-
-        init(_ reader: inout QueryReader) throws(HTTPError) {
-            status = reader.choice("status", MatchStatus.allCases.map(\.rawValue))
-            try reader.check()
-            page = try PageRequest(&reader, sort: "newest")
-        }
-    }
+    typealias Query = NewestFirst<MatchStatus>
 
     func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<MatchRecord>> {
         let caller = try await context.caller(request)

@@ -110,16 +110,7 @@ struct GetPosting: HTTPFunction {
 
 /// `GET /jobs/mine` (company): the caller's postings, newest first, any status (`?status=` filters).
 struct ListOwnPostings: HTTPFunction {
-    struct Query: QueryParameters {
-        var status: String?
-        var page: PageRequest
-
-        init(_ reader: inout QueryReader) throws(HTTPError) {
-            status = reader.choice("status", PostingStatus.allCases.map(\.rawValue))
-            try reader.check()
-            page = try PageRequest(&reader, sort: "newest")
-        }
-    }
+    typealias Query = NewestFirst<PostingStatus>
 
     func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<PostingView>> {
         let caller = try await context.caller(request)
@@ -133,6 +124,18 @@ struct ListOwnPostings: HTTPFunction {
             return (rows, try await PostingTerms.of(rows.map(\.id), on: sql))
         }
         return .ok(filters.page.page(rows, { PostingView($0, terms: terms[$0.id] ?? PostingTerms()) }) { ($0.createdAt, $0.id) })
+    }
+}
+
+/// The query of a list of one's own things, newest first: `?status=` (one of `Status`), `limit`, `cursor`.
+struct NewestFirst<Status: RawRepresentable & CaseIterable & Sendable>: QueryParameters where Status.RawValue == String {
+    var status: String?
+    var page: PageRequest
+
+    init(_ reader: inout QueryReader) throws(HTTPError) {
+        status = reader.choice("status", Status.allCases.map(\.rawValue))
+        try reader.check()
+        page = try PageRequest(&reader, sort: "newest")
     }
 }
 
