@@ -42,14 +42,14 @@ import Testing
 
     @Test func aNewFunctionIsRegisteredInItsServiceAndTheManifest() throws {
         let root = try Self.scratch()
-        let made = try blytz(["new", "function", "marketplace", "list-jobs", "--http", "GET /jobs", "--root", root])
+        let made = try blytz(["new", "function", "marketplace", "saved-searches", "--http", "GET /jobs/saved", "--root", root])
         #expect(made.status == 0, "\(made.output)")
         let manifest = try Manifest.load(path: root + "/functions.yaml")
-        let function = try #require(manifest.function(named: "marketplace-list-jobs"))
-        #expect(function.handler == "Marketplace.ListJobs" && function.trigger == .http(method: "GET", path: try RoutePattern("/jobs")))
-        #expect(Self.contents(root, "Sources/Marketplace/Marketplace.swift").contains(#""marketplace-list-jobs": ListJobs(),"#))
-        #expect(Self.contents(root, "Sources/Marketplace/ListJobs.swift").contains("struct ListJobs: HTTPFunction"))
-        #expect(Self.contents(root, "Tests/MarketplaceTests/ListJobsTests.swift").contains(#"call(.get, "/jobs""#))
+        let function = try #require(manifest.function(named: "marketplace-saved-searches"))
+        #expect(function.handler == "Marketplace.SavedSearches" && function.trigger == .http(method: "GET", path: try RoutePattern("/jobs/saved")))
+        #expect(Self.contents(root, "Sources/Marketplace/Marketplace.swift").contains(#""marketplace-saved-searches": SavedSearches(),"#))
+        #expect(Self.contents(root, "Sources/Marketplace/SavedSearches.swift").contains("struct SavedSearches: HTTPFunction"))
+        #expect(Self.contents(root, "Tests/MarketplaceTests/SavedSearchesTests.swift").contains(#"call(.get, "/jobs/saved""#))
     }
 
     @Test(arguments: [

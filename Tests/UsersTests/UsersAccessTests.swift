@@ -55,7 +55,7 @@ import Testing
         try await upstream.serve { port in
             try await Backend.with(.sqlite, environment: [
                 "BLYTZ_SERVICE_URL_MARKETPLACE": "http://127.0.0.1:\(port)", "BLYTZ_CALL_TIMEOUT_MS": "400",
-                "BLYTZ_BREAKER_FAILURES": "2", "BLYTZ_BREAKER_OPEN_MS": "1500",
+                "BLYTZ_BREAKER_FAILURES": "2", "BLYTZ_BREAKER_OPEN_MS": "5000",
             ]) { api in
                 let va = try await api.register("va")
                 let vaId = try #require(va.user?.id)
@@ -83,7 +83,7 @@ import Testing
                 let open = try await api.call(.GET, path, token: va.accessToken)
                 #expect(open.status == 503 && open.header("retry-after") != nil && upstream.calls == calls)
                 // Once the open interval ends, a trial call goes through and closes the circuit.
-                #expect(try await eventually { try await api.call(.GET, path, token: va.accessToken).status == 200 })
+                #expect(try await eventually(within: .seconds(12)) { try await api.call(.GET, path, token: va.accessToken).status == 200 })
             }
         }
         // With nothing listening, the answer is a quick 503.
