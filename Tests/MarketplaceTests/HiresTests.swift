@@ -72,6 +72,22 @@ import Testing
         }
     }
 
+    /// Nothing listening where the contracts service should be: a quick 503, and the hire waits.
+    @Test func contractsNotRunningAnswers503AtOnce() async throws {
+        let users = ContractsStandIn()
+        try await StandIn.serve(users.router) { port in
+            try await ServiceHarness<Marketplace>.with(.sqlite, services: [.users: "http://127.0.0.1:\(port)", .contracts: "http://127.0.0.1:9"]) { market in
+                let company = Self.id()
+                let (_, ids) = try await Self.proposals(market, company: company, vas: [Self.id()])
+                let started = ContinuousClock.now
+                let down = try await market.call(.post, "/proposals/\(ids[0])/accept", as: .person(company, .company))
+                #expect(down.status == .serviceUnavailable && down.headers[.retryAfter] != nil, "\(down.status)")
+                #expect(started.duration(to: .now) < .seconds(3))
+                #expect(try await market.call(.get, "/jobs/hires", as: .person(company, .company)).json(Page<JobRecord>.self).items.map(\.status) == [.contracting])
+            }
+        }
+    }
+
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func concurrentAcceptsMakeOneHire(engine: ServiceDatabase.Engine) async throws {
         let contracts = ContractsStandIn()
@@ -98,12 +114,13 @@ import Testing
             let (_, ids) = try await Self.proposals(market, company: company, vas: [Self.id(), Self.id(), Self.id()])
             func hires() async throws -> [JobRecord] { try await market.call(.get, "/jobs/hires", as: .person(company, .company)).json(Page<JobRecord>.self).items }
 
-            // Down: a quick 503 with Retry-After; the hire is recorded, waiting for its contract.
+            // Unavailable: 503 with Retry-After within the call's budget and one retry (well inside the function's
+            // 10 s timeout even on a loaded machine); the hire is recorded, waiting for its contract.
             contracts.set(.unavailable)
             var started = ContinuousClock.now
             let down = try await market.call(.post, "/proposals/\(ids[0])/accept", as: .person(company, .company))
             #expect(down.status == .serviceUnavailable && down.headers[.retryAfter] != nil, "\(down.status)")
-            #expect(started.duration(to: .now) < .seconds(3))
+            #expect(started.duration(to: .now) < .seconds(8))
             #expect(try await hires().map(\.status) == [.contracting])
             // Back up: the repeat finishes it with the same key.
             contracts.set(.up)
@@ -115,7 +132,7 @@ import Testing
             started = ContinuousClock.now
             let slow = try await market.call(.post, "/proposals/\(ids[1])/accept", as: .person(company, .company))
             #expect(slow.status == .gatewayTimeout, "\(slow.status)")
-            #expect(started.duration(to: .now) < .seconds(3))
+            #expect(started.duration(to: .now) < .seconds(8))
 
             // Failing after creating the contract: the contract exists, the hire does not know it yet.
             contracts.set(.failAfterCreating)
