@@ -82,7 +82,8 @@ import Testing
                 let started = ContinuousClock.now
                 let down = try await market.call(.post, "/proposals/\(ids[0])/accept", as: .person(company, .company))
                 #expect(down.status == .serviceUnavailable && down.headers[.retryAfter] != nil, "\(down.status)")
-                #expect(started.duration(to: .now) < .seconds(3))
+                // A refused connection fails at once; the bound leaves room for a loaded machine, far below a hang (the 10 s timeout).
+                #expect(started.duration(to: .now) < .seconds(5))
                 #expect(try await market.call(.get, "/jobs/hires", as: .person(company, .company)).json(Page<JobRecord>.self).items.map(\.status) == [.contracting])
             }
         }

@@ -274,7 +274,8 @@ import Testing
             let va = try await Self.register(users, .va)
             let started = ContinuousClock.now
             #expect(try await users.call(.get, "/users/\(va)/applications", as: .person(va, .va)).status == 503)
-            #expect(started.duration(to: .now) < .seconds(3))
+            // A refused connection fails at once; the bound leaves room for a loaded machine, far below a hang (the 10 s timeout).
+            #expect(started.duration(to: .now) < .seconds(5))
         }
     }
 }
