@@ -38,11 +38,11 @@ enum Commands {
         var cursor: String?
         repeat {
             let page = try await context.services.call(ListVAProfilesCall(cursor: cursor), context: context, as: .service)
+            let now = Date()
             try await database.transaction { sql in
                 for profile in page.items {
                     let event = ProfileUpdated(userId: profile.userId, kind: .va, deleted: false, vaProfile: profile)
-                    try await PersonChange.apply(.profile(event), to: profile.userId.lowercased(), version: Date().iso, now: Date(), on: sql)
-                    try await PersonChange.apply(.account(role: .va, status: nil), to: profile.userId.lowercased(), version: Date().iso, now: Date(), on: sql)
+                    try await PersonChange.apply(.profile(event), to: profile.userId.lowercased(), version: now.iso, now: now, on: sql)
                 }
             }
             counts.vas += page.items.count
@@ -50,11 +50,11 @@ enum Commands {
         } while cursor != nil
         repeat {
             let page = try await context.services.call(ListCompanyProfilesCall(cursor: cursor), context: context, as: .service)
+            let now = Date()
             try await database.transaction { sql in
                 for profile in page.items {
                     let event = ProfileUpdated(userId: profile.userId, kind: .company, deleted: false, companyProfile: profile)
-                    try await PersonChange.apply(.profile(event), to: profile.userId.lowercased(), version: Date().iso, now: Date(), on: sql)
-                    try await PersonChange.apply(.account(role: .company, status: nil), to: profile.userId.lowercased(), version: Date().iso, now: Date(), on: sql)
+                    try await PersonChange.apply(.profile(event), to: profile.userId.lowercased(), version: now.iso, now: now, on: sql)
                 }
             }
             counts.companies += page.items.count

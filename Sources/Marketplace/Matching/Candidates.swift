@@ -109,7 +109,7 @@ extension Candidates {
             let zones = try await distinct("utc_offset_minutes", in: PersonRecord.table, on: sql) { $0 }
             sources = zones.map { zone -> any CandidateSource in
                 skills.isEmpty
-                    ? PeopleInZone(offset: zone, job: job, skills: skills, common: [], coverage: 1, batch: settings.matchBatch, sql: sql)
+                    ? PeopleInZone(offset: zone, job: job, batch: settings.matchBatch, sql: sql)
                     : HoldersInZone(offset: zone, job: job, skills: skills, common: common, batch: settings.matchBatch, sql: sql)
             }
         }
@@ -117,36 +117,39 @@ extension Candidates {
     }
 
     static func activeVAs(_ sql: any SQLDatabase) -> SQLSelectBuilder {
-        sql.select().column("*").from(PersonRecord.table).where("role", .equal, SQLBind(Role.va.rawValue))
-            .where("status", .equal, SQLBind(AccountState.active.rawValue)).where("has_profile", .equal, SQLBind(true))
+        onlyActiveVAs(sql.select().column("*").from(PersonRecord.table))
+    }
+
+    /// `query` restricted to the VAs who may be matched (`PersonRecord.isActiveVA`).
+    static func onlyActiveVAs(_ query: SQLSelectBuilder) -> SQLSelectBuilder {
+        query.where("role", .equal, SQLBind(Role.va.rawValue)).where("status", .equal, SQLBind(AccountState.active.rawValue))
+            .where("has_profile", .equal, SQLBind(true))
     }
 
     /// Active VAs as `PersonRow`s, counting the `job` skills each holds.
     static func people(_ sql: any SQLDatabase, job skills: [String]) -> SQLSelectBuilder {
         let outer = SQLColumn("user_id", table: PersonRecord.table)
-        return sql.select().columns("user_id", "hourly_rate_cents", "currency", "available", "average_rating", "total_reviews", "utc_offset_minutes", "standing")
+        return onlyActiveVAs(sql.select().columns("user_id", "hourly_rate_cents", "currency", "available", "average_rating", "total_reviews", "utc_offset_minutes", "standing")
             .column(matched(in: PersonRecord.skillsTable, idColumn: "user_id", termColumn: "skill", of: outer, among: skills))
-            .from(PersonRecord.table).where("role", .equal, SQLBind(Role.va.rawValue))
-            .where("status", .equal, SQLBind(AccountState.active.rawValue)).where("has_profile", .equal, SQLBind(true))
+            .from(PersonRecord.table))
     }
 
-    /// The active VAs of one time zone holding a common skill, best standing first: nothing unread scores
-    /// above the common skills' share + full rate + this zone's overlap + the last standing read.
+    /// For a job that asks for no skills (everyone covers it fully): the active VAs of one time zone, best
+    /// standing first; nothing unread scores above the full skills and rate parts + this zone's overlap +
+    /// the last standing read.
     final class PeopleInZone: CandidateSource {
         let offset: Int?
         let job: MatchedJob
-        let skills: [String]
-        let common: [String]
         let batch: Int
         let sql: any SQLDatabase
         let fixed: Double
         var last: (standing: Double, id: String)?
         var exhausted = false
 
-        init(offset: Int?, job: MatchedJob, skills: [String], common: [String], coverage: Double, batch: Int, sql: any SQLDatabase) {
-            (self.offset, self.job, self.skills, self.common, self.batch, self.sql) = (offset, job, skills, common, batch, sql)
+        init(offset: Int?, job: MatchedJob, batch: Int, sql: any SQLDatabase) {
+            (self.offset, self.job, self.batch, self.sql) = (offset, job, batch, sql)
             let w = MatchScore.weights
-            fixed = MatchScore.part(w.skills, coverage) + MatchScore.part(w.rate, 1) + MatchScore.part(w.timezone, MatchScore.overlap(offset, job.utcOffsetMinutes))
+            fixed = MatchScore.part(w.skills, 1) + MatchScore.part(w.rate, 1) + MatchScore.part(w.timezone, MatchScore.overlap(offset, job.utcOffsetMinutes))
         }
 
         var bound: Double { fixed + (last?.standing ?? MatchScore.part(MatchScore.weights.availability, 1) + MatchScore.part(MatchScore.weights.rating, 1)) }
@@ -154,10 +157,7 @@ extension Candidates {
         var position: Scored.Position? { last.map { Scored.Position(tiebreak: $0.standing, id: $0.id) } }
 
         func next() async throws -> CandidateStep {
-            var query = Candidates.people(sql, job: skills).where(Candidates.equal("utc_offset_minutes", offset))
-            if !common.isEmpty {
-                query = query.where(Candidates.holds(in: PersonRecord.skillsTable, idColumn: "user_id", termColumn: "skill", of: SQLColumn("user_id", table: PersonRecord.table), any: common))
-            }
+            var query = Candidates.people(sql, job: []).where(Candidates.equal("utc_offset_minutes", offset))
             if let last {
                 query = query.where(group: { $0.where("standing", .lessThan, SQLBind(last.standing))
                     .orWhere(group: { $0.where("standing", .equal, SQLBind(last.standing)).where("user_id", .lessThan, SQLBind(last.id)) }) })
@@ -337,14 +337,16 @@ extension Candidates {
 
         var position: Scored.Position? { last.map { Scored.Position(tiebreak: Double($0.pay), id: $0.id) } }
 
+        /// `query` (over open postings) restricted to this list's type and zone.
         func inList(_ query: SQLSelectBuilder) -> SQLSelectBuilder {
-            query.where("status", .equal, SQLBind(PostingStatus.open.rawValue)).where("job_type", .equal, SQLBind(type.rawValue))
-                .where(Candidates.equal("utc_offset_minutes", offset))
+            query.where("job_type", .equal, SQLBind(type.rawValue)).where(Candidates.equal("utc_offset_minutes", offset))
         }
 
         func next() async throws -> CandidateStep {
             guard let skillCount else {
-                let counts = try await Candidates.distinct("skill_count", in: PostingRecord.table, on: sql) { self.inList($0) }
+                let counts = try await Candidates.distinct("skill_count", in: PostingRecord.table, on: sql) {
+                    self.inList($0.where("status", .equal, SQLBind(PostingStatus.open.rawValue)))
+                }
                 return .split(counts.compactMap { $0 }.map {
                     JobsInZone(type: type, offset: offset, skillCount: $0, person: person, skills: skills, common: common, batch: batch, sql: sql)
                 })
