@@ -156,6 +156,7 @@ enum SyntheticMarket {
             for zone in jobZones {
                 try await sql.update(PostingRecord.table).set("utc_offset_minutes", to: SQLBind(MatchScore.standardOffset(zone))).where("timezone", .equal, SQLBind(zone)).run()
             }
+            try await MatchVersions.stampAll(.postings, on: sql)
             try await sql.delete(from: CategoryCounts.table).run()
             try await sql.raw("""
                 INSERT INTO job_categories (category, open_jobs)
@@ -192,11 +193,10 @@ enum SyntheticMarket {
             try await database.transaction { sql in
                 let rows = made
                 try await sql.insert(into: PersonRecord.table).models(rows.map(\.0), keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
-                var skills = sql.insert(into: PersonRecord.skillsTable).columns("user_id", "skill", "utc_offset_minutes", "standing", "active")
-                for (person, held) in rows { for skill in held { skills = skills.values(person.skillRow(skill)) } }
-                try await skills.run()
+                try await PersonRecord.insert(skills: rows.map { ($0.0.userId, $0.1) }, on: sql)
             }
         }
+        try await database.transaction { sql in try await MatchVersions.stampAll(.people, on: sql) }
         try await analyze(database)
         struct Seeded: Encodable { var people: Int; var seconds: Double }
         return jsonText(Seeded(people: count, seconds: ((started.duration(to: .now) / .seconds(1)) * 10).rounded() / 10))

@@ -2,6 +2,7 @@ import Blytz
 import BlytzData
 import BlytzEvents
 import BlytzServices
+import Logging
 
 /// The marketplace service: job postings, proposals, hires and matching. Each function's name is its `functions.yaml` key.
 public enum Marketplace: BlytzService {
@@ -42,4 +43,10 @@ public enum Marketplace: BlytzService {
     public static let migrations: [Migration] = Schema.migrations
 
     public static var commands: [ServiceCommand] { Commands.all }
+
+    /// The kit's parts, and the worker's match index.
+    public static func setup(_ configuration: Configuration, _ logger: Logger, _ dependencies: inout Dependencies) async throws {
+        try await ServiceParts.setup(configuration, logger, &dependencies)
+        dependencies[MatchIndexKey.self] = MatchIndex()
+    }
 }

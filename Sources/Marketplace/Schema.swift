@@ -178,5 +178,21 @@ enum Schema {
                 """).run()
             try await sql.raw("CREATE INDEX person_skills_walk ON person_skills (skill, active, utc_offset_minutes, standing, user_id)").run()
         },
+        Migration(5, "versions of what matching reads") { sql in
+            // Matching ranks from each worker's memory (Matching/MatchIndex.swift), refreshed from the rows
+            // whose `match_version` passed the version it holds; the walk's columns and indexes go.
+            try await sql.raw("DROP INDEX person_skills_walk").run()
+            try await sql.raw("DROP INDEX people_by_standing").run()
+            try await sql.raw("DROP INDEX job_postings_matching").run()
+            for column in ["utc_offset_minutes", "standing", "active"] {
+                try await sql.raw("ALTER TABLE person_skills DROP COLUMN \(unsafeRaw: column)").run()
+            }
+            try await sql.raw("CREATE TABLE match_versions (name TEXT PRIMARY KEY, version BIGINT NOT NULL)").run()
+            for kind in MatchVersions.Kind.allCases {
+                try await sql.raw("ALTER TABLE \(unsafeRaw: kind.table) ADD COLUMN match_version BIGINT NOT NULL DEFAULT 1").run()
+                try await sql.raw("CREATE INDEX \(unsafeRaw: kind.table)_by_match_version ON \(unsafeRaw: kind.table) (match_version, \(unsafeRaw: kind.idColumn))").run()
+                try await sql.raw("INSERT INTO match_versions (name, version) VALUES (\(bind: kind.rawValue), 1)").run()
+            }
+        },
     ]
 }

@@ -41,53 +41,90 @@ import Testing
         candidates.sorted { $0.precedes($1) }.prefix(count).map { $0 }
     }
 
+    /// VAs for jobs, page by page, against scoring every candidate: one who shares a required skill (or the job asks for none).
+    static func checkVAs(_ market: ServiceHarness<Marketplace>, jobs: [PostingView], people: [PersonRecord], skills: [String: Set<String>]) async throws {
+        let admin = id()
+        for view in jobs {
+            let job = view.matched
+            let candidates = people.filter { job.skills.isEmpty || !(skills[$0.userId] ?? []).isDisjoint(with: job.skills) }
+                .map { Scored(id: $0.userId, score: MatchScore($0.candidate(skills: (skills[$0.userId] ?? []).intersection(job.skills)), for: job), tiebreak: $0.standing) }
+            let expected = bruteForce(candidates, count: 30)
+            var ranked: [Recommendation] = []
+            var cursor: String?
+            repeat {
+                let page = try await market.call(.get, "/matches/recommendations?jobPostingId=\(view.id)&limit=10" + (cursor.map { "&cursor=\($0)" } ?? ""), as: .person(admin, .admin))
+                #expect(page.status == .ok, "\(String(decoding: page.body, as: UTF8.self))")
+                let items = try page.json(Page<Recommendation>.self)
+                ranked += items.items
+                cursor = items.nextCursor
+            } while cursor != nil && ranked.count < 30
+            #expect(ranked.map(\.vaUserId) == expected.map(\.id), "job \(view.id) skills \(job.skills)")
+            #expect(ranked.map(\.score) == expected.map(\.score.score))
+            for item in ranked { #expect(abs(item.breakdown.skills + item.breakdown.rate + item.breakdown.availability + item.breakdown.rating + item.breakdown.timezone - item.score) < 1e-9) }
+        }
+    }
+
+    /// Jobs for VAs, two pages, against scoring every open job sharing a skill of the VA (or asking for none).
+    static func checkJobs(_ market: ServiceHarness<Marketplace>, people: [PersonRecord], skills: [String: Set<String>], postings: [PostingView]) async throws {
+        for person in people {
+            let candidate = person.candidate(skills: skills[person.userId] ?? [])
+            let candidates = postings.compactMap { view -> Scored? in
+                let job = view.matched
+                guard job.skills.isEmpty || !candidate.skills.isDisjoint(with: job.skills) else { return nil }
+                return Scored(id: view.id, score: MatchScore(candidate, for: job), tiebreak: Double(view.posting.payCents ?? 0))
+            }
+            let expected = bruteForce(candidates, count: 20)
+            let first = try await market.call(.get, "/matches/jobs?limit=10", as: .person(person.userId, .va)).json(Page<JobRecommendation>.self)
+            let second = try await market.call(.get, "/matches/jobs?limit=10&cursor=\(first.nextCursor ?? "")", as: .person(person.userId, .va)).json(Page<JobRecommendation>.self)
+            let ranked = first.items + second.items
+            #expect(ranked.map(\.job.id) == expected.map(\.id), "VA \(person.userId) skills \(candidate.skills)")
+            #expect(ranked.map(\.score) == expected.map(\.score.score))
+        }
+    }
+
+    /// The active VAs, their skills and the open postings, as the database has them.
+    static func market(_ market: ServiceHarness<Marketplace>) async throws -> (people: [PersonRecord], skills: [String: Set<String>], postings: [PostingView]) {
+        try await market.database.withConnection { sql -> ([PersonRecord], [String: Set<String>], [PostingView]) in
+            let people = try await Candidates.activeVAs(sql).all(decoding: PersonRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            let postings = try await Candidates.openPostings(sql).all(decoding: PostingRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            let terms = try await PostingTerms.of(postings.map(\.id), on: sql)
+            return (people, try await PersonRecord.skills(of: people.map(\.userId), on: sql), postings.map { PostingView($0, terms: terms[$0.id] ?? PostingTerms()) })
+        }
+    }
+
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func rankingsEqualABruteForceScorer(engine: ServiceDatabase.Engine) async throws {
-        // A low rare-skill threshold and small batches, so both the rare reads and the walk run, over several steps.
-        try await ServiceHarness<Marketplace>.with(engine, configuration: ["MATCH_RARE_SKILL": "40", "MATCH_BATCH": "7"]) { market in
-            _ = try await SyntheticMarket.seedPeople(count: 500, seed: 11, database: market.database)
+        try await ServiceHarness<Marketplace>.with(engine) { market in
+            _ = try await SyntheticMarket.seedPeople(count: 1_200, seed: 11, database: market.database)
             _ = try await SyntheticMarket.seedPostings(count: 400, seed: 12, database: market.database)
-            let (people, skills, postings, terms) = try await market.database.withConnection { sql in
-                let people = try await Candidates.activeVAs(sql).all(decoding: PersonRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
-                let postings = try await Candidates.openPostings(sql).all(decoding: PostingRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
-                return (people, try await PersonRecord.skills(of: people.map(\.userId), on: sql), postings, try await PostingTerms.of(postings.map(\.id), on: sql))
-            }
             let admin = Self.id()
-            // VAs for jobs: every candidate shares a required skill (or the job asks for none).
-            for posting in postings.prefix(10) {
-                let job = PostingView(posting, terms: terms[posting.id] ?? PostingTerms()).matched
-                let candidates = people.filter { job.skills.isEmpty || !(skills[$0.userId] ?? []).isDisjoint(with: job.skills) }
-                    .map { Scored(id: $0.userId, score: MatchScore($0.candidate(skills: (skills[$0.userId] ?? []).intersection(job.skills)), for: job), tiebreak: $0.standing) }
-                let expected = Self.bruteForce(candidates, count: 30)
-                var ranked: [Recommendation] = []
-                var cursor: String?
-                repeat {
-                    let page = try await market.call(.get, "/matches/recommendations?jobPostingId=\(posting.id)&limit=10" + (cursor.map { "&cursor=\($0)" } ?? ""), as: .person(admin, .admin))
-                    #expect(page.status == .ok, "\(String(decoding: page.body, as: UTF8.self))")
-                    let items = try page.json(Page<Recommendation>.self)
-                    ranked += items.items
-                    cursor = items.nextCursor
-                } while cursor != nil && ranked.count < 30
-                #expect(ranked.map(\.vaUserId) == expected.map(\.id), "job \(posting.id) skills \(job.skills)")
-                #expect(ranked.map(\.score) == expected.map(\.score.score))
-                for item in ranked { #expect(abs(item.breakdown.skills + item.breakdown.rate + item.breakdown.availability + item.breakdown.rating + item.breakdown.timezone - item.score) < 1e-9) }
-            }
-            // Jobs for VAs: every open job sharing a skill of the VA (or asking for none).
-            for person in people.prefix(10) {
-                try await market.deliver([UserUpdated(userId: person.userId, fields: ["role"], role: .va, status: .active)], to: "marketplace-people")
-                let candidate = person.candidate(skills: skills[person.userId] ?? [])
-                let candidates = postings.compactMap { posting -> Scored? in
-                    let job = PostingView(posting, terms: terms[posting.id] ?? PostingTerms()).matched
-                    guard job.skills.isEmpty || !candidate.skills.isDisjoint(with: job.skills) else { return nil }
-                    return Scored(id: posting.id, score: MatchScore(candidate, for: job), tiebreak: Double(posting.payCents ?? 0))
-                }
-                let expected = Self.bruteForce(candidates, count: 20)
-                let first = try await market.call(.get, "/matches/jobs?limit=10", as: .person(person.userId, .va)).json(Page<JobRecommendation>.self)
-                let second = try await market.call(.get, "/matches/jobs?limit=10&cursor=\(first.nextCursor ?? "")", as: .person(person.userId, .va)).json(Page<JobRecommendation>.self)
-                let ranked = first.items + second.items
-                #expect(ranked.map(\.job.id) == expected.map(\.id), "VA \(person.userId) skills \(candidate.skills)")
-                #expect(ranked.map(\.score) == expected.map(\.score.score))
-            }
+            // A job asking no skills, which every VA covers (the walk by zone and standing).
+            let open = #"{"title":"Anything","description":"Any help.","jobType":"hourly","rateMinCents":800,"rateMaxCents":1500,"timezone":"Asia/Manila","status":"open"}"#
+            let unskilled = try await market.call(.post, "/jobs", json: open, as: .person(Self.id(), .company)).json(PostingView.self)
+            let before = try await Self.market(market)
+            let jobs = Array(before.postings.filter { $0.id != unskilled.id }.prefix(10)) + [unskilled]
+            try await Self.checkVAs(market, jobs: jobs, people: before.people, skills: before.skills)
+            try await Self.checkJobs(market, people: Array(before.people.prefix(10)), skills: before.skills, postings: before.postings)
+
+            // Once both indexes are loaded, changes reach the next ranking: a VA gains a job's skills and the
+            // best rating, another stops being available, one is deleted; a posting closes, one is edited, one is new.
+            let (target, closed, edited) = (jobs[0], jobs[1], jobs[2])
+            let (gainer, loser, deleted) = (before.people[0], before.people[1], before.people[2])
+            try await market.vaProfile(gainer.userId, skills: target.skillsRequired, rate: 500, timezone: target.timezone, rating: 5, reviews: 500, name: "Gainer")
+            try await market.vaProfile(loser.userId, skills: Array(before.skills[loser.userId] ?? []), available: false, name: "Loser")
+            try await market.deliver([UserDeleted(userId: deleted.userId, role: .va)], to: "marketplace-people")
+            #expect(try await market.call(.post, "/jobs/\(closed.id)/close", as: .person(admin, .admin)).status == .ok)
+            #expect(try await market.call(.patch, "/jobs/\(edited.id)", json: #"{"skillsRequired":["brand-new-skill"]}"#, as: .person(admin, .admin)).status == .ok)
+            let fresh = #"{"title":"Fresh","description":"New work.","jobType":"hourly","rateMinCents":800,"rateMaxCents":5000,"skillsRequired":["skill-0","skill-1"],"timezone":"Asia/Manila","status":"open"}"#
+            let created = try await market.call(.post, "/jobs", json: fresh, as: .person(Self.id(), .company)).json(PostingView.self)
+            let after = try await Self.market(market)
+            #expect(!after.people.contains { $0.userId == deleted.userId } && !after.postings.contains { $0.id == closed.id } && after.postings.contains { $0.id == created.id })
+            let first = try await market.call(.get, "/matches/recommendations?jobPostingId=\(target.id)&limit=1", as: .person(admin, .admin)).json(Page<Recommendation>.self)
+            #expect(first.items.map(\.vaUserId) == [gainer.userId])
+            let changed = after.postings.filter { [target.id, edited.id, created.id, unskilled.id].contains($0.id) }
+            try await Self.checkVAs(market, jobs: changed, people: after.people, skills: after.skills)
+            let vas = after.people.filter { [gainer.userId, loser.userId, before.people[3].userId].contains($0.userId) }
+            try await Self.checkJobs(market, people: vas, skills: after.skills, postings: after.postings)
         }
     }
 

@@ -1,13 +1,16 @@
 import SQLKit
 
 /// A search filter over a table of terms, one row per (row id, term) with an index on (term, id): the
-/// rows with a skill, or with a word starting with a prefix. How it joins the query is decided by counting
-/// its matches, up to `rare`, over that index: a rare filter drives the query (its few ids are looked up
-/// and sorted); a common one is probed row by row while the sort's index is walked, which stops after a page.
+/// rows with a skill, or with a word starting with a prefix. How filters join the query is decided by
+/// counting their matches, up to `rare`, over that index: a rare filter drives the query (its few ids,
+/// narrowed by the other filters, are looked up and sorted); common ones are probed row by row while the
+/// sort's index is walked, which stops after a page.
 ///
 /// ```
 /// let skill = TermFilter(table: "posting_skills", idColumn: "posting_id", match: .exact("excel"))
-/// query = query.where(try await skill.condition(on: sql, rowId: SQLColumn("id", table: "job_postings"), rare: 2_000))
+/// for condition in try await TermFilter.conditions([skill], on: sql, rowId: SQLColumn("id", table: "job_postings"), rare: 2_000) {
+///     query = query.where(condition)
+/// }
 /// ```
 public struct TermFilter: Sendable {
     public enum Match: Sendable {
@@ -30,32 +33,65 @@ public struct TermFilter: Sendable {
         self.scope = scope
     }
 
-    /// The condition on the searched table's `rowId`; `rare`: below this many matches the filter drives the query.
-    public func condition(on sql: any SQLDatabase, rowId: SQLColumn, rare: Int) async throws -> any SQLExpression {
-        struct Count: Decodable { var n: Int }
-        let limited = SQLSubquery.select { candidates(in: $0).limit(rare) }
-        let count = try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
-            .from(SQLAlias(limited, as: SQLIdentifier("candidates"))).first(decoding: Count.self)?.n ?? 0
-        if count < rare {
-            return SQLBinaryExpression(rowId, .in, SQLSubquery.select { candidates(in: $0) })
+    /// The conditions on the searched table's `rowId` that all of `filters` hold. When the rarest has fewer
+    /// than `rare` matches it drives alone: the others are joined to its few ids inside the same subquery
+    /// (an intersection over the terms' indexes, before any searched row is read). Otherwise each is probed
+    /// row by row.
+    public static func conditions(_ filters: [TermFilter], on sql: any SQLDatabase, rowId: SQLColumn, rare: Int) async throws -> [any SQLExpression] {
+        var counted: [(filter: TermFilter, count: Int)] = []
+        for filter in filters { counted.append((filter, try await filter.count(on: sql, upTo: rare))) }
+        guard let driver = counted.indices.min(by: { counted[$0].count < counted[$1].count }), counted[driver].count < rare else {
+            return filters.map { $0.probe(rowId) }
         }
-        return Exists(subquery: SQLSubquery.select { builder in
-            candidates(in: builder).where(SQLColumn(idColumn, table: "matched"), .equal, rowId)
-        })
+        let lead = counted[driver].filter
+        let others = counted.indices.filter { $0 != driver }.map { counted[$0].filter }
+        return [SQLBinaryExpression(rowId, .in, SQLSubquery.select { builder in
+            var builder = lead.candidates(in: builder)
+            for (index, other) in others.enumerated() {
+                let alias = "joined\(index)"
+                builder = builder.join(SQLAlias(SQLIdentifier(other.table), as: SQLIdentifier(alias)), method: SQLJoinMethod.inner,
+                                       on: SQLColumn(other.idColumn, table: alias), .equal, SQLColumn(lead.idColumn, table: "matched"))
+                for condition in other.terms(alias: alias) { builder = builder.where(condition) }
+            }
+            return builder
+        })]
+    }
+
+    /// Its matches, counted up to `limit` over its index.
+    func count(on sql: any SQLDatabase, upTo limit: Int) async throws -> Int {
+        struct Count: Decodable { var n: Int }
+        let limited = SQLSubquery.select { candidates(in: $0).limit(limit) }
+        return try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
+            .from(SQLAlias(limited, as: SQLIdentifier("candidates"))).first(decoding: Count.self)?.n ?? 0
+    }
+
+    /// `EXISTS (SELECT id FROM <table> AS matched WHERE … AND matched.id = rowId)`.
+    func probe(_ rowId: SQLColumn) -> any SQLExpression {
+        Exists(subquery: SQLSubquery.select { builder in candidates(in: builder).where(SQLColumn(idColumn, table: "matched"), .equal, rowId) })
     }
 
     /// `SELECT id FROM <table> AS matched WHERE …`.
     func candidates(in builder: any SQLSubqueryClauseBuilder) -> any SQLSubqueryClauseBuilder {
         var builder = builder.column(SQLColumn(idColumn, table: "matched")).from(SQLAlias(SQLIdentifier(table), as: SQLIdentifier("matched")))
-        for (column, value) in scope.sorted(by: { $0.key < $1.key }) { builder = builder.where(SQLColumn(column, table: "matched"), .equal, SQLBind(value)) }
-        let term = SQLColumn(termColumn, table: "matched")
+        for condition in terms(alias: "matched") { builder = builder.where(condition) }
+        return builder
+    }
+
+    /// What a row of the terms table (as `alias`) must hold: the scope's equalities and the term.
+    func terms(alias: String) -> [any SQLExpression] {
+        var conditions: [any SQLExpression] = scope.sorted(by: { $0.key < $1.key }).map { column, value in
+            SQLBinaryExpression(SQLColumn(column, table: alias), .equal, SQLBind(value))
+        }
+        let term = SQLColumn(termColumn, table: alias)
         switch match {
         case .exact(let value):
-            return builder.where(term, .equal, SQLBind(value))
+            conditions.append(SQLBinaryExpression(term, .equal, SQLBind(value)))
         case .prefix(let word):
             // Byte-ordered on both engines, so a prefix is an index range.
-            return builder.where(term, .greaterThanOrEqual, SQLBind(word)).where(term, .lessThan, SQLBind(word + "\u{10FFFF}"))
+            conditions.append(SQLBinaryExpression(term, .greaterThanOrEqual, SQLBind(word)))
+            conditions.append(SQLBinaryExpression(term, .lessThan, SQLBind(word + "\u{10FFFF}")))
         }
+        return conditions
     }
 
     /// `EXISTS (subquery)`; SQLKit has no builder for it.

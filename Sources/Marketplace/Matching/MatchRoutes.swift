@@ -52,11 +52,10 @@ struct Recommendations: HTTPFunction {
         let caller = try await context.caller(request)
         let query = try request.read(RankedQuery.self)
         guard let postingId = query.jobPostingId else { throw HTTPError.unprocessable([.init(field: "jobPostingId", message: "is required")]) }
-        let settings = Settings(context.configuration)
         let (ranked, people, skills) = try await context.database.withConnection { sql in
             let posting = try await Postings.owned(postingId, by: caller, on: sql)
             let job = try await PostingTerms.view(posting, on: sql).matched
-            let ranked = try await Candidates.vas(for: job, count: query.page.limit + 1, after: query.after, settings: settings, on: sql)
+            let ranked = try await context.matchIndex.vas(for: job, count: query.page.limit + 1, after: query.after, on: sql)
             let ids = ranked.map(\.id)
             let people = try await Candidates.activeVAs(sql).where("user_id", .in, SQLBind.group(ids.isEmpty ? [""] : ids))
                 .all(decoding: PersonRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
@@ -87,10 +86,9 @@ struct RecommendedJobs: HTTPFunction {
         let caller = try await context.caller(request)
         try caller.require(.va, detail: "Jobs are recommended to VAs.")
         let query = try request.read(RankedQuery.self)
-        let settings = Settings(context.configuration)
         let (ranked, views) = try await context.database.withConnection { sql -> ([Scored], [String: PostingView]) in
             let person = try await Matches.profile(of: caller.userId, on: sql)
-            let ranked = try await Candidates.jobs(for: person, count: query.page.limit + 1, after: query.after, settings: settings, on: sql)
+            let ranked = try await context.matchIndex.jobs(for: person, count: query.page.limit + 1, after: query.after, on: sql)
             let ids = ranked.map(\.id)
             let postings = try await sql.select().column("*").from(PostingRecord.table).where("id", .in, SQLBind.group(ids.isEmpty ? [""] : ids))
                 .all(decoding: PostingRecord.self, keyDecodingStrategy: .convertFromSnakeCase)

@@ -1,8 +1,7 @@
 import Foundation
 
 /// One scored item of a ranking: best score first; among equal scores, the higher `tiebreak` (a VA's
-/// standing, a job's pay), then the greater id — the order candidates are walked in, so a walk can tell
-/// when nothing unread can still tie its way onto the page.
+/// standing, a job's pay), then the greater id.
 struct Scored: Sendable, Equatable {
     var id: String
     var score: MatchScore
@@ -46,56 +45,32 @@ struct Scored: Sendable, Equatable {
     }
 }
 
-/// A source of candidates read in an order that bounds everything it has not yet given: `bound` never
-/// falls below the score of anything still to come, and `position` (once reading has begun) is above the
-/// tiebreak position of anything still to come.
-protocol CandidateSource: AnyObject {
-    var bound: Double { get }
-    var position: Scored.Position? { get }
-    var exhausted: Bool { get }
-    /// The next candidates with their scores, or sources to read instead of this one.
-    func next() async throws -> CandidateStep
-}
+/// The best `count` items after `cursor` among those offered, best first: exactly what sorting everything
+/// offered would give. Readers offer candidates in falling order of a bound on their scores and stop once
+/// `excludes` says nothing at or under the bound can still enter.
+struct Ranking {
+    let count: Int
+    let cursor: Scored.Cursor?
+    private(set) var best: [Scored] = []
 
-enum CandidateStep {
-    case scored([Scored])
-    case split([any CandidateSource])
-}
+    init(count: Int, after cursor: Scored.Cursor?) {
+        (self.count, self.cursor) = (count, cursor)
+    }
 
-/// The threshold walk: reads the source with the highest bound until no source can still place a candidate
-/// among the best `count` after `cursor` — its bound is below the `count`-th score so far, or equal to it
-/// with its position already past that item's. The result is exactly what scoring every candidate of every
-/// source and sorting would give.
-enum TopScores {
-    static func walk(_ sources: [any CandidateSource], seeded: [Scored], count: Int, after cursor: Scored.Cursor?) async throws -> [Scored] {
-        var best: [Scored] = []
-        var seen = Set<String>()
-        func add(_ items: [Scored]) {
-            for item in items where item.follows(cursor) && seen.insert(item.id).inserted {
-                let index = best.firstIndex { item.precedes($0) } ?? best.endIndex
-                if index < count { best.insert(item, at: index) }
-                if best.count > count { best.removeLast() }
-            }
-        }
-        func useless(_ source: any CandidateSource) -> Bool {
-            guard !source.exhausted else { return true }
-            guard best.count == count, let last = best.last else { return false }
-            if source.bound < last.score.score - 1e-9 { return true }
-            if source.bound <= last.score.score + 1e-9, let position = source.position, position <= last.key { return true }
-            return false
-        }
-        add(seeded)
-        var sources = sources
-        while true {
-            sources.removeAll(where: useless)
-            guard let top = sources.indices.max(by: { sources[$0].bound < sources[$1].bound }) else { break }
-            switch try await sources[top].next() {
-            case .scored(let items): add(items)
-            case .split(let parts):
-                sources.remove(at: top)
-                sources += parts
-            }
-        }
-        return best
+    mutating func offer(_ item: Scored) {
+        guard count > 0, item.follows(cursor) else { return }
+        if best.count == count, let last = best.last, !item.precedes(last) { return }
+        guard !best.contains(where: { $0.id == item.id }) else { return }
+        best.insert(item, at: best.firstIndex { item.precedes($0) } ?? best.endIndex)
+        if best.count > count { best.removeLast() }
+    }
+
+    /// Whether no item scoring at most `bound` — and, when it ties the page's last score, placed at or
+    /// below `position` — can still enter.
+    func excludes(bound: Double, position: Scored.Position? = nil) -> Bool {
+        guard best.count == count, let last = best.last else { return count == 0 }
+        if bound < last.score.score - 1e-9 { return true }
+        if bound <= last.score.score + 1e-9, let position, position <= last.key { return true }
+        return false
     }
 }

@@ -60,9 +60,6 @@ struct PersonRecord: Codable, Sendable, Equatable {
     }
 
     /// A row of `person_skills` for `skill`: with the zone, standing and activity matching walks by.
-    func skillRow(_ skill: String) -> [any SQLExpression] {
-        [SQLBind(userId), SQLBind(skill), SQLBind(utcOffsetMinutes), SQLBind(standing), SQLBind(isActiveVA)]
-    }
 
     /// A VA who may send proposals and be recommended: active, with a profile.
     var isActiveVA: Bool { role == .va && status == .active && hasProfile }
@@ -96,19 +93,24 @@ struct PersonRecord: Codable, Sendable, Equatable {
         (available, averageRating, totalReviews, standing) = (false, 0, 0, 0)
     }
 
-    /// Writes the row, and the skills when given.
+    /// Writes the row, and the skills when given, as a new version for matching.
     func save(skills: [String]?, on sql: any SQLDatabase) async throws {
         try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
             .where("user_id", .equal, SQLBind(userId)).run()
-        if let skills { try await sql.delete(from: Self.skillsTable).where("user_id", .equal, SQLBind(userId)).run() }
-        if let skills, !skills.isEmpty {
-            var insert = sql.insert(into: Self.skillsTable).columns("user_id", "skill", "utc_offset_minutes", "standing", "active")
-            for skill in PostingInput.normalised(skills) { insert = insert.values(skillRow(skill)) }
-            try await insert.run()
-        } else {
-            try await sql.update(Self.skillsTable).set("utc_offset_minutes", to: SQLBind(utcOffsetMinutes)).set("standing", to: SQLBind(standing))
-                .set("active", to: SQLBind(isActiveVA)).where("user_id", .equal, SQLBind(userId)).run()
+        if let skills {
+            try await sql.delete(from: Self.skillsTable).where("user_id", .equal, SQLBind(userId)).run()
+            try await Self.insert(skills: [(userId, skills)], on: sql)
         }
+        try await MatchVersions.stamp(.people, userId, on: sql)
+    }
+
+    /// Inserts each user's skills (normalised).
+    static func insert(skills: [(userId: String, skills: [String])], on sql: any SQLDatabase) async throws {
+        let rows = skills.flatMap { person in PostingInput.normalised(person.skills).map { (person.userId, $0) } }
+        guard !rows.isEmpty else { return }
+        var insert = sql.insert(into: skillsTable).columns("user_id", "skill")
+        for (userId, skill) in rows { insert = insert.values(SQLBind(userId), SQLBind(skill)) }
+        try await insert.run()
     }
 }
 

@@ -88,6 +88,7 @@ struct PostingRecord: Codable, Sendable {
             .set("location", to: SQLBind(location)).set("timezone", to: SQLBind(timezone)).set("status", to: SQLBind(status.rawValue))
             .set("published_at", to: SQLBind(publishedAt)).set("updated_at", to: SQLBind(updatedAt))
             .where("id", .equal, SQLBind(id)).run()
+        try await MatchVersions.stamp(.postings, id, on: sql)
     }
 
     /// The fixed budget, or the top of the hourly range: what the budget sort and filter and matching read (`pay_cents`).
@@ -200,6 +201,7 @@ struct PostingTerms: Sendable, Equatable {
         }
         try await sql.update(PostingRecord.table).set("pay_cents", to: SQLBind(view.posting.payCents)).set("skill_count", to: SQLBind(view.skillsRequired.count))
             .set("utc_offset_minutes", to: SQLBind(MatchScore.standardOffset(view.timezone))).where("id", .equal, SQLBind(id)).run()
+        try await MatchVersions.stamp(.postings, id, on: sql)
     }
 }
 

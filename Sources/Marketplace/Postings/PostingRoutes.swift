@@ -141,10 +141,11 @@ struct NewestFirst<Status: RawRepresentable & CaseIterable & Sendable>: QueryPar
 
 /// Who may see and change a posting.
 enum Postings {
-    /// Closes every draft and open posting of `userId` (whose account was deleted).
+    /// Closes every draft and open posting of `userId` (whose account was deleted). The rows are locked
+    /// first, before the version counter each write takes (`MatchVersions`), as every other writer does.
     static func closeAll(of userId: String, now: Date, on sql: any SQLDatabase) async throws {
         let postings = try await sql.select().column("*").from(PostingRecord.table).where("company_user_id", .equal, SQLBind(userId))
-            .where("status", .in, SQLBind.group([PostingStatus.draft.rawValue, PostingStatus.open.rawValue]))
+            .where("status", .in, SQLBind.group([PostingStatus.draft.rawValue, PostingStatus.open.rawValue])).orderBy("id").for(.update)
             .all(decoding: PostingRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
         for before in postings {
             var after = before

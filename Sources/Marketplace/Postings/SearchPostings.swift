@@ -67,7 +67,7 @@ struct SearchPostings: HTTPFunction {
             let rowId = SQLColumn("id", table: PostingRecord.table)
             let termFilters = filters.skills.map { TermFilter(table: PostingTerms.Kind.skill.table, idColumn: "posting_id", match: .exact($0)) }
                 + filters.words.map { TermFilter(table: PostingTerms.wordsTable, idColumn: "posting_id", match: .prefix($0)) }
-            for filter in termFilters { query = query.where(try await filter.condition(on: sql, rowId: rowId, rare: rare)) }
+            for condition in try await TermFilter.conditions(termFilters, on: sql, rowId: rowId, rare: rare) { query = query.where(condition) }
             let value: (String) -> any Encodable & Sendable = sort == "budget" ? { Int($0) ?? 0 } : { $0 }
             struct Found: Decodable { var id: String }
             let ids = try await keyset.select(query, page: filters.page, value: value).all(decoding: Found.self).map(\.id)

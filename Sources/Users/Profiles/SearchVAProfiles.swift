@@ -66,8 +66,8 @@ struct SearchVAProfiles: HTTPFunction {
             if let minRating { query = query.where(rating, .greaterThanOrEqual, SQLBind(minRating)) }
             let filters = skills.map { TermFilter(table: "va_skills", idColumn: "user_id", termColumn: "skill", match: .exact($0)) }
                 + words.map { TermFilter(table: "profile_terms", idColumn: "user_id", match: .prefix($0), scope: ["kind": "va"]) }
-            for filter in filters {
-                query = query.where(try await filter.condition(on: sql, rowId: SQLColumn("user_id", table: VAProfileRecord.table), rare: rare))
+            for condition in try await TermFilter.conditions(filters, on: sql, rowId: SQLColumn("user_id", table: VAProfileRecord.table), rare: rare) {
+                query = query.where(condition)
             }
             let cursorValue: (String) -> any Encodable & Sendable = switch sort {
             case "rating": { Double($0) ?? 0 }
