@@ -50,6 +50,7 @@ let testTargets: [Target] = [
     ("UsersTests", ["Users"]),
     ("CommunicationTests", ["Communication", "BlytzRunner", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
     ("MarketplaceTests", ["Marketplace", "BlytzRunner"]),
+    ("ContractsTests", ["Contracts", "BlytzRunner"]),
     ("APITests", ["BlytzManifest"]),
 ].map { (name: String, extra: [Target.Dependency]) in
     .testTarget(name: name, dependencies: testDependencies + extra, swiftSettings: swiftSettings)

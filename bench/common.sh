@@ -5,7 +5,7 @@ backend=(blytz users marketplace contracts payments communication files)
 
 # Builds `products` in release mode; sets `bin` to where they are.
 build_release() {
-  for product in "$@"; do swift build -c release --product "$product" >/dev/null; done
+  for product in "$@"; do swift build -c release --product "$product" | { grep -E "error" || true; }; done
   bin=$(swift build -c release --show-bin-path)
 }
 

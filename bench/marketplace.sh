@@ -70,8 +70,12 @@ for engine in "${engines[@]}"; do
   for q in "${searches[@]}"; do requests+=("$admin /api/jobs?$q"); done
   for job in "${jobs[@]}"; do requests+=("$admin /api/matches/recommendations?jobPostingId=$job"); done
   requests+=("${vas[0]} /api/matches/jobs" "${vas[1]} /api/matches/jobs")
-  # Warm every worker.
-  for request in "${requests[@]}"; do set -- $request; for _ in 1 2 3 4 5; do curl -sf -H "Authorization: Bearer $1" "localhost:3000$2" >/dev/null; done; done
+  # Warm every worker, at the measured concurrency too, so the workers the runner adds have loaded.
+  for request in "${requests[@]}"; do
+    set -- $request
+    for _ in 1 2 3 4 5; do curl -sf -H "Authorization: Bearer $1" "localhost:3000$2" >/dev/null; done
+    wrk -t1 -c"$concurrency" -d2s -H "Authorization: Bearer $1" "http://127.0.0.1:3000$2" >/dev/null
+  done
   for _ in $(seq 20); do curl -sf localhost:3000/api/users/ping >/dev/null; done
 
   echo

@@ -23,6 +23,8 @@ public struct ServiceDescription: Codable, Sendable, Equatable {
             public var inputOptional: Bool?
             public var output: JSONValue?
             public var outputContentType: String?
+            /// Other media types the response may come in, with their schemas.
+            public var alternateOutputs: [String: JSONValue]?
         }
 
         public init(name: String, handler: any FunctionHandler, schemas: SchemaCollector) {
@@ -40,7 +42,8 @@ public struct ServiceDescription: Codable, Sendable, Equatable {
                 let query = http.queryParameters
                 self.http = HTTP(
                     access: http.access, query: query.isEmpty ? nil : query, input: http.inputSchema(schemas),
-                    inputOptional: http.inputIsOptional ? true : nil, output: output?.schema, outputContentType: output?.contentType
+                    inputOptional: http.inputIsOptional ? true : nil, output: output?.schema, outputContentType: output?.contentType,
+                    alternateOutputs: http.alternateOutputs
                 )
             }
         }

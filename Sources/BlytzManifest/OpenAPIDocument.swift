@@ -47,7 +47,9 @@ public enum OpenAPIDocument {
         let problem: JSONValue = ["$ref": "#/components/responses/Problem"]
         var success: [String: JSONValue] = ["description": "Success."]
         if let output = http?.output {
-            success["content"] = .object([http?.outputContentType ?? "application/json": ["schema": output]])
+            var content: [String: JSONValue] = [http?.outputContentType ?? "application/json": ["schema": output]]
+            for (media, schema) in http?.alternateOutputs ?? [:] { content[media] = ["schema": schema] }
+            success["content"] = .object(content)
         }
         var responses: [String: JSONValue] = ["2XX": .object(success), "4XX": problem, "5XX": problem]
         var fields: [String: JSONValue] = ["operationId": .string(function.name), "tags": [.string(function.service)]]

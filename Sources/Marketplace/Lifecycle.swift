@@ -1,15 +1,5 @@
 import Blytz
-
-/// A change a lifecycle refuses in the state it is in: answered 409, naming that state.
-struct IllegalTransition: HTTPResponseError, Equatable {
-    var what: String
-    var state: String
-    var action: String
-
-    var problem: Problem {
-        Problem(status: 409, detail: "The \(what) is \(state); it cannot be \(action).", errors: [.init(field: "status", message: "is \(state)")])
-    }
-}
+import BlytzServices
 
 /// A job posting's lifecycle: draft → open → closed or filled. Drafts and open postings may be edited.
 enum PostingStatus: String, Codable, Sendable, CaseIterable {

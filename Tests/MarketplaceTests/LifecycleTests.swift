@@ -1,4 +1,5 @@
 import Blytz
+import BlytzServices
 import Testing
 
 @testable import Marketplace

@@ -47,6 +47,9 @@ extension HTTPFunction {
         Input.self == Empty.self ? nil : schemas.schema(for: Input.self)
     }
 
+    /// Other media types the response body may come in, with their schemas.
+    public static var alternateOutputs: [String: JSONValue]? { (Output.self as? any AlternateMedia.Type)?.alternateMedia }
+
     /// The response body's content type and schema; nil when the function answers without a body.
     public static func outputSchema(_ schemas: SchemaCollector) -> (contentType: String, schema: JSONValue)? {
         switch Output.self {

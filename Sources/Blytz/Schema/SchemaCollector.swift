@@ -11,6 +11,12 @@ extension SchemaDescribing {
     public static var contentType: String { "application/json" }
 }
 
+/// A response body that can also answer in other media types (a printable page beside the JSON), which
+/// the API document lists with their schemas.
+public protocol AlternateMedia {
+    static var alternateMedia: [String: JSONValue] { get }
+}
+
 /// Derives JSON Schemas (draft 2020-12, as OpenAPI 3.1 uses them) from `Decodable` types by walking their
 /// `init(from:)` with a recording decoder: every key a type decodes becomes a property, `decodeIfPresent`
 /// makes it optional, and nested types become named components referenced with `$ref`.

@@ -5,8 +5,6 @@ import BlytzServices
 import Foundation
 import Logging
 import SQLKit
-import HTTPTypes
-import Synchronization
 
 /// A hire's state: its contract is being created, then it runs under that contract.
 enum JobStatus: String, Codable, Sendable, CaseIterable {
@@ -108,25 +106,8 @@ struct AcceptProposal: HTTPFunction {
             return (job, intent)
         }
         guard let intent else { return .ok(job) }
-        let failure = Mutex<ServiceCallError?>(nil)
-        let done = try await Reconciler.attempt(intent, as: Hires.Intent.self, in: database, now: now, logger: context.logger) { intent in
-            do {
-                try await Hires.createContract(intent, context: context)
-            } catch let error as ServiceCallError {
-                failure.withLock { $0 = error }
-                throw error
-            }
-        }
-        guard done else {
-            let error = failure.withLock { $0 }
-            var headers = error?.headers ?? [:]
-            if headers[.retryAfter] == nil { headers[.retryAfter] = "5" }
-            throw HTTPError(
-                error.map { $0.problem.status >= 500 ? $0.problem.status : 503 } ?? 503,
-                detail: "The hire is recorded, but its contract could not be created yet (\(error?.problem.detail ?? "another attempt is under way")). "
-                    + "Repeat the accept to finish it; it is also retried in the background.",
-                headers: headers
-            )
+        try await Reconciler.attemptNow(intent, as: Hires.Intent.self, context: context, done: "The hire is recorded, but its contract could not be created yet") { intent in
+            try await Hires.createContract(intent, context: context)
         }
         let finished = try await database.withConnection { sql in try await JobRecord.find(proposal: job.proposalId, on: sql) } ?? job
         return .created(finished, location: "/jobs/hires")

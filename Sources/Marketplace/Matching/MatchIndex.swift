@@ -117,7 +117,7 @@ actor MatchIndex {
     }
 
     private func upsert(_ row: VARow, keepingZones: Bool) {
-        let va = IndexedVA(candidate: row.person.candidate(skills: []), skills: numbers(row.skills), standing: row.person.standing, listed: row.person.isActiveVA)
+        let va = IndexedVA(candidate: row.candidate, skills: numbers(row.skills), standing: row.standing, listed: row.listed)
         let (old, slot) = vas.upsert(va)
         guard keepingZones else { return }
         if let old, old.listed { zones[old.candidate.utcOffsetMinutes]?.removeAll { $0 == slot } }
@@ -153,22 +153,31 @@ actor MatchIndex {
         }
     }
 
-    /// Every row of `kind` stamped after `version`, page by page in version order.
+    /// Every row of `kind` stamped after `version`, page by page in version order (a row-value range on the
+    /// `(match_version, id)` index, which both engines seek to). Each page comes back as
+    /// one JSON array of arrays (the row's columns, then its skills), decoded at once: a first load reads
+    /// every row, and per-row decoding of database rows would cost most of it.
     private static func load<Row: LoadedRow>(_: Row.Type, _ kind: MatchVersions.Kind, since version: Int, on sql: any SQLDatabase) async throws -> [Row] {
         let page = 5_000
-        let list: SQLQueryString = sql.dialect.name == "postgresql" ? "json_agg(terms.\(unsafeRaw: Row.termsColumn))::text" : "json_group_array(terms.\(unsafeRaw: Row.termsColumn))"
+        let postgres = sql.dialect.name == "postgresql"
+        // SQLite's subquery hands back text, which `json(…)` makes JSON again inside the row's array.
+        let (group, array): (String, String) = postgres ? ("json_agg", "json_build_array") : ("json_group_array", "json_array")
+        let id = kind.idColumn
         var rows: [Row] = []
         var after: (version: Int, id: String) = (version, "")
         while true {
-            let batch = try await sql.raw("""
-                SELECT \(unsafeRaw: Row.columns), match_version, \(unsafeRaw: kind.idColumn) AS key,
-                    (SELECT \(list) FROM \(unsafeRaw: Row.termsTable) terms WHERE terms.\(unsafeRaw: Row.termsKey) = \(unsafeRaw: kind.table).\(unsafeRaw: kind.idColumn)) AS terms
-                FROM \(unsafeRaw: kind.table)
-                WHERE match_version > \(bind: after.version) OR (match_version = \(bind: after.version) AND \(unsafeRaw: kind.idColumn) > \(bind: after.id))
-                ORDER BY match_version, \(unsafeRaw: kind.idColumn) LIMIT \(literal: page)
-                """).all(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+            let json = try await sql.raw("""
+                SELECT \(unsafeRaw: group)(\(unsafeRaw: array)(\(unsafeRaw: id), match_version, \(unsafeRaw: Row.columns),
+                    \(unsafeRaw: postgres ? "" : "json")((SELECT \(unsafeRaw: group)(terms.\(unsafeRaw: Row.termsColumn)) FROM \(unsafeRaw: Row.termsTable) terms WHERE terms.\(unsafeRaw: Row.termsKey) = page.\(unsafeRaw: id)))))\(unsafeRaw: postgres ? "::text" : "") AS rows
+                FROM (
+                    SELECT * FROM \(unsafeRaw: kind.table)
+                    WHERE (match_version, \(unsafeRaw: id)) > (\(bind: after.version), \(bind: after.id))
+                    ORDER BY match_version, \(unsafeRaw: id) LIMIT \(literal: page)
+                ) page
+                """).first(decoding: LoadedPage.self)?.rows
+            let batch = try json.map { try JSONDecoder().decode([Row].self, from: Data($0.utf8)) } ?? []
             rows += batch
-            guard batch.count == page, let last = batch.last else { return rows }
+            guard batch.count == page, let last = batch.max(by: { ($0.matchVersion, $0.key) < ($1.matchVersion, $1.key) }) else { return rows }
             after = (last.matchVersion, last.key)
         }
     }
@@ -259,6 +268,10 @@ struct IndexedJob: Indexed {
 
 // MARK: Rows
 
+/// A page of rows as one JSON text.
+struct LoadedPage: Decodable { var rows: String? }
+
+/// A row as the index loads it: a JSON array of its id, its version, `columns`, and its skills.
 protocol LoadedRow: Decodable, Sendable {
     static var columns: String { get }
     /// Where its skills are: the table, the skill column and the column naming the row.
@@ -269,38 +282,49 @@ protocol LoadedRow: Decodable, Sendable {
     var matchVersion: Int { get }
 }
 
-extension LoadedRow {
-    static func terms(_ json: String?) -> [String] {
-        (json.flatMap { try? JSONDecoder().decode([String?].self, from: Data($0.utf8)) } ?? []).compactMap { $0 }
+extension UnkeyedDecodingContainer {
+    /// A boolean, as SQLite's JSON writes one (0 or 1) or PostgreSQL's (false or true).
+    mutating func decodeFlag() throws -> Bool {
+        if let flag = try? decode(Bool.self) { return flag }
+        return try decode(Int.self) != 0
+    }
+
+    /// The row's skills (`null` for none on PostgreSQL).
+    mutating func decodeTerms() throws -> [String] {
+        (try decodeIfPresent([String?].self) ?? []).compactMap { $0 }
     }
 }
 
-/// A person's row, with the version and skills matching reads.
+/// What matching reads of a person.
 struct VARow: LoadedRow {
-    static let columns = "\(PersonRecord.table).*"
+    static let columns = "role, status, has_profile, hourly_rate_cents, currency, available, average_rating, total_reviews, utc_offset_minutes, standing"
     static let termsTable = PersonRecord.skillsTable
     static let termsColumn = "skill"
     static let termsKey = "user_id"
     var key: String
     var matchVersion: Int
-    var terms: String?
-    var person: PersonRecord
-
-    enum CodingKeys: String, CodingKey {
-        case key, matchVersion, terms
-    }
+    var listed: Bool
+    var candidate: Candidate
+    var standing: Double
+    var skills: [String]
 
     init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        key = try container.decode(String.self, forKey: .key)
-        matchVersion = try container.decode(Int.self, forKey: .matchVersion)
-        terms = try container.decodeIfPresent(String.self, forKey: .terms)
-        person = try PersonRecord(from: decoder)
+        var row = try decoder.unkeyedContainer()
+        key = try row.decode(String.self)
+        matchVersion = try row.decode(Int.self)
+        let role = try row.decodeIfPresent(String.self).flatMap(Role.init(rawValue:))
+        let status = try row.decode(String.self)
+        let hasProfile = try row.decodeFlag()
+        listed = role == .va && status == AccountState.active.rawValue && hasProfile
+        let rate = try row.decodeIfPresent(Int.self), currency = try row.decodeIfPresent(String.self), available = try row.decodeFlag()
+        let rating = try row.decode(Double.self), reviews = try row.decode(Int.self), offset = try row.decodeIfPresent(Int.self)
+        candidate = Candidate(userId: key, hourlyRateCents: rate, currency: currency, available: available, averageRating: rating, totalReviews: reviews, utcOffsetMinutes: offset)
+        standing = try row.decode(Double.self)
+        skills = try row.decodeTerms()
     }
-
-    var skills: [String] { Self.terms(terms) }
 }
 
+/// What matching reads of a posting.
 struct JobRow: LoadedRow {
     static let columns = "status, job_type, pay_cents, currency, utc_offset_minutes, skill_count"
     static let termsTable = PostingTerms.Kind.skill.table
@@ -309,16 +333,18 @@ struct JobRow: LoadedRow {
     var key: String
     var matchVersion: Int
     var status: PostingStatus
-    var jobType: JobType
-    var payCents: Int?
-    var currency: String
-    var utcOffsetMinutes: Int?
-    var skillCount: Int
-    var terms: String?
+    var job: MatchedJob
+    var skills: [String]
 
-    var skills: [String] { Self.terms(terms) }
-    var job: MatchedJob {
-        MatchedJob(id: key, skillCount: skillCount, jobType: jobType, payCents: payCents, currency: currency, utcOffsetMinutes: utcOffsetMinutes)
+    init(from decoder: any Decoder) throws {
+        var row = try decoder.unkeyedContainer()
+        key = try row.decode(String.self)
+        matchVersion = try row.decode(Int.self)
+        status = try row.decode(PostingStatus.self)
+        let type = try row.decode(JobType.self), pay = try row.decodeIfPresent(Int.self), currency = try row.decode(String.self)
+        let offset = try row.decodeIfPresent(Int.self), count = try row.decode(Int.self)
+        job = MatchedJob(id: key, skillCount: count, jobType: type, payCents: pay, currency: currency, utcOffsetMinutes: offset)
+        skills = try row.decodeTerms()
     }
 }
 

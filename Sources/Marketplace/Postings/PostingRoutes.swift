@@ -127,17 +127,6 @@ struct ListOwnPostings: HTTPFunction {
     }
 }
 
-/// The query of a list of one's own things, newest first: `?status=` (one of `Status`), `limit`, `cursor`.
-struct NewestFirst<Status: RawRepresentable & CaseIterable & Sendable>: QueryParameters where Status.RawValue == String {
-    var status: String?
-    var page: PageRequest
-
-    init(_ reader: inout QueryReader) throws(HTTPError) {
-        status = reader.choice("status", Status.allCases.map(\.rawValue))
-        try reader.check()
-        page = try PageRequest(&reader, sort: "newest")
-    }
-}
 
 /// Who may see and change a posting.
 enum Postings {
