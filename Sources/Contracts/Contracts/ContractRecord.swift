@@ -81,11 +81,16 @@ extension ContractItem {
     /// otherwise. The contract's row is locked first and the item read again under that lock, so the
     /// writes to one contract's items take their turns.
     static func seen(_ id: String, _ what: String, by caller: Caller, on sql: any SQLDatabase) async throws -> (Self, ContractRecord) {
-        guard let found = try await find(id, on: sql),
-              let contract = try await ContractRecord.find(found.contractId, on: sql, forUpdate: true), contract.isParty(caller) || caller.isAdmin,
-              let item = try await find(id, on: sql) else {
+        guard let (item, contract) = try await locked(id, on: sql), contract.isParty(caller) || caller.isAdmin else {
             throw HTTPError.notFound("There is no \(what) \(id).")
         }
+        return (item, contract)
+    }
+
+    /// The item `id` and its contract, the contract's row locked first and the item read again under it.
+    static func locked(_ id: String, on sql: any SQLDatabase) async throws -> (Self, ContractRecord)? {
+        guard let found = try await find(id, on: sql), let contract = try await ContractRecord.find(found.contractId, on: sql, forUpdate: true),
+              let item = try await find(id, on: sql) else { return nil }
         return (item, contract)
     }
 }

@@ -212,8 +212,7 @@ enum Escrow {
 
     /// A charge for `milestone` succeeded or failed: `funding` → `funded` (keeping the payment) or `pending`.
     static func charged(_ id: String, payment: String, succeeded: Bool, now: Date, on sql: any SQLDatabase) async throws {
-        guard let found = try await MilestoneRecord.find(id, on: sql), try await ContractRecord.find(found.contractId, on: sql, forUpdate: true) != nil,
-              var milestone = try await MilestoneRecord.find(id, on: sql), milestone.status == .funding else { return }
+        guard var (milestone, _) = try await MilestoneRecord.locked(id, on: sql), milestone.status == .funding else { return }
         milestone.status = try milestone.status.after(succeeded ? .charged : .chargeFailed)
         milestone.paymentId = succeeded ? payment : nil
         milestone.updatedAt = now.iso
@@ -222,8 +221,7 @@ enum Escrow {
 
     /// `milestone`'s escrow went to the VA: `approved` → `paid`, its gross added to the contract's total.
     static func released(_ id: String, grossCents: Int, now: Date, on sql: any SQLDatabase) async throws {
-        guard let found = try await MilestoneRecord.find(id, on: sql), var contract = try await ContractRecord.find(found.contractId, on: sql, forUpdate: true),
-              var milestone = try await MilestoneRecord.find(id, on: sql), milestone.status == .approved else { return }
+        guard var (milestone, contract) = try await MilestoneRecord.locked(id, on: sql), milestone.status == .approved else { return }
         milestone.status = try milestone.status.after(.release)
         milestone.paidAt = now.iso
         milestone.updatedAt = now.iso
