@@ -19,6 +19,11 @@ let extraDependencies: [String: [Target.Dependency]] = [
         .product(name: "NIOExtras", package: "swift-nio-extras"),
     ],
     "Marketplace": [.product(name: "SQLKit", package: "sql-kit")],
+    "Payments": [
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "SQLKit", package: "sql-kit"),
+    ],
     "Users": [
         .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         .product(name: "JWTKit", package: "jwt-kit"),
@@ -51,6 +56,7 @@ let testTargets: [Target] = [
     ("CommunicationTests", ["Communication", "BlytzRunner", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
     ("MarketplaceTests", ["Marketplace", "BlytzRunner"]),
     ("ContractsTests", ["Contracts", "BlytzRunner"]),
+    ("PaymentsTests", ["Payments", "BlytzRunner", .product(name: "Crypto", package: "swift-crypto")]),
     ("APITests", ["BlytzManifest"]),
 ].map { (name: String, extra: [Target.Dependency]) in
     .testTarget(name: name, dependencies: testDependencies + extra, swiftSettings: swiftSettings)
@@ -192,6 +198,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

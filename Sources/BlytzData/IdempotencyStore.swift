@@ -71,6 +71,13 @@ public enum IdempotencyStore {
             } catch where ServiceDatabase.isUniqueViolation(error) && attempt < 3 {
                 // A concurrent repeat committed first: this one's writes rolled back; the next pass replays it.
                 continue
+            } catch {
+                // A concurrent repeat may have committed while this one waited on its locks, and this one then
+                // refused what the first had already done: the first's response is the answer.
+                if let kept = try? await database.withConnection({ sql in try await find(scope: scope, key: key, on: sql) }), kept.expiresAt > now.iso {
+                    return try replay(kept, fingerprint: fingerprint, as: Output.self)
+                }
+                throw error
             }
         }
         throw HTTPError(409, detail: "A request with this Idempotency-Key is still being processed; try again.")

@@ -209,20 +209,30 @@ public struct CreatePaymentBody: Codable, Sendable, Equatable {
     }
 }
 
-/// A payment as its requester learns of it; `nextAction` says what a client must do for `requires_action`.
+/// What a payer must do to finish a payment that `requires_action`: `confirm_payment` (the simulated
+/// provider: `POST /payments/{id}/confirm` once the extra step is done), or `use_stripe_sdk` (finish it
+/// with Stripe.js and the payment's `clientSecret`; the webhook, or a confirm, brings the result).
+public enum PaymentNextAction: String, Codable, Sendable, CaseIterable {
+    case confirmPayment = "confirm_payment", useStripeSDK = "use_stripe_sdk"
+}
+
+/// A payment as its requester learns of it; `nextAction` (with `clientSecret` for Stripe.js) says what a
+/// client must do for `requires_action`.
 public struct PaymentSummary: Codable, Sendable, Equatable, ResponseBody {
     public var id: String
     public var status: String
     public var amountCents: Int
     public var currency: String
-    public var nextAction: String?
+    public var nextAction: PaymentNextAction?
+    public var clientSecret: String?
 
-    public init(id: String, status: String, amountCents: Int, currency: String, nextAction: String? = nil) {
+    public init(id: String, status: String, amountCents: Int, currency: String, nextAction: PaymentNextAction? = nil, clientSecret: String? = nil) {
         self.id = id
         self.status = status
         self.amountCents = amountCents
         self.currency = currency
         self.nextAction = nextAction
+        self.clientSecret = clientSecret
     }
 }
 

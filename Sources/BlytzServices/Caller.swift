@@ -52,3 +52,16 @@ extension String {
     /// Whether this is a UUID, as every id is.
     public var isUUID: Bool { UUID(uuidString: self) != nil }
 }
+
+extension QueryReader {
+    /// A UUID filter such as `?contractId=`, lowercased; a value that is not one is recorded as an error.
+    public mutating func uuid(_ name: String) -> String? {
+        declare(name, ["type": "string", "format": "uuid"])
+        guard let text = text(name) else { return nil }
+        guard text.isUUID else {
+            errors.append(.init(field: name, message: "must be a UUID"))
+            return nil
+        }
+        return text.lowercased()
+    }
+}

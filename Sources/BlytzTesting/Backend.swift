@@ -48,6 +48,7 @@ public struct Backend: Sendable {
             settings["COMMUNICATION_DATABASE_URL"] = communicationURL
             settings["MARKETPLACE_DATABASE_URL"] = try TestDatabase.unusedPostgresURL()
             settings["CONTRACTS_DATABASE_URL"] = try TestDatabase.unusedPostgresURL()
+            settings["PAYMENTS_DATABASE_URL"] = try TestDatabase.unusedPostgresURL()
             settings["BLYTZ_QUEUE_URL"] = try TestDatabase.unusedPostgresURL()
         }
         return try await withRunner(manifest: "functions.yaml", environment: settings) { runner in

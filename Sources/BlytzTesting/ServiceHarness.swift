@@ -24,6 +24,11 @@ public final class ManualTime: Sendable {
     public func advance(by duration: Duration) {
         current.withLock { $0 = $0.adding(duration) }
     }
+
+    /// Sets the clock to `date`, as when a test checks what a real outside server signed just now.
+    public func set(_ date: Date) {
+        current.withLock { $0 = date }
+    }
 }
 
 /// Who a test request comes from.

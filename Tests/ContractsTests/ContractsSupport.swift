@@ -56,7 +56,7 @@ final class PeerStandIn: Sendable {
                 state.bodies.append(body)
                 let status = switch body.paymentMethod { case "pm_card_declined": "failed"; case "pm_card_3ds": "requires_action"; default: "succeeded" }
                 let made = PaymentSummary(id: UUID().uuidString.lowercased(), status: status, amountCents: body.amountCents, currency: body.currency,
-                                          nextAction: status == "requires_action" ? "authenticate" : nil)
+                                          nextAction: status == "requires_action" ? .confirmPayment : nil)
                 state.charges[key] = made
                 return (state.payments, made)
             }

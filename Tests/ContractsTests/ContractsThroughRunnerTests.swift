@@ -6,16 +6,17 @@ import Foundation
 import NIOHTTP1
 import Testing
 
-/// From an accepted proposal to a paid milestone and an invoice, through the running runner with real
-/// worker processes: the real user, marketplace and contracts services, and a stand-in payments service on
-/// a real socket — on SQLite and PostgreSQL.
+/// From an accepted proposal to a paid milestone and a paid invoice, through the running runner with real
+/// worker processes: the real user, marketplace, contracts and payments services (the simulated provider)
+/// — on SQLite and PostgreSQL. The VA's earnings, net of the platform's fee, show in the user service.
 @Suite(.serialized, .timeLimit(.minutes(4))) struct ContractsThroughRunnerTests {
     struct Item: Decodable { var id: String }
     struct Page<Element: Decodable>: Decodable { var items: [Element]; var nextCursor: String? }
     struct Hire: Decodable { var contractId: String? }
     struct Contract: Decodable { var id: String; var status: String; var proposalId: String?; var totalPaidCents: Int }
     struct Funding: Decodable { struct Milestone: Decodable { var status: String }; var milestone: Milestone }
-    struct Invoice: Decodable { var id: String; var number: String; var dueCents: Int }
+    struct Invoice: Decodable { var id: String; var number: String; var dueCents: Int; var status: String }
+    struct Profile: Decodable { var earnedCents: Int? }
 
     func person(_ api: Backend, _ role: String) async throws -> (token: String, id: String) {
         let session = try await api.register(role)
@@ -28,9 +29,7 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func fromAcceptToPaidWorkAndAnInvoice(engine: ServiceDatabase.Engine) async throws {
-        let payments = PeerStandIn()
-        try await StandIn.serve(payments.router) { port in
-            try await Backend.with(engine, environment: ["BLYTZ_SERVICE_URL_PAYMENTS": "http://127.0.0.1:\(port)"]) { api in
+        try await Backend.with(engine) { api in
                 let (company, _) = try await person(api, "company")
                 let (va, vaId) = try await person(api, "va")
                 let job = #"{"title":"Support on Zendesk","description":"Tickets and email.","jobType":"hourly","rateMinCents":800,"rateMaxCents":1500,"skillsRequired":["zendesk"],"status":"open"}"#
@@ -49,13 +48,14 @@ import Testing
                 for token in [va, company] { _ = try await api.call(.POST, "/contracts/\(contractId)/sign", token: token) }
                 #expect(try await api.call(.GET, "/contracts/\(contractId)", token: company).json(Contract.self).status == "active")
 
-                // A milestone funded through the payments stand-in, submitted, approved: paid.
+                // A milestone funded through the payments service, submitted, approved: paid, and the VA credited 90%.
                 let milestone = try await api.call(.POST, "/contracts/\(contractId)/milestones", token: company, json: #"{"title":"Set up macros","amountCents":20000}"#).json(Item.self).id
                 let funded = try await api.call(.POST, "/milestones/\(milestone)/fund", token: company, json: #"{"paymentMethod":"pm_card_visa"}"#)
                 #expect(try funded.json(Funding.self).milestone.status == "funded", "\(funded.text)")
                 _ = try await api.call(.POST, "/milestones/\(milestone)/submit", token: va)
                 #expect(try await api.call(.POST, "/milestones/\(milestone)/approve", token: company).object["status"] as? String == "paid")
                 #expect(try await api.call(.GET, "/contracts/\(contractId)", token: va).json(Contract.self).totalPaidCents == 20_000)
+                #expect(try await eventually(within: .seconds(10)) { try await api.call(.GET, "/profiles/va/me", token: va).json(Profile.self).earnedCents == 18_000 })
 
                 // A day's hours, approved, then invoiced with the paid milestone.
                 let yesterday = String(Date().addingTimeInterval(-86_400).iso.prefix(10))
@@ -66,8 +66,11 @@ import Testing
                 #expect(invoice.number.hasPrefix("INV-") && invoice.dueCents == 2_400)
                 let page = try await api.call(.GET, "/invoices/\(invoice.id)", token: company, headers: ["Accept": "text/html"])
                 #expect(page.status == 200 && page.text.contains(invoice.number))
-                #expect(payments.charges == 1 && payments.releases == 1)
+                let settled = try await api.call(.POST, "/invoices/\(invoice.id)/pay", token: company, json: #"{"paymentMethod":"pm_card_visa"}"#)
+                #expect(try settled.json(Invoice.self).status == "paid", "\(settled.text)")
+                #expect(try await eventually(within: .seconds(10)) { try await api.call(.GET, "/profiles/va/me", token: va).json(Profile.self).earnedCents == 18_000 + 2_160 })
+                let paid = try await api.call(.GET, "/payments?role=payer", token: company).json(Page<Item>.self).items
+                #expect(paid.count == 2)
             }
-        }
     }
 }

@@ -50,7 +50,7 @@ import Testing
             let declined = try await contracts.call(.post, "/milestones/\(copy.id)/fund", json: #"{"paymentMethod":"pm_card_declined"}"#, as: .person(company, .company))
             #expect(declined.status.code == 402 && declined.problemFields == ["paymentMethod"])
             let waiting = try await contracts.call(.post, "/milestones/\(copy.id)/fund", json: #"{"paymentMethod":"pm_card_3ds"}"#, as: .person(company, .company)).json(FundingView.self)
-            #expect(waiting.milestone.status == .funding && waiting.payment?.nextAction == "authenticate")
+            #expect(waiting.milestone.status == .funding && waiting.payment?.nextAction == .confirmPayment)
             let completed = PaymentCompleted(paymentId: waiting.payment?.id ?? "", payerUserId: company, payeeUserId: va, contractId: contract.id, milestoneId: copy.id,
                                              invoiceId: nil, amountCents: 10_000, currency: "USD", escrow: true)
             for _ in 0..<2 { _ = try await contracts.deliver([completed], to: "contracts-on-payments", id: "completed-\(copy.id)") }
