@@ -61,3 +61,37 @@ search_benchmark_cleanup() {
   [ -d "$work/pg" ] && ./local/postgres stop "$work/pg" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
+
+# One engine's setup in a benchmark run: makes `data` and sets `env` (the user service's cheap bcrypt and
+# any `extra` settings; on postgres, a throwaway server with one database per named service).
+engine_env() { # engine service… [-- extra-setting…]
+  local engine=$1 base service
+  shift
+  data="$work/$engine"
+  mkdir -p "$data"
+  env=(USERS_BCRYPT_COST=4)
+  [ "$engine" = postgres ] && { ./local/postgres start "$work/pg" >/dev/null; base=$(./local/postgres url "$work/pg" | sed 's#/postgres$##'); }
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    [ "$engine" = postgres ] && env+=("$(echo "$1" | tr a-z A-Z)_DATABASE_URL=$base/$1_bench")
+    shift
+  done
+  [ $# -gt 0 ] && { shift; env+=("$@"); }
+  return 0
+}
+
+# Starts the runner on `manifest` with `env` and `data`, and waits until it is ready; sets `runner_pid`.
+start_runner() { # manifest
+  env "${env[@]}" "$bin/blytz" local --manifest "$1" --data-dir "$data" --bin-dir "$bin" > "$data/runner.out" 2> "$data/runner.err" &
+  runner_pid=$!
+  wait_ready "$data/runner.out"
+}
+
+# A table row of the contracts and payments benchmarks.
+row() { printf '%-52s %8s %8s %8s %7s\n' "$@"; }
+
+# Registers a user through the running runner; prints "access-token user-id".
+signup() { # email role
+  curl -sf -XPOST localhost:3000/api/auth/register -H 'content-type: application/json' \
+    -d "{\"email\":\"$1\",\"password\":\"benchmark password\",\"role\":\"$2\"}" \
+    | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["accessToken"], d["user"]["id"])'
+}

@@ -10,25 +10,9 @@ cd "$(dirname "$0")/.."
 source bench/common.sh
 search_benchmark "$@"
 
-row() { printf '%-52s %8s %8s %8s %7s\n' "$@"; }
-signup() { # email role → "access-token user-id"
-  curl -sf -XPOST localhost:3000/api/auth/register -H 'content-type: application/json' \
-    -d "{\"email\":\"$1\",\"password\":\"benchmark password\",\"role\":\"$2\"}" \
-    | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["accessToken"], d["user"]["id"])'
-}
-
 for engine in "${engines[@]}"; do
-  data="$work/$engine"
-  mkdir -p "$data"
-  env=(USERS_BCRYPT_COST=4)
-  if [ "$engine" = postgres ]; then
-    ./local/postgres start "$work/pg" >/dev/null
-    base=$(./local/postgres url "$work/pg" | sed 's#/postgres$##')
-    env+=("USERS_DATABASE_URL=$base/users_bench" "CONTRACTS_DATABASE_URL=$base/contracts_bench")
-  fi
-  env "${env[@]}" "$bin/blytz" local --manifest bench/contracts.yaml --data-dir "$data" --bin-dir "$bin" > "$data/runner.out" 2> "$data/runner.err" &
-  runner_pid=$!
-  wait_ready "$data/runner.out"
+  engine_env "$engine" users contracts
+  start_runner bench/contracts.yaml
   read -r company company_id < <(signup "company$RANDOM@bench.blytz.work" company)
   read -r va va_id < <(signup "va$RANDOM@bench.blytz.work" va)
   # The company's contracts, made through the API (four at a time); the last one is signed for timesheets.
@@ -38,9 +22,12 @@ for engine in "${engines[@]}"; do
   made=$(( $(date +%s) - started ))
   contract=$(curl -sf -H "Authorization: Bearer $company" "localhost:3000/api/contracts?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
   for token in "$va" "$company"; do curl -sf -o /dev/null -XPOST -H "Authorization: Bearer $token" "localhost:3000/api/contracts/$contract/sign"; done
-  # Warm every worker, at the measured concurrency too.
+  # Warm every worker, at the measured concurrency too (the timesheet warm-up logs hours a year back, apart
+  # from the measured ones).
   for _ in 1 2 3 4 5; do curl -sf -o /dev/null -H "Authorization: Bearer $company" localhost:3000/api/contracts; curl -sf -o /dev/null localhost:3000/api/users/ping; done
   wrk -t1 -c"$concurrency" -d2s -H "Authorization: Bearer $company" http://127.0.0.1:3000/api/contracts >/dev/null
+  { echo "first_day = 400"; cat bench/timesheets.lua; } > "$work/warm-timesheets.lua"
+  wrk -t1 -c"$concurrency" -d2s -s "$work/warm-timesheets.lua" -H "Authorization: Bearer $va" "http://127.0.0.1:3000/api/contracts/$contract/timesheets" >/dev/null
 
   echo
   echo "$engine: $count contracts of one company (made in ${made}s), concurrency $concurrency, ${duration}s each"

@@ -24,35 +24,22 @@ measure() { # token url → "rps p50 p99 non2xx" (ms)
   wrk -t1 -c"$concurrency" -d"${duration}s" --latency -H "Authorization: Bearer $1" "$2" | wrk_summary
 }
 row() { printf '%-72s %8s %8s %8s %7s %6s\n' "$@"; }
-signup() { # email role → access token
-  curl -sf -XPOST localhost:3000/api/auth/register -H 'content-type: application/json' \
-    -d "{\"email\":\"$1\",\"password\":\"benchmark password\",\"role\":\"$2\"}" | sed 's/.*"accessToken":"\([^"]*\)".*/\1/'
-}
 first_job() { # search query → the id of its first posting
   curl -sf -H "Authorization: Bearer $admin" "localhost:3000/api/jobs?limit=1&$1" | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4
 }
 
 for engine in "${engines[@]}"; do
-  data="$work/$engine"
-  mkdir -p "$data"
-  env=(USERS_BCRYPT_COST=4 BLYTZ_ADMIN_PASSWORD="benchmark admin password")
-  if [ "$engine" = postgres ]; then
-    ./local/postgres start "$work/pg" >/dev/null
-    base=$(./local/postgres url "$work/pg" | sed 's#/postgres$##')
-    env+=("USERS_DATABASE_URL=$base/users_bench" "MARKETPLACE_DATABASE_URL=$base/marketplace_bench")
-  fi
+  engine_env "$engine" users marketplace -- BLYTZ_ADMIN_PASSWORD="benchmark admin password"
   seeded_jobs=$(env "${env[@]}" "$bin/blytz" marketplace seed-postings --count "$count" --data-dir "$data" --bin-dir "$bin" --manifest bench/marketplace.yaml)
   seeded_vas=$(env "${env[@]}" "$bin/blytz" marketplace seed-people --count "$count" --data-dir "$data" --bin-dir "$bin" --manifest bench/marketplace.yaml)
   env "${env[@]}" "$bin/blytz" users create-admin --email admin@bench.blytz.work --data-dir "$data" --bin-dir "$bin" --manifest bench/marketplace.yaml >/dev/null
-  env "${env[@]}" "$bin/blytz" local --manifest bench/marketplace.yaml --data-dir "$data" --bin-dir "$bin" > "$data/runner.out" 2> "$data/runner.err" &
-  runner_pid=$!
-  wait_ready "$data/runner.out"
+  start_runner bench/marketplace.yaml
   admin=$(curl -sf -XPOST localhost:3000/api/auth/login -H 'content-type: application/json' \
     -d '{"email":"admin@bench.blytz.work","password":"benchmark admin password"}' | sed 's/.*"accessToken":"\([^"]*\)".*/\1/')
   # Two VAs with profiles (their copies arrive by ProfileUpdated): common skills only, and common with rare.
   vas=()
   for skills in '"skill-0","skill-2","skill-5","skill-9"' '"skill-1","skill-4","skill-88","skill-140","skill-177"'; do
-    token=$(signup "va$RANDOM@bench.blytz.work" va)
+    read -r token _ < <(signup "va$RANDOM@bench.blytz.work" va)
     curl -sf -XPOST localhost:3000/api/profiles/va -H "Authorization: Bearer $token" -H 'content-type: application/json' \
       -d "{\"name\":\"Bench VA\",\"country\":\"PH\",\"timezone\":\"Asia/Manila\",\"hourlyRateCents\":1200,\"skills\":[$skills]}" >/dev/null
     vas+=("$token")

@@ -23,17 +23,9 @@ measure() { # url → "rps p50 p99 non2xx" (ms)
 }
 
 for engine in "${engines[@]}"; do
-  data="$work/$engine"
-  mkdir -p "$data"
-  env=(USERS_BCRYPT_COST=4)
-  if [ "$engine" = postgres ]; then
-    ./local/postgres start "$work/pg" >/dev/null
-    env+=("USERS_DATABASE_URL=$(./local/postgres url "$work/pg" | sed 's#/postgres$#/users_bench#')")
-  fi
+  engine_env "$engine" users
   seeded=$(env "${env[@]}" "$bin/blytz" users seed-profiles --count "$count" --data-dir "$data" --bin-dir "$bin")
-  env "${env[@]}" "$bin/blytz" local --manifest bench/profiles.yaml --data-dir "$data" --bin-dir "$bin" > "$data/runner.out" 2> "$data/runner.err" &
-  runner_pid=$!
-  wait_ready "$data/runner.out"
+  start_runner bench/profiles.yaml
   token=$(curl -sf -XPOST localhost:3000/api/auth/register -H 'content-type: application/json' \
     -d '{"email":"bench@example.com","password":"benchmark password","role":"company"}' | sed 's/.*"accessToken":"\([^"]*\)".*/\1/')
   # Warm the search and ping workers.

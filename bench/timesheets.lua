@@ -1,9 +1,11 @@
--- wrk: each request logs a new hour, never overlapping another: hour n of the day, going back a day every 20.
+-- wrk: each request logs a new hour, never overlapping another: hour n of the day, going back a day every 20,
+-- starting `first_day` days back (1 unless the script is prefixed with another, as the warm-up is).
+first_day = first_day or 1
 counter = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
-  local day = math.floor(counter / 20) + 1
+  local day = math.floor(counter / 20) + first_day
   local hour = counter % 20
   counter = counter + 1
   local date = os.date("!%Y-%m-%d", os.time() - day * 86400)

@@ -25,8 +25,10 @@ public final class ServiceDatabase: Sendable {
     /// The two kinds of pool behind the one interface.
     private enum Pool: Sendable {
         /// SQLite calls block a thread (a writer waiting for the lock sleeps in its busy handler), so the
-        /// pool has threads of its own, one more than its connections: the lock holder always gets one.
-        case sqlite(EventLoopGroupConnectionPool<PragmaSQLiteSource>, NIOThreadPool)
+        /// pools have threads of their own, one more than their connections: the lock holder always gets one.
+        /// SQLite takes one writer at a time, so this process's transactions queue, in order, for the one
+        /// writer connection instead of polling the file lock; readers use the others.
+        case sqlite(readers: EventLoopGroupConnectionPool<PragmaSQLiteSource>, writer: EventLoopGroupConnectionPool<PragmaSQLiteSource>, NIOThreadPool)
         case postgres(EventLoopGroupConnectionPool<PostgresConnectionSource>)
     }
 
@@ -50,14 +52,19 @@ public final class ServiceDatabase: Sendable {
     ) throws(DatabaseError) -> ServiceDatabase {
         switch location {
         case .sqlite(let path):
-            let threads = NIOThreadPool(numberOfThreads: maxConnections + 1)
+            let threads = NIOThreadPool(numberOfThreads: maxConnections + 2)
             threads.start()
             let source = PragmaSQLiteSource(
                 inner: SQLiteConnectionSource(configuration: .init(storage: .file(path: path), enableForeignKeys: true), threadPool: threads)
             )
-            // One event loop, so `maxConnections` is the whole pool.
-            let pool = EventLoopGroupConnectionPool(source: source, maxConnectionsPerEventLoop: maxConnections, logger: logger, on: group.next())
-            return ServiceDatabase(location: location, pool: .sqlite(pool, threads))
+            // One event loop each, so `maxConnections` is the whole reader pool. A transaction waits for the
+            // writer as long as another process's writer may hold the file (the busy timeout) and then some.
+            let loop = group.next()
+            let readers = EventLoopGroupConnectionPool(source: source, maxConnectionsPerEventLoop: maxConnections, logger: logger, on: loop)
+            let writer = EventLoopGroupConnectionPool(
+                source: source, maxConnectionsPerEventLoop: 1, requestTimeout: .seconds(60), logger: logger, on: loop
+            )
+            return ServiceDatabase(location: location, pool: .sqlite(readers: readers, writer: writer, threads))
         case .postgres(let url):
             guard let configuration = try? SQLPostgresConfiguration(url: url) else { throw .badURL(location.description) }
             let source = PostgresConnectionSource(sqlConfiguration: configuration)
@@ -91,9 +98,15 @@ public final class ServiceDatabase: Sendable {
 
     /// Runs `body` on one pooled connection.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withConnection(writing: false, body)
+    }
+
+    private func withConnection<T: Sendable>(writing: Bool, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch pool {
-        case .sqlite(let pool, _):
-            try await pool.withConnection { connection in connection.eventLoop.makeFutureWithTask { try await body(connection.sql()) } }.get()
+        case .sqlite(let readers, let writer, _):
+            try await (writing ? writer : readers).withConnection { connection in
+                connection.eventLoop.makeFutureWithTask { try await body(connection.sql()) }
+            }.get()
         case .postgres(let pool):
             try await pool.withConnection { connection in connection.eventLoop.makeFutureWithTask { try await body(connection.sql()) } }.get()
         }
@@ -104,7 +117,7 @@ public final class ServiceDatabase: Sendable {
     /// (up to the busy timeout) instead of failing half-way.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let begin = engine == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN"
-        return try await withConnection { sql in
+        return try await withConnection(writing: true) { sql in
             try await sql.raw(SQLQueryString(begin)).run()
             do {
                 let value = try await body(sql)
@@ -120,8 +133,9 @@ public final class ServiceDatabase: Sendable {
     /// Closes every connection; a database must be shut down before it is released.
     public func shutdown() async {
         switch pool {
-        case .sqlite(let pool, let threads):
-            try? await pool.shutdownAsync()
+        case .sqlite(let readers, let writer, let threads):
+            try? await readers.shutdownAsync()
+            try? await writer.shutdownAsync()
             try? await threads.shutdownGracefully()
         case .postgres(let pool): try? await pool.shutdownAsync()
         }

@@ -126,6 +126,8 @@ public struct ServiceHarness<Service: BlytzService>: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var values = [
             "BLYTZ_SERVICE": Service.name.rawValue, "BLYTZ_DATA_DIR": directory, "BLYTZ_SERVICE_KEY": UUID().uuidString,
+            // A stand-in on a loaded test machine may take longer than production's call timeout to answer.
+            "BLYTZ_CALL_TIMEOUT_MS": "10000",
         ]
         for service in ServiceName.allCases { values["BLYTZ_SERVICE_URL_\(service.rawValue.uppercased())"] = "http://127.0.0.1:9" }
         for (service, url) in services { values["BLYTZ_SERVICE_URL_\(service.rawValue.uppercased())"] = url }

@@ -32,13 +32,14 @@ enum ContractStatus: String, Codable, Sendable, CaseIterable {
 /// A milestone's lifecycle: the company edits or deletes it while `pending` and funds it (`funding` while
 /// the payments service charges; `funded` once the charge succeeded, back to `pending` when it failed);
 /// the VA submits funded work; the company approves it (its escrow is released: `paid` once released)
-/// or rejects it, which sends it back to `funded` for another submission.
+/// or rejects it, which sends it back to `funded` for another submission. Cancelling the contract refunds
+/// the escrow of a funded, submitted or rejected milestone: `refunded`.
 enum MilestoneStatus: String, Codable, Sendable, CaseIterable {
-    case pending, funding, funded, submitted, approved, paid, rejected
+    case pending, funding, funded, submitted, approved, paid, rejected, refunded
 
     enum Action: String, Sendable, CaseIterable {
         case edit = "edited", delete = "deleted", fund = "funded", charged = "charged", chargeFailed = "left unfunded", submit = "submitted"
-        case approve = "approved", reject = "rejected", release = "released"
+        case approve = "approved", reject = "rejected", release = "released", refund = "refunded"
     }
 
     func after(_ action: Action) throws(IllegalTransition) -> MilestoneStatus {
@@ -51,6 +52,7 @@ enum MilestoneStatus: String, Codable, Sendable, CaseIterable {
         case (.submitted, .approve): .approved
         case (.submitted, .reject): .rejected
         case (.approved, .release): .paid
+        case (.funded, .refund), (.submitted, .refund), (.rejected, .refund): .refunded
         default: throw IllegalTransition(what: "milestone", state: rawValue, action: action.rawValue)
         }
     }

@@ -44,9 +44,15 @@ public enum Marketplace: BlytzService {
 
     public static var commands: [ServiceCommand] { Commands.all }
 
-    /// The kit's parts, and the worker's match index.
+    /// The kit's parts, and the worker's match index. A matching worker loads its index before it asks for
+    /// its first request: a worker the runner adds under load takes requests only once it is warm, so no
+    /// request waits for the load behind a busy pool.
     public static func setup(_ configuration: Configuration, _ logger: Logger, _ dependencies: inout Dependencies) async throws {
         try await ServiceParts.setup(configuration, logger, &dependencies)
-        dependencies[MatchIndexKey.self] = MatchIndex()
+        let index = MatchIndex()
+        dependencies[MatchIndexKey.self] = index
+        if let kind = MatchIndex.kind(forFunction: configuration["_HANDLER"]), let database = dependencies[DatabaseKey.self] {
+            try await database.withConnection { sql in try await index.warm(kind, on: sql) }
+        }
     }
 }

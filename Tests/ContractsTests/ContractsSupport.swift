@@ -14,8 +14,8 @@ import Synchronization
 /// Stand-ins for the user and payments services on one real socket: `GET /users/{id}/basic` answers the
 /// users it was given; `POST /payments` charges by payment method — `pm_card_visa` succeeds,
 /// `pm_card_declined` fails, `pm_card_3ds` needs an extra step — honouring `Idempotency-Key` as the real
-/// one must; `POST /payments/{id}/release` releases once per key with a 10% fee. Payments can be made
-/// unavailable, or to fail after charging.
+/// one must; `POST /payments/{id}/release` releases once per key with a 10% fee; `POST /refunds` refunds
+/// once per key. Payments can be made unavailable, or to fail after charging.
 final class PeerStandIn: Sendable {
     enum Mode: Sendable { case up, unavailable, failAfterCharging }
 
@@ -24,6 +24,7 @@ final class PeerStandIn: Sendable {
         var payments: Mode = .up
         var charges: [String: PaymentSummary] = [:]
         var releases: [String: ReleaseSummary] = [:]
+        var refunds: [String: RefundSummary] = [:]
         var bodies: [CreatePaymentBody] = []
         var calls = 0
     }
@@ -37,6 +38,7 @@ final class PeerStandIn: Sendable {
     func set(_ mode: Mode) { state.withLock { $0.payments = mode } }
     var charges: Int { state.withLock { $0.charges.count } }
     var releases: Int { state.withLock { $0.releases.count } }
+    var refunds: Int { state.withLock { $0.refunds.count } }
 
     var router: Router<BasicRequestContext> {
         let router = Router()
@@ -78,6 +80,18 @@ final class PeerStandIn: Sendable {
                 return made
             }
             return released.map { Self.json($0) } ?? Response(status: .serviceUnavailable)
+        }
+        router.post("/refunds") { [self] request, context -> Response in
+            let key = request.headers[.idempotencyKey] ?? ""
+            let body = try await request.decode(as: CreateRefundBody.self, context: context)
+            let refund: RefundSummary? = self.state.withLock { state in
+                guard state.payments == .up, let charge = state.charges.values.first(where: { $0.id == body.paymentId }) else { return nil }
+                if let kept = state.refunds[key] { return kept }
+                let made = RefundSummary(id: UUID().uuidString.lowercased(), paymentId: charge.id, amountCents: body.amountCents ?? charge.amountCents, currency: charge.currency, status: "succeeded")
+                state.refunds[key] = made
+                return made
+            }
+            return refund.map { Self.json($0, status: .created) } ?? Response(status: .serviceUnavailable)
         }
         return router
     }

@@ -32,9 +32,9 @@ import Testing
         Self.check("milestone", [
             .pending: [.edit: .pending, .delete: .pending, .fund: .funding],
             .funding: [.charged: .funded, .chargeFailed: .pending],
-            .funded: [.submit: .submitted],
-            .submitted: [.approve: .approved, .reject: .rejected],
-            .rejected: [.submit: .submitted],
+            .funded: [.submit: .submitted, .refund: .refunded],
+            .submitted: [.approve: .approved, .reject: .rejected, .refund: .refunded],
+            .rejected: [.submit: .submitted, .refund: .refunded],
             .approved: [.release: .paid],
         ] as [MilestoneStatus: [MilestoneStatus.Action: MilestoneStatus]]) { state, action throws(IllegalTransition) in try state.after(action) }
         #expect(MilestoneStatus.allCases.filter(\.holdsEscrow) == [.funding, .funded, .submitted, .approved, .rejected])

@@ -30,8 +30,6 @@ import Testing
             let funded = try await contracts.call(.post, "/milestones/\(design.id)/fund", json: #"{"paymentMethod":"pm_card_visa"}"#, as: .person(company, .company)).json(FundingView.self)
             #expect(funded.milestone.status == .funded && funded.payment?.status == "succeeded" && peers.charges == 1)
             #expect(try await contracts.call(.delete, "/milestones/\(design.id)", as: .person(company, .company)).problemFields == ["status"])
-            let held = try await contracts.call(.post, "/contracts/\(contract.id)/cancel", as: .person(company, .company))
-            #expect(held.status == .conflict && held.problemFields == ["milestones"])
             // Submitted, rejected, submitted again, approved: released once, paid, counted once.
             #expect(try await contracts.call(.post, "/milestones/\(design.id)/submit", as: .person(company, .company)).status == .forbidden)
             _ = try await contracts.call(.post, "/milestones/\(design.id)/submit", as: .person(va, .va))
@@ -68,6 +66,47 @@ import Testing
             let charges = peers.charges
             let finished = try await contracts.call(.post, "/milestones/\(ads.id)/fund", as: .person(company, .company)).json(FundingView.self)
             #expect(finished.milestone.status == .funded && peers.charges == charges)
+        }
+    }
+
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
+    func cancellingRefundsWhatIsHeldOnce(engine: ServiceDatabase.Engine) async throws {
+        let peers = PeerStandIn()
+        try await peers.serve(engine) { contracts in
+            let (company, va) = (newId(), newId())
+            let contract = try await contracts.contract(peers, company: company, va: va, type: .fixed)
+            func milestone(_ title: String, _ cents: Int, fund method: String? = nil) async throws -> MilestoneRecord {
+                contracts.time.advance(by: .seconds(1))
+                let made = try await contracts.call(.post, "/contracts/\(contract.id)/milestones", json: #"{"title":"\#(title)","amountCents":\#(cents)}"#, as: .person(company, .company)).json(MilestoneRecord.self)
+                guard let method else { return made }
+                return try await contracts.call(.post, "/milestones/\(made.id)/fund", json: #"{"paymentMethod":"\#(method)"}"#, as: .person(company, .company)).json(FundingView.self).milestone
+            }
+            let funded = try await milestone("Design", 10_000, fund: "pm_card_visa")
+            let submitted = try await milestone("Build", 5_000, fund: "pm_card_visa")
+            _ = try await contracts.call(.post, "/milestones/\(submitted.id)/submit", as: .person(va, .va))
+            let unfunded = try await milestone("Launch", 3_000)
+            // While a charge is in flight the cancel waits for it.
+            let charging = try await milestone("Ads", 2_000, fund: "pm_card_3ds")
+            let waiting = try await contracts.call(.post, "/contracts/\(contract.id)/cancel", as: .person(va, .va))
+            #expect(waiting.status == .conflict && waiting.problemFields == ["milestones"])
+            let failed = PaymentFailed(paymentId: charging.paymentId ?? "", payerUserId: company, payeeUserId: va, contractId: contract.id, milestoneId: charging.id,
+                                       invoiceId: nil, amountCents: 2_000, currency: "USD", reason: "declined")
+            _ = try await contracts.deliver([failed], to: "contracts-on-payments")
+
+            // Payments down: the cancel stands, its refunds wait; a repeat once payments is back refunds each once.
+            peers.set(.unavailable)
+            let down = try await contracts.call(.post, "/contracts/\(contract.id)/cancel", as: .person(va, .va))
+            #expect(down.status == .serviceUnavailable && down.headers[.retryAfter] != nil)
+            #expect(try await contracts.call(.get, "/contracts/\(contract.id)", as: .person(company, .company)).json(ContractRecord.self).status == .cancelled)
+            peers.set(.up)
+            let done = try await contracts.call(.post, "/contracts/\(contract.id)/cancel", as: .person(va, .va))
+            #expect(done.status == .ok && peers.refunds == 2)
+            #expect(try await contracts.call(.post, "/contracts/\(contract.id)/cancel", as: .person(va, .va)).status == .conflict)
+            try await contracts.fire("contracts-reconcile")
+            #expect(peers.refunds == 2)
+            let statuses = try await contracts.call(.get, "/contracts/\(contract.id)/milestones", as: .person(va, .va)).json(Page<MilestoneRecord>.self).items
+            #expect(Dictionary(uniqueKeysWithValues: statuses.map { ($0.id, $0.status) }) == [funded.id: .refunded, submitted.id: .refunded, unfunded.id: .pending, charging.id: .pending])
+            #expect(try await contracts.published(ContractCancelled.self).count == 1)
         }
     }
 

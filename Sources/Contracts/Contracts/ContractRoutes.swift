@@ -192,27 +192,41 @@ struct CancelInput: Codable, Sendable, Validatable, OptionalBody {
 }
 
 /// `POST /contracts/{id}/cancel` (either party, or an admin): a pending or active contract is cancelled,
-/// with an optional reason; publishes `ContractCancelled`. While a milestone holds escrow (funding, funded,
-/// submitted, rejected or approved and not yet released) it is refused with 409: that money is settled
-/// first — released by approving, or returned through a refund or a dispute — so a cancelled contract
-/// never leaves money held.
+/// with an optional reason; publishes `ContractCancelled`. The escrow of every funded, submitted or
+/// rejected milestone is refunded to the company through `POST /refunds` on the payments service (key
+/// `refund-<milestone id>`, recorded with the cancel in one transaction), and the milestone is `refunded`.
+/// While money is in flight — a milestone `funding`, or `approved` and not yet released — the cancel is
+/// refused (409) until that settles. When the payments service fails, the cancel stands and the client
+/// gets its error: repeating the cancel, or the `contracts-reconcile` schedule, finishes the refunds.
 struct CancelContract: HTTPFunction {
     func handle(_ request: FunctionRequest<CancelInput>, context: FunctionContext) async throws -> FunctionResponse<ContractRecord> {
         let caller = try await context.caller(request)
         let id = try request.parameter("id")
         let reason = request.input.reason
-        let now = context.now.iso
-        return .ok(try await context.database.transaction { sql in
+        let now = context.now
+        let database = try context.database
+        let refunds = try await database.transaction { sql -> [String] in
             var contract = try await ContractRecord.seen(id, by: caller, on: sql, forUpdate: true)
+            if contract.status == .cancelled {
+                let unfinished = try await Escrow.unfinishedRefunds(of: contract.id, on: sql)
+                if !unfinished.isEmpty { return unfinished }
+            }
             contract.status = try contract.status.after(.cancel)
-            try await MilestoneRecord.refuseHeldEscrow(of: contract.id, doing: "cancelled", on: sql)
-            contract.updatedAt = now
+            try await MilestoneRecord.refuseHeldEscrow(of: contract.id, doing: "cancelled", in: [.funding, .approved], on: sql)
+            contract.updatedAt = now.iso
             try await contract.update(on: sql)
             try await context.publish(ContractCancelled(
                 contractId: contract.id, title: contract.title, companyUserId: contract.companyUserId, vaUserId: contract.vaUserId,
                 cancelledBy: caller.userId, reason: reason
             ), on: sql)
-            return contract
-        })
+            return try await Escrow.recordRefunds(of: contract, now: now, on: sql)
+        }
+        for refund in refunds {
+            try await Reconciler.attemptNow(refund, as: Escrow.Refund.self, context: context, done: "The contract is cancelled, but the payments service could not refund its escrow yet") { intent in
+                try await Escrow.refund(intent, context: context)
+            }
+        }
+        guard let contract = try await database.withConnection({ sql in try await ContractRecord.find(id, on: sql) }) else { throw HTTPError.notFound("There is no contract \(id).") }
+        return .ok(contract)
     }
 }

@@ -107,7 +107,7 @@ struct ApproveMilestone: HTTPFunction {
     }
 }
 
-/// `contracts-reconcile` (every minute): finishes fundings and releases whose call to the payments service
+/// `contracts-reconcile` (every minute): finishes fundings, releases and refunds whose call to the payments service
 /// failed, with the same idempotency keys; what fails every attempt is reported by `blytz contracts stuck`.
 struct ReconcileEscrow: ScheduleFunction {
     func handle(_ event: ScheduledEvent, context: FunctionContext) async throws {
@@ -118,7 +118,10 @@ struct ReconcileEscrow: ScheduleFunction {
         let released = try await Reconciler.sweep(kind: Escrow.releaseKind, as: Escrow.Release.self, in: database, now: context.now, logger: context.logger) { intent in
             try await Escrow.release(intent, context: context)
         }
-        for (kind, sweep) in [("fundings", funded), ("releases", released)] where sweep != .init() {
+        let refunded = try await Reconciler.sweep(kind: Escrow.refundKind, as: Escrow.Refund.self, in: database, now: context.now, logger: context.logger) { intent in
+            try await Escrow.refund(intent, context: context)
+        }
+        for (kind, sweep) in [("fundings", funded), ("releases", released), ("refunds", refunded)] where sweep != .init() {
             context.logger.info("escrow reconciled", metadata: ["kind": "\(kind)", "done": "\(sweep.done)", "retried": "\(sweep.retried)", "stuck": "\(sweep.stuck)"])
         }
     }
@@ -166,6 +169,54 @@ struct PaymentEvents: EventConsumer {
 enum Escrow {
     static let fundKind = "fund-milestone"
     static let releaseKind = "release-milestone"
+    static let refundKind = "refund-milestone"
+
+    struct Refund: Codable, Sendable {
+        var paymentId: String
+        var milestoneId: String
+        var companyUserId: String
+    }
+
+    static func refundKey(_ milestone: String) -> String { "refund-\(milestone)" }
+
+    /// Records the refund of every milestone of `contract` whose escrow is held (funded, submitted or rejected).
+    static func recordRefunds(of contract: ContractRecord, now: Date, on sql: any SQLDatabase) async throws -> [String] {
+        var intents: [String] = []
+        for milestone in try await refundable(of: contract.id, on: sql) {
+            guard let payment = milestone.paymentId else { continue }
+            let refund = Refund(paymentId: payment, milestoneId: milestone.id, companyUserId: contract.companyUserId)
+            intents.append(try await Reconciler.record(kind: refundKind, key: refundKey(milestone.id), payload: refund, now: now, on: sql))
+        }
+        return intents
+    }
+
+    /// The refunds of a cancelled contract's milestones not finished yet.
+    static func unfinishedRefunds(of contract: String, on sql: any SQLDatabase) async throws -> [String] {
+        var intents: [String] = []
+        for milestone in try await refundable(of: contract, on: sql) {
+            if let intent = try await pendingIntent(refundKey(milestone.id), on: sql) { intents.append(intent) }
+        }
+        return intents
+    }
+
+    static func refundable(of contract: String, on sql: any SQLDatabase) async throws -> [MilestoneRecord] {
+        try await sql.select().column("*").from(MilestoneRecord.table).where("contract_id", .equal, SQLBind(contract))
+            .where("status", .in, SQLBind.group([MilestoneStatus.funded, .submitted, .rejected].map(\.rawValue)))
+            .all(decoding: MilestoneRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+    }
+
+    /// Refunds the intent's escrow to the company and marks the milestone refunded.
+    static func refund(_ intent: Reconciler.Intent<Refund>, context: FunctionContext) async throws {
+        let body = CreateRefundBody(paymentId: intent.payload.paymentId, reason: "The contract was cancelled.")
+        _ = try await context.services.call(CreateRefundCall(body, idempotencyKey: intent.key), context: context, as: .actingFor(intent.payload.companyUserId))
+        let now = context.now
+        try await context.database.transaction { sql in
+            guard var (milestone, _) = try await MilestoneRecord.locked(intent.payload.milestoneId, on: sql), let next = try? milestone.status.after(.refund) else { return }
+            milestone.status = next
+            milestone.updatedAt = now.iso
+            try await milestone.save(on: sql)
+        }
+    }
 
     struct Release: Codable, Sendable {
         var paymentId: String

@@ -38,9 +38,11 @@ struct MilestoneRecord: Codable, Sendable, Equatable, ResponseBody, ContractItem
     }
 
     /// Throws 409 when a milestone of `contract` holds escrow, naming it.
-    static func refuseHeldEscrow(of contract: String, doing action: String, on sql: any SQLDatabase) async throws {
+    static func refuseHeldEscrow(
+        of contract: String, doing action: String, in states: [MilestoneStatus] = MilestoneStatus.allCases.filter(\.holdsEscrow), on sql: any SQLDatabase
+    ) async throws {
         let held = try await sql.select().column("*").from(table).where("contract_id", .equal, SQLBind(contract))
-            .where("status", .in, SQLBind.group(MilestoneStatus.allCases.filter(\.holdsEscrow).map(\.rawValue)))
+            .where("status", .in, SQLBind.group(states.map(\.rawValue)))
             .first(decoding: MilestoneRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
         if let held {
             throw HTTPError(409, detail: "The contract cannot be \(action) while milestone \(held.id) (\(held.status.rawValue)) holds escrow; settle it first.",

@@ -96,6 +96,20 @@ actor MatchIndex {
 
     // MARK: Keeping up
 
+    /// What the matching function `function` ranks from, if it is one.
+    static func kind(forFunction function: String?) -> MatchVersions.Kind? {
+        switch function {
+        case "marketplace-matches-recommendations": .people
+        case "marketplace-matches-jobs": .postings
+        default: nil
+        }
+    }
+
+    /// Loads what `kind` holds now, as the first ranking would.
+    func warm(_ kind: MatchVersions.Kind, on sql: any SQLDatabase) async throws {
+        try await refresh(kind, on: sql)
+    }
+
     private func refresh(_ kind: MatchVersions.Kind, on sql: any SQLDatabase) async throws {
         let held = kind == .people ? vas.version : jobs.version
         let latest = try await MatchVersions.current(kind, on: sql)
