@@ -18,6 +18,13 @@ let extraDependencies: [String: [Target.Dependency]] = [
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOExtras", package: "swift-nio-extras"),
     ],
+    "Files": [
+        "BlytzObjects", "SigV4",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "MultipartKit", package: "multipart-kit"),
+        .product(name: "SQLKit", package: "sql-kit"),
+    ],
     "Marketplace": [.product(name: "SQLKit", package: "sql-kit")],
     "Payments": [
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -57,6 +64,8 @@ let testTargets: [Target] = [
     ("MarketplaceTests", ["Marketplace", "BlytzRunner"]),
     ("ContractsTests", ["Contracts", "BlytzRunner"]),
     ("PaymentsTests", ["Payments", "BlytzRunner", .product(name: "Crypto", package: "swift-crypto")]),
+    ("SigV4Tests", ["SigV4", .product(name: "Crypto", package: "swift-crypto")]),
+    ("FilesTests", ["Files", "BlytzObjects", "SigV4", "BlytzRunner"]),
     ("APITests", ["BlytzManifest"]),
 ].map { (name: String, extra: [Target.Dependency]) in
     .testTarget(name: name, dependencies: testDependencies + extra, swiftSettings: swiftSettings)
@@ -92,6 +101,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", from: "1.0.0"),
     ],
     targets: [
@@ -150,13 +160,27 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // AWS Signature Version 4: signed requests and presigned URLs, and their verification.
+        .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        // Object storage behind one interface: a local directory (served by the runner) or S3-compatible.
+        .target(
+            name: "BlytzObjects",
+            dependencies: [
+                "SigV4",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // fork/exec with a parent-death signal, which Foundation's Process cannot set.
         .target(name: "CBlytzSpawn"),
         // The local runner: gateway, service ports, Runtime API, worker pools, schedules, WebSockets.
         .target(
             name: "BlytzRunner",
             dependencies: [
-                "Blytz", "BlytzData", "BlytzManifest", "CBlytzSpawn",
+                "Blytz", "BlytzData", "BlytzManifest", "BlytzObjects", "SigV4", "CBlytzSpawn",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

@@ -243,7 +243,8 @@ struct Seed: AsyncParsableCommand {
         abstract: "Load demo data into each service's database (or the named ones), so the API can be tried at once.",
         discussion: "The user service adds a demo company and VAs with profiles; their password is BLYTZ_SEED_PASSWORD (default blytz-demo-pass). "
             + "The marketplace (with the backend running, since it reads the profiles from the user service) adds open jobs of the demo company and a proposal from each demo VA; "
-            + "the contracts service a signed contract between the demo company and a demo VA, with milestones and timesheets."
+            + "the contracts service a signed contract between the demo company and a demo VA, with milestones and timesheets; "
+            + "the files service a featured portfolio item with an image for that VA."
     )
 
     @Argument(help: "Services to seed (default: all).")

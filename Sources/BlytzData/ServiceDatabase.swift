@@ -70,7 +70,10 @@ public final class ServiceDatabase: Sendable {
             let source = PostgresConnectionSource(sqlConfiguration: configuration)
             return ServiceDatabase(
                 location: location,
-                pool: .postgres(EventLoopGroupConnectionPool(source: source, maxConnectionsPerEventLoop: maxConnections, logger: logger, on: group))
+                // A burst waits (up to 30 s) for a pooled connection rather than failing.
+                pool: .postgres(EventLoopGroupConnectionPool(
+                    source: source, maxConnectionsPerEventLoop: maxConnections, requestTimeout: .seconds(30), logger: logger, on: group
+                ))
             )
         }
     }

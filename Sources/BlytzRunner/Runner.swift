@@ -82,7 +82,10 @@ public struct Runner {
         let events = EventBus(
             manifest: manifest, queue: queue, outboxes: outboxes, pools: pools, relayWakeup: relayWakeup, log: log, logger: logger, group: group
         )
-        let core = RunnerCore(manifest: manifest, lookup: lookup, pools: pools, events: events, log: log, ports: ports, group: group, dataDirectory: dataDirectory, maxBodyBytes: options.maxBodyBytes)
+        let core = RunnerCore(
+            manifest: manifest, lookup: lookup, pools: pools, events: events, log: log, ports: ports, group: group, dataDirectory: dataDirectory,
+            maxBodyBytes: options.maxBodyBytes, serviceKey: inherited["BLYTZ_SERVICE_KEY"] ?? ""
+        )
 
         // Shutdown runs in reverse: listeners stop first, the pools (and their workers) last.
         var services: [any Service] = [

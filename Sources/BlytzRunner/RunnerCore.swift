@@ -1,4 +1,6 @@
 import BlytzManifest
+import BlytzObjects
+import SigV4
 import NIOCore
 import Synchronization
 
@@ -19,11 +21,13 @@ final class RunnerCore: Sendable {
     let dataDirectory: String
     /// Request bodies above this are answered 413 (API Gateway's limit for Lambda payloads is 6 MB).
     let maxBodyBytes: Int
+    /// What presigned URLs of the local object endpoint are signed with (from the service key).
+    let objectCredentials: AWSCredentials
     private let drainingFlag = Atomic<Bool>(false)
 
     init(
         manifest: Manifest, lookup: ExecutableLookup, pools: [String: FunctionPool], events: EventBus, log: InvocationLog, ports: PortRegistry, group: any EventLoopGroup,
-        dataDirectory: String, maxBodyBytes: Int
+        dataDirectory: String, maxBodyBytes: Int, serviceKey: String
     ) {
         self.manifest = manifest
         self.lookup = lookup
@@ -35,6 +39,7 @@ final class RunnerCore: Sendable {
         self.group = group
         self.dataDirectory = dataDirectory
         self.maxBodyBytes = maxBodyBytes
+        self.objectCredentials = LocalObjects.credentials(serviceKey: serviceKey)
         self.hub = WebSocketHub(manifest: manifest, pools: pools, log: log)
     }
 

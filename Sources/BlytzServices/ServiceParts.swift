@@ -68,3 +68,10 @@ public enum ServiceParts {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 }
+
+/// A setting a service's configured backend needs is missing (its setup fails, naming it).
+public struct ConfigurationMissing: Error, CustomStringConvertible {
+    public var setting: String
+    public init(setting: String) { self.setting = setting }
+    public var description: String { "\(setting) must be set for this configuration" }
+}

@@ -37,7 +37,7 @@ public struct Backend: Sendable {
         "LOG_LEVEL": "warning",
     ]
 
-    /// Starts the runner on `engine` (on PostgreSQL: the users, marketplace, contracts and communication databases and
+    /// Starts the runner on `engine` (on PostgreSQL: every service's database and
     /// the event queue) with `environment` added, runs `body`, stops it.
     public static func with<T>(_ engine: ServiceDatabase.Engine, environment: [String: String] = [:], _ body: (Backend) async throws -> T) async throws -> T {
         let postgresURL = engine == .postgres ? try TestDatabase.unusedPostgresURL() : nil
@@ -49,6 +49,7 @@ public struct Backend: Sendable {
             settings["MARKETPLACE_DATABASE_URL"] = try TestDatabase.unusedPostgresURL()
             settings["CONTRACTS_DATABASE_URL"] = try TestDatabase.unusedPostgresURL()
             settings["PAYMENTS_DATABASE_URL"] = try TestDatabase.unusedPostgresURL()
+            settings["FILES_DATABASE_URL"] = try TestDatabase.unusedPostgresURL()
             settings["BLYTZ_QUEUE_URL"] = try TestDatabase.unusedPostgresURL()
         }
         return try await withRunner(manifest: "functions.yaml", environment: settings) { runner in

@@ -12,25 +12,15 @@ enum Commands {
         ServiceCommand("seed", run: seed),
     ]
 
-    struct Usage: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// `seed`: a signed hourly contract between the demo company and a demo VA (read from the user service,
     /// which `blytz seed` seeded first), with two milestones and three days of timesheets, two approved.
     /// Needs the backend running; does nothing twice.
     @Sendable
     static func seed(_ arguments: [String], database: ServiceDatabase, configuration: Configuration, logger: Logger) async throws -> String {
         try await ServiceParts.withCommandContext("contracts-seed", database: database, configuration: configuration, logger: logger) { context in
-            let (companies, vas): (Page<CompanySnapshot>, Page<VAProfileSnapshot>)
-            do {
-                companies = try await context.services.call(ListCompanyProfilesCall(cursor: nil), context: context, as: .service)
-                vas = try await context.services.call(ListVAProfilesCall(cursor: nil), context: context, as: .service)
-            } catch let error as ServiceCallError {
-                throw Usage(description: "the user service did not answer (\(error.problem.detail ?? "")); start the backend (./local/run) and seed again")
-            }
-            guard let company = companies.items.first(where: { $0.name == DemoContract.company }), let va = vas.items.first(where: { $0.name == DemoContract.va }) else {
-                throw Usage(description: "the user service has no demo profiles yet; run `blytz seed users` first")
+            let (companies, vas) = try await DemoPeople.profiles(context)
+            guard let company = companies.first(where: { $0.name == DemoContract.company }), let va = vas.first(where: { $0.name == DemoContract.va }) else {
+                throw DemoPeople.missing()
             }
             return try await DemoContract.seed(company: company.userId.lowercased(), va: va.userId.lowercased(), database: database, now: Date())
         }

@@ -16,10 +16,6 @@ enum Commands {
         ServiceCommand("seed-people", run: seedPeople),
     ]
 
-    struct Usage: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// `backfill`: fills the copy of people from the user service (every visible VA and company profile,
     /// page by page, as this service), for a database that started after the user service. Each profile
     /// is applied as of now, so an older event delivered later does not undo it.
@@ -69,11 +65,7 @@ enum Commands {
     @Sendable
     static func seed(_ arguments: [String], database: ServiceDatabase, configuration: Configuration, logger: Logger) async throws -> String {
         try await ServiceParts.withCommandContext("marketplace-seed", database: database, configuration: configuration, logger: logger) { context in
-            do {
-                _ = try await fill(from: context)
-            } catch let error as ServiceCallError {
-                throw Usage(description: "the user service did not answer (\(error.problem.detail ?? "")); start the backend (./local/run) and seed again")
-            }
+            _ = try await DemoPeople.fromUserService { try await fill(from: context) }
             return try await DemoPostings.seed(database: database, now: Date())
         }
     }
@@ -94,7 +86,7 @@ enum Commands {
 
     static func sizes(_ arguments: [String], _ command: String) throws -> (count: Int, seed: UInt64) {
         func option(_ name: String) -> String? { arguments.firstIndex(of: "--\(name)").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil } }
-        guard let count = option("count").flatMap(Int.init), count > 0 else { throw Usage(description: "usage: \(command) --count <n> [--seed <s>]") }
+        guard let count = option("count").flatMap(Int.init), count > 0 else { throw CommandRefusal("usage: \(command) --count <n> [--seed <s>]") }
         return (count, option("seed").flatMap(UInt64.init) ?? 7)
     }
 }

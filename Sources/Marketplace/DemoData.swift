@@ -39,7 +39,7 @@ enum DemoPostings {
                 .where("status", .equal, SQLBind(AccountState.active.rawValue)).where("has_profile", .equal, SQLBind(true))
                 .orderBy("name").all(decoding: PersonRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
             guard let company = companies.first(where: { $0.name == "Acme Remote Ops" }) ?? companies.first else {
-                throw Commands.Usage(description: "the user service has no company profile yet; run `blytz seed users` first")
+                throw DemoPeople.missing()
             }
             let existing = try await sql.select().column("id").from(PostingRecord.table).where("company_user_id", .equal, SQLBind(company.userId)).limit(1).all()
             guard existing.isEmpty else { return jsonText(Seeded(postings: 0, proposals: 0, company: company.userId)) }

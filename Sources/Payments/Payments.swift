@@ -52,12 +52,6 @@ public enum Payments: BlytzService {
     }
 }
 
-/// A setting the configured provider needs is missing.
-struct ConfigurationMissing: Error, CustomStringConvertible {
-    var setting: String
-    var description: String { "\(setting) must be set for this payment provider" }
-}
-
 /// `payments-reconcile` (every 30 s): charges the provider could not be reached for, refunds and payouts
 /// left unfinished, with their own idempotency keys; and the simulated provider's due webhooks. What fails
 /// every attempt is listed by `blytz payments stuck`.

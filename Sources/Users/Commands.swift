@@ -16,10 +16,6 @@ enum Commands {
         ServiceCommand("seed-profiles", run: seedProfiles),
     ]
 
-    struct Usage: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// Asks at the terminal without echoing; nil when there is none.
     static func prompt(_ question: String) -> String? {
         guard isatty(0) != 0, let typed = getpass(question) else { return nil }
@@ -37,12 +33,12 @@ enum Commands {
     @Sendable
     static func createAdmin(_ arguments: [String], database: ServiceDatabase, configuration: Configuration, logger: Logger) async throws -> String {
         guard let email = option("email", in: arguments)?.normalizedEmail, email.isPlausibleEmail else {
-            throw Usage(description: "usage: create-admin --email <email> (password in BLYTZ_ADMIN_PASSWORD)")
+            throw CommandRefusal("usage: create-admin --email <email> (password in BLYTZ_ADMIN_PASSWORD)")
         }
         guard let password = configuration["BLYTZ_ADMIN_PASSWORD"] ?? option("password", in: arguments) ?? prompt("Password for \(email): ") else {
-            throw Usage(description: "set BLYTZ_ADMIN_PASSWORD to the new admin's password, or run it at a terminal")
+            throw CommandRefusal("set BLYTZ_ADMIN_PASSWORD to the new admin's password, or run it at a terminal")
         }
-        if let problem = Passwords.problems(password).first { throw Usage(description: "password \(problem.message)") }
+        if let problem = Passwords.problems(password).first { throw CommandRefusal("password \(problem.message)") }
         let user = try await createUser(email: email, password: password, role: .admin, verified: true, database: database, configuration: configuration)
         struct Created: Encodable { var created: Bool; var id, email, role: String }
         return jsonText(Created(created: user.created, id: user.id, email: email, role: "admin"))
@@ -54,7 +50,7 @@ enum Commands {
         configuration: Configuration
     ) async throws -> (id: String, created: Bool) {
         if let existing = try await database.withConnection({ sql in try await UserRecord.find(email: email, on: sql) }) {
-            guard existing.role == role else { throw Usage(description: "\(email) already exists with the role \(existing.role.rawValue)") }
+            guard existing.role == role else { throw CommandRefusal("\(email) already exists with the role \(existing.role.rawValue)") }
             return (existing.id, false)
         }
         let now = Date().iso
@@ -77,7 +73,7 @@ enum Commands {
     @Sendable
     static func rotateKey(_ arguments: [String], database: ServiceDatabase, configuration: Configuration, logger: Logger) async throws -> String {
         let store = SigningKeyStore(configuration: configuration, accessTokenTTL: Settings(configuration).accessTokenTTL)
-        guard case .file(let path, _) = store.origin else { throw Usage(description: "the keys come from JWT_SIGNING_KEYS; rotate them where that secret is kept") }
+        guard case .file(let path, _) = store.origin else { throw CommandRefusal("the keys come from JWT_SIGNING_KEYS; rotate them where that secret is kept") }
         let key = try SigningKeyStore.rotate(path: path, accessTokenTTL: store.accessTokenTTL)
         struct Rotated: Encodable { var rotated, file: String }
         return jsonText(Rotated(rotated: key.kid, file: path))
@@ -115,7 +111,7 @@ enum Commands {
     /// `seed-profiles --count N`: N synthetic VAs with profiles, for the search benchmark.
     @Sendable
     static func seedProfiles(_ arguments: [String], database: ServiceDatabase, configuration: Configuration, logger: Logger) async throws -> String {
-        guard let count = option("count", in: arguments).flatMap(Int.init), count > 0 else { throw Usage(description: "usage: seed-profiles --count <n>") }
+        guard let count = option("count", in: arguments).flatMap(Int.init), count > 0 else { throw CommandRefusal("usage: seed-profiles --count <n>") }
         let started = ContinuousClock.now
         var generator = SplitMix(seed: UInt64(option("seed", in: arguments).flatMap(UInt64.init) ?? 42))
         let batch = 500

@@ -54,7 +54,7 @@ import Testing
         let upstream = StandInMarketplace()
         try await upstream.serve { port in
             try await Backend.with(.sqlite, environment: [
-                "BLYTZ_SERVICE_URL_MARKETPLACE": "http://127.0.0.1:\(port)", "BLYTZ_CALL_TIMEOUT_MS": "400",
+                "BLYTZ_SERVICE_URL_MARKETPLACE": "http://127.0.0.1:\(port)", "BLYTZ_CALL_TIMEOUT_MS": "1500",
                 "BLYTZ_BREAKER_FAILURES": "2", "BLYTZ_BREAKER_OPEN_MS": "5000",
             ]) { api in
                 let va = try await api.register("va")
@@ -72,7 +72,7 @@ import Testing
                 upstream.mode = .slow
                 let started = ContinuousClock.now
                 let slow = try await api.call(.GET, path, token: va.accessToken)
-                #expect(slow.status == 504 && started.duration(to: .now) < .seconds(3))
+                #expect(slow.status == 504 && started.duration(to: .now) < .seconds(5))
 
                 upstream.mode = .failing
                 let failing = try await api.call(.GET, path, token: va.accessToken)
@@ -121,7 +121,7 @@ final class StandInMarketplace: Sendable {
             }
             switch mode {
             case .slow:
-                try await Task.sleep(for: .seconds(3))
+                try await Task.sleep(for: .seconds(8))
                 return Response(status: .ok)
             case .failing:
                 return Response(status: .internalServerError)

@@ -1,5 +1,6 @@
 import Blytz
 import BlytzManifest
+import BlytzObjects
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -53,6 +54,7 @@ struct RunnerResponder: HTTPResponder {
             servicePath = path
             owner = service
         } else {
+            if path.hasPrefix(LocalObjects.pathPrefix + "/") { return await LocalObjectEndpoint(core: core).answer(request, context: context) }
             if path.hasPrefix("/_local/") { return await LocalEndpoints(core: core).answer(request, path: path, requestID: requestID) }
             if path.hasPrefix("/@connections/") { return await core.hub.manage(request, path: path) }
             guard path == "/api" || path.hasPrefix("/api/") else { return EventMapping.problem(404, "No route for \(path); the API lives under /api.") }

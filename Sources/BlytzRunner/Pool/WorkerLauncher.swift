@@ -1,4 +1,5 @@
 import BlytzManifest
+import BlytzObjects
 import NIOCore
 
 /// Starts one worker process of a function, with its own Runtime API endpoint and environment.
@@ -77,6 +78,7 @@ struct WorkerLauncher: Sendable {
         environment["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "\(function.timeout.milliseconds / 1000)"
         environment["AWS_REGION"] = "local"
         environment["BLYTZ_WEBSOCKET_ENDPOINT"] = urls.gateway
+        if environment["BLYTZ_OBJECTS_ENDPOINT"] == nil { environment["BLYTZ_OBJECTS_ENDPOINT"] = urls.gateway + LocalObjects.pathPrefix }
         for (name, url) in urls.services where environment["BLYTZ_SERVICE_URL_\(name.uppercased())"] == nil {
             environment["BLYTZ_SERVICE_URL_\(name.uppercased())"] = url
         }
