@@ -23,9 +23,27 @@ trap 'kill ${sampler_pid:-0} ${runner_pid:-0} ${moto_pid:-0} 2>/dev/null || true
 file="$work/upload.png"
 { printf '\x89PNG\r\n\x1a\n'; head -c $((size_mb * 1024 * 1024 - 8)) /dev/urandom; } > "$file"
 bytes=$(stat -c %s "$file")
-sha=$(sha256sum "$file" | cut -d' ' -f1)
 mbps() { python3 -c "import sys; print(f'{$bytes / 1048576 / float(sys.argv[1]):.0f}')" "$1"; }
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+small="$work/small.png"
+{ printf '\x89PNG\r\n\x1a\n'; head -c 65536 /dev/urandom; } > "$small"
+
+# One round of `$1` through the presigned flow as `$va`: sets `put`, `done_s` and `get` (seconds).
+round_trip() {
+  local path=$1 size sha ticket id url
+  size=$(stat -c %s "$path")
+  sha=$(sha256sum "$path" | cut -d' ' -f1)
+  ticket=$(curl -sf -XPOST localhost:3000/api/files/uploads -H "authorization: Bearer $va" -H 'content-type: application/json' \
+    -d "{\"filename\":\"board.png\",\"contentType\":\"image/png\",\"size\":$size,\"sha256\":\"$sha\"}")
+  id=$(echo "$ticket" | json '["file"]["id"]')
+  url=$(echo "$ticket" | json '["uploadUrl"]')
+  put=$(curl -sf -XPUT -T "$path" -H 'expect:' -H 'content-type: image/png' -o /dev/null -w '%{time_total}' "$url")
+  done_s=$(curl -sf -XPOST -o "$data/complete.json" -w '%{time_total}' "localhost:3000/api/files/$id/complete" -H "authorization: Bearer $va")
+  [ "$(json '["status"]' < "$data/complete.json")" = ready ] || { echo "not ready: $(cat "$data/complete.json")" >&2; exit 1; }
+  get=$(curl -sf -L -o "$data/download" -w '%{time_total}' "localhost:3000/api/files/$id/content" -H "authorization: Bearer $va")
+  [ "$(sha256sum "$data/download" | cut -d' ' -f1)" = "$sha" ] || { echo "the download differs from the upload" >&2; exit 1; }
+  rm -f "$data/download"
+}
 
 for backend in local s3; do
   data="$work/$backend"
@@ -42,7 +60,9 @@ for backend in local s3; do
   fi
   start_runner bench/files.yaml
   read -r va _ < <(signup "va$RANDOM@bench.blytz.work" va)
-  python3 bench/rss.py "$runner_pid" > "$data/rss.jsonl" &
+  # A small file first, so every function's worker is up and warm before memory is watched.
+  round_trip "$small"
+  python3 bench/rss.py "$runner_pid" > "$data/rss.txt" &
   sampler_pid=$!
   sleep 0.5
 
@@ -50,27 +70,13 @@ for backend in local s3; do
   echo "$backend: a ${size_mb} MB file through the presigned flow, $rounds rounds (MB/s; seconds)"
   printf '%-6s %12s %12s %12s\n' round "PUT MB/s" "complete s" "GET MB/s"
   for round in $(seq "$rounds"); do
-    ticket=$(curl -sf -XPOST localhost:3000/api/files/uploads -H "authorization: Bearer $va" -H 'content-type: application/json' \
-      -d "{\"filename\":\"board.png\",\"contentType\":\"image/png\",\"size\":$bytes,\"sha256\":\"$sha\"}")
-    id=$(echo "$ticket" | json '["file"]["id"]')
-    url=$(echo "$ticket" | json '["uploadUrl"]')
-    put=$(curl -sf -XPUT -T "$file" -H 'expect:' -H 'content-type: image/png' -o /dev/null -w '%{time_total}' "$url")
-    done_s=$(curl -sf -XPOST -o "$data/complete.json" -w '%{time_total}' "localhost:3000/api/files/$id/complete" -H "authorization: Bearer $va")
-    [ "$(json '["status"]' < "$data/complete.json")" = ready ] || { echo "not ready: $(cat "$data/complete.json")" >&2; exit 1; }
-    get=$(curl -sf -L -o "$data/download" -w '%{time_total}' "localhost:3000/api/files/$id/content" -H "authorization: Bearer $va")
-    [ "$(sha256sum "$data/download" | cut -d' ' -f1)" = "$sha" ] || { echo "the download differs from the upload" >&2; exit 1; }
-    rm -f "$data/download"
+    round_trip "$file"
     printf '%-6s %12s %12s %12s\n' "$round" "$(mbps "$put")" "$done_s" "$(mbps "$get")"
   done
 
   kill "$sampler_pid"; wait "$sampler_pid" 2>/dev/null || true
-  echo "peak resident memory (MB): process, when first seen, peak, growth"
-  python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    p = json.loads(line)
-    print(f"  {p[\"command\"]:<8} pid {p[\"pid\"]:<8} {p[\"first_mb\"]:>7} {p[\"peak_mb\"]:>7} {p[\"growth_mb\"]:>+7}")
-' "$data/rss.jsonl"
+  echo "resident memory of our processes (the runner and its workers) during the rounds"
+  cat "$data/rss.txt"
   kill "$runner_pid"; wait "$runner_pid" 2>/dev/null || true
-  [ -n "${moto_pid:-}" ] && { kill "$moto_pid"; wait "$moto_pid" 2>/dev/null || true; moto_pid=; }
+  if [ -n "${moto_pid:-}" ]; then kill "$moto_pid"; wait "$moto_pid" 2>/dev/null || true; moto_pid=; fi
 done

@@ -1,6 +1,6 @@
 """Samples the resident memory of a process and its descendants until stopped (SIGTERM); prints, per
-process, its command, its RSS when first seen and its peak (VmHWM), in MB, as JSON lines."""
-import json, os, signal, sys, time
+process, its command, its RSS when first seen, its peak (VmHWM) and the growth between them, in MB."""
+import os, signal, sys, time
 
 root = int(sys.argv[1])
 seen = {}
@@ -9,9 +9,12 @@ def descendants(pid):
     out, stack = [pid], [pid]
     while stack:
         p = stack.pop()
+        kids = []
         try:
-            with open(f"/proc/{p}/task/{p}/children") as f:
-                kids = [int(k) for k in f.read().split()]
+            # Children are listed by the thread that started them.
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    kids += [int(k) for k in f.read().split()]
         except OSError:
             continue
         out += kids
@@ -30,9 +33,9 @@ def status(pid):
     return values
 
 def report(*_):
+    print(f"  {'process':<10} {'pid':>8} {'first MB':>9} {'peak MB':>9} {'growth MB':>10}")
     for pid, v in sorted(seen.items()):
-        print(json.dumps({"pid": pid, "command": v["command"], "first_mb": round(v["first"], 1), "peak_mb": round(v["peak"], 1),
-                          "growth_mb": round(v["peak"] - v["first"], 1)}))
+        print(f"  {v['command']:<10} {pid:>8} {v['first']:>9.1f} {v['peak']:>9.1f} {v['peak'] - v['first']:>+10.1f}")
     sys.exit(0)
 
 signal.signal(signal.SIGTERM, report)

@@ -352,3 +352,65 @@ public struct ListCompanyProfilesCall: ServiceCall {
         self.cursor = cursor
     }
 }
+
+/// A file as the file service shows it to its owner (`GET /files/{id}`): what dispute evidence needs.
+public struct FileSummary: Codable, Sendable, Equatable {
+    public var id: String
+    public var ownerUserId: String
+    public var filename: String
+    public var contentType: String
+    public var size: Int
+    /// `private` or `public`.
+    public var visibility: String
+    /// `pending` or `ready`.
+    public var status: String
+    public var sharedWith: [String]
+
+    public init(id: String, ownerUserId: String, filename: String, contentType: String, size: Int, visibility: String, status: String, sharedWith: [String]) {
+        self.id = id
+        self.ownerUserId = ownerUserId
+        self.filename = filename
+        self.contentType = contentType
+        self.size = size
+        self.visibility = visibility
+        self.status = status
+        self.sharedWith = sharedWith
+    }
+}
+
+/// payments → files (dispute evidence), as the party who offers it: one of their files.
+public struct GetFileCall: ServiceCall {
+    public typealias Answer = FileSummary
+    public static let service = ServiceName.files
+    public var fileId: String
+    public var path: String { "/files/\(fileId)" }
+
+    public init(fileId: String) {
+        self.fileId = fileId
+    }
+}
+
+/// The body of `PATCH /files/{id}` that adds readers to a private file.
+public struct ShareFileBody: Codable, Sendable {
+    public var shareWith: [String]
+
+    public init(shareWith: [String]) {
+        self.shareWith = shareWith
+    }
+}
+
+/// payments → files (dispute evidence), as its owner: the other party may read the file too (admins
+/// always may).
+public struct ShareFileCall: ServiceCall {
+    public typealias Answer = FileSummary
+    public static let service = ServiceName.files
+    public var fileId: String
+    public var body: ShareFileBody?
+    public var method: String { "PATCH" }
+    public var path: String { "/files/\(fileId)" }
+
+    public init(fileId: String, with users: [String]) {
+        self.fileId = fileId
+        body = ShareFileBody(shareWith: users)
+    }
+}

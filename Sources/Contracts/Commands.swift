@@ -22,7 +22,7 @@ enum Commands {
             guard let company = companies.first(where: { $0.name == DemoContract.company }), let va = vas.first(where: { $0.name == DemoContract.va }) else {
                 throw DemoPeople.missing()
             }
-            return try await DemoContract.seed(company: company.userId.lowercased(), va: va.userId.lowercased(), database: database, now: Date())
+            return try await DemoContract.seed(company: company.userId.lowercased(), va: va.userId.lowercased(), context: context)
         }
     }
 }
@@ -33,9 +33,11 @@ enum DemoContract {
     static let va = "Arjun Mehta"
     static let title = "Demo: inbox and calendar support"
 
-    static func seed(company: String, va: String, database: ServiceDatabase, now: Date) async throws -> String {
+    /// Publishes `ContractSigned` as a signature would, so the other services know the contract.
+    static func seed(company: String, va: String, context: FunctionContext) async throws -> String {
         struct Seeded: Encodable { var contract: String?; var milestones: Int; var timesheets: Int; var skipped: Bool }
-        return jsonText(try await database.transaction { sql -> Seeded in
+        let now = context.now
+        return jsonText(try await context.database.transaction { sql -> Seeded in
             if try await sql.select().column("id").from(ContractRecord.table).where("title", .equal, SQLBind(title)).first() != nil {
                 return Seeded(contract: nil, milestones: 0, timesheets: 0, skipped: true)
             }
@@ -47,6 +49,9 @@ enum DemoContract {
                 status: .active, companySignedAt: signed, vaSignedAt: signed, totalPaidCents: 0, createdAt: signed, updatedAt: signed
             )
             try await contract.insert(on: sql)
+            try await context.publish(ContractSigned(
+                contractId: contract.id, title: contract.title, companyUserId: company, vaUserId: va, contractType: contract.type.rawValue, amountCents: nil, currency: contract.currency
+            ), on: sql)
             for (index, title) in ["Inbox rules and folders", "Monthly calendar report"].enumerated() {
                 let milestone = MilestoneRecord(
                     id: UUID().uuidString.lowercased(), contractId: contract.id, title: title, description: nil, amountCents: 15_000 + index * 5_000,

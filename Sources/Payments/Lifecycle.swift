@@ -68,3 +68,31 @@ enum TransferStatus: String, Codable, Sendable, CaseIterable {
         }
     }
 }
+
+/// A dispute's lifecycle: a party opens it (`open`: the contract's escrow is frozen); an admin takes it
+/// `under_review` and resolves it (`resolved`, final), or resolves it at once. Either party adds evidence
+/// until it is resolved.
+enum DisputeStatus: String, Codable, Sendable, CaseIterable {
+    case open, underReview = "under_review", resolved
+
+    enum Change: String, Sendable, CaseIterable {
+        case review = "taken under review", addEvidence = "given evidence", resolve = "resolved"
+    }
+
+    func after(_ change: Change) throws(IllegalTransition) -> DisputeStatus {
+        switch (self, change) {
+        case (.open, .review): .underReview
+        case (.open, .addEvidence), (.underReview, .addEvidence): self
+        case (.open, .resolve), (.underReview, .resolve): .resolved
+        default: throw IllegalTransition(what: "dispute", state: rawValue, action: change.rawValue)
+        }
+    }
+}
+
+/// The copy of a contract's state this service keeps (from `ContractSigned`, `ContractCompleted`,
+/// `ContractCancelled`): only forward, so an event arriving late never moves it back.
+enum ContractState: String, Codable, Sendable, CaseIterable {
+    case active, completed, cancelled
+
+    var rank: Int { self == .active ? 0 : 1 }
+}

@@ -8,7 +8,7 @@ import Logging
 import SQLKit
 
 /// The payments service: charges through the configured provider, escrow on a double-entry ledger,
-/// releases, refunds, payouts and provider webhooks. Each function's name is its `functions.yaml` key.
+/// releases, refunds, payouts, provider webhooks, reviews and disputes. Each function's name is its `functions.yaml` key.
 public enum Payments: BlytzService {
     public static let name = ServiceName.payments
 
@@ -26,10 +26,22 @@ public enum Payments: BlytzService {
         "payments-refunds-list": ListRefunds(),
         "payments-refunds-get": GetRefund(),
 
+        "payments-reviews-create": PostReview(),
+        "payments-reviews-list": ListReviews(),
+        "payments-reviews-get": GetReview(),
+
+        "payments-disputes-create": OpenDispute(),
+        "payments-disputes-list": ListDisputes(),
+        "payments-disputes-get": GetDispute(),
+        "payments-disputes-evidence": AddEvidence(),
+        "payments-disputes-review": ReviewDispute(),
+        "payments-disputes-resolve": ResolveDispute(),
+
         "payments-payout-account-get": GetPayoutAccount(),
         "payments-payout-account-set": SetPayoutAccount(),
 
         "payments-on-users": UserEvents(),
+        "payments-on-contracts": ContractEvents(),
         "payments-on-account-status": AccountStatusConsumer(),
     ]
 

@@ -142,5 +142,69 @@ enum Schema {
                 """).run()
             try await sql.raw("CREATE INDEX simulated_webhooks_due ON simulated_webhooks (delivered_at, deliver_at)").run()
         },
+        Migration(2, "the copy of contracts, reviews, disputes and their evidence") { sql in
+            // What this service knows of a contract: its parties and how far it got (reviews need it completed,
+            // disputes active).
+            try await sql.raw("""
+                CREATE TABLE contracts (
+                    id TEXT PRIMARY KEY,
+                    company_user_id TEXT NOT NULL,
+                    va_user_id TEXT NOT NULL,
+                    title TEXT,
+                    status TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                )
+                """).run()
+            try await sql.raw("""
+                CREATE TABLE reviews (
+                    id TEXT PRIMARY KEY,
+                    contract_id TEXT NOT NULL,
+                    reviewer_user_id TEXT NOT NULL,
+                    target_user_id TEXT NOT NULL,
+                    rating INTEGER NOT NULL,
+                    categories TEXT NOT NULL,
+                    comment TEXT,
+                    created_at TEXT NOT NULL,
+                    UNIQUE (contract_id, reviewer_user_id)
+                )
+                """).run()
+            try await sql.raw("CREATE INDEX reviews_by_target ON reviews (target_user_id, created_at, id)").run()
+            try await sql.raw("""
+                CREATE TABLE disputes (
+                    id TEXT PRIMARY KEY,
+                    contract_id TEXT NOT NULL,
+                    payment_id TEXT,
+                    opened_by TEXT NOT NULL,
+                    company_user_id TEXT NOT NULL,
+                    va_user_id TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    held_cents BIGINT NOT NULL,
+                    currency TEXT NOT NULL,
+                    resolution TEXT,
+                    released_cents BIGINT,
+                    refunded_cents BIGINT,
+                    resolution_note TEXT,
+                    resolved_by TEXT,
+                    resolved_at TEXT,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                )
+                """).run()
+            // One dispute at a time per contract, whoever opens it and however many at once.
+            try await sql.raw("CREATE UNIQUE INDEX disputes_one_open ON disputes (contract_id) WHERE status <> 'resolved'").run()
+            try await sql.raw("CREATE INDEX disputes_by_time ON disputes (created_at, id)").run()
+            try await sql.raw("""
+                CREATE TABLE dispute_evidence (
+                    id TEXT PRIMARY KEY,
+                    dispute_id TEXT NOT NULL REFERENCES disputes (id),
+                    added_by TEXT NOT NULL,
+                    text TEXT,
+                    file_id TEXT,
+                    created_at TEXT NOT NULL
+                )
+                """).run()
+            try await sql.raw("CREATE INDEX dispute_evidence_by_dispute ON dispute_evidence (dispute_id, created_at, id)").run()
+        },
     ]
 }

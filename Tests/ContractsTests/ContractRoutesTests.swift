@@ -112,8 +112,10 @@ import Testing
         let peers = PeerStandIn()
         try await peers.serve(engine) { contracts in
             let (company, va) = (newId(), newId())
-            #expect(try await DemoContract.seed(company: company, va: va, database: contracts.database, now: contracts.time.now).contains(#""skipped":false"#))
-            #expect(try await DemoContract.seed(company: company, va: va, database: contracts.database, now: contracts.time.now).contains(#""skipped":true"#))
+            #expect(try await DemoContract.seed(company: company, va: va, context: contracts.context()).contains(#""skipped":false"#))
+            #expect(try await DemoContract.seed(company: company, va: va, context: contracts.context()).contains(#""skipped":true"#))
+            // Announced as signed, once, so the payments service knows its parties.
+            #expect(try await contracts.published(ContractSigned.self).map(\.vaUserId) == [va])
             let listed = try await contracts.call(.get, "/contracts", as: .person(va, .va)).json(Page<ContractRecord>.self).items
             #expect(listed.map(\.status) == [.active])
             let id = try #require(listed.first?.id)
@@ -137,8 +139,11 @@ import Testing
                 #expect(try await contracts.call(.get, "/contracts/\(contract.id)", as: .person(va, .va)).json(ContractRecord.self).status == .disputed)
                 #expect(try await contracts.call(.post, "/contracts/\(contract.id)/complete", as: .person(company, .company)).status == .conflict)
                 let resolved = DisputeResolved(disputeId: dispute, contractId: contract.id, resolution: resolution, releasedCents: 0, refundedCents: 0, currency: "USD", companyUserId: company, vaUserId: va)
-                _ = try await contracts.deliver([resolved], to: "contracts-on-disputes")
+                for _ in 0..<2 { _ = try await contracts.deliver([resolved], to: "contracts-on-disputes", id: "resolved-\(dispute)") }
                 #expect(try await contracts.call(.get, "/contracts/\(contract.id)", as: .person(va, .va)).json(ContractRecord.self).status == expected)
+                // An end reached by a resolution is announced once, as any end is.
+                #expect(try await contracts.published(ContractCompleted.self).filter { $0.contractId == contract.id }.count == (expected == .completed ? 1 : 0))
+                #expect(try await contracts.published(ContractCancelled.self).filter { $0.contractId == contract.id }.count == (expected == .cancelled ? 1 : 0))
             }
         }
     }

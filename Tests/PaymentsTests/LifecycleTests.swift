@@ -64,4 +64,26 @@ import Testing
         #expect(Currency.format(1_500, "JPY") == "1,500 JPY")
         #expect(Currency.format(-5, "KWD") == "-0.005 KWD")
     }
+
+    @Test func disputeTransitions() throws {
+        let allowed: [DisputeStatus: [DisputeStatus.Change: DisputeStatus]] = [
+            .open: [.review: .underReview, .addEvidence: .open, .resolve: .resolved],
+            .underReview: [.addEvidence: .underReview, .resolve: .resolved],
+            .resolved: [:],
+        ]
+        for status in DisputeStatus.allCases {
+            for change in DisputeStatus.Change.allCases {
+                if let expected = allowed[status]?[change] {
+                    #expect(try status.after(change) == expected, "\(status) \(change)")
+                } else {
+                    #expect(throws: IllegalTransition(what: "dispute", state: status.rawValue, action: change.rawValue)) { try status.after(change) }
+                }
+            }
+        }
+    }
+
+    /// The copy of a contract only moves forward: active, then completed or cancelled.
+    @Test func contractCopiesOnlyMoveForward() {
+        #expect(ContractState.active.rank < ContractState.completed.rank && ContractState.completed.rank == ContractState.cancelled.rank)
+    }
 }

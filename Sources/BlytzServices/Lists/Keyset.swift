@@ -16,6 +16,9 @@ public struct Keyset: Sendable {
         self.descending = descending
     }
 
+    /// Newest first, by `created_at` then `id`.
+    public static let newestFirst = Keyset(column: "created_at", idColumn: "id", descending: true)
+
     func after(_ builder: SQLSelectBuilder, value: any Encodable & Sendable, id: String) -> SQLSelectBuilder {
         let op: SQLBinaryOperator = descending ? .lessThan : .greaterThan
         return builder.where(group: { group in

@@ -11,7 +11,7 @@ public struct NewestFirst<Status: RawRepresentable & CaseIterable & Sendable>: Q
     public var status: String?
     public var page: PageRequest
 
-    public static var keyset: Keyset { Keyset(column: "created_at", idColumn: "id", descending: true) }
+    public static var keyset: Keyset { .newestFirst }
 
     public init(_ reader: inout QueryReader) throws(HTTPError) {
         status = reader.choice("status", Status.allCases.map(\.rawValue))

@@ -39,16 +39,22 @@ enum NotifyingEvent: EventChoice {
     case proposalSubmitted(ProposalSubmitted)
     case proposalAccepted(ProposalAccepted)
     case contractSigned(ContractSigned)
+    case contractCancelled(ContractCancelled)
     case milestoneApproved(MilestoneApproved)
+    case invoiceIssued(InvoiceIssued)
     case paymentCompleted(PaymentCompleted)
+    case paymentFailed(PaymentFailed)
+    case escrowReleased(EscrowReleased)
+    case refundIssued(RefundIssued)
     case reviewPosted(ReviewPosted)
     case disputeOpened(DisputeOpened)
     case disputeResolved(DisputeResolved)
     case matchCreated(MatchCreated)
 
     static let choices: [any Event.Type] = [
-        UserCreated.self, PasswordResetRequested.self, ProposalSubmitted.self, ProposalAccepted.self, ContractSigned.self,
-        MilestoneApproved.self, PaymentCompleted.self, ReviewPosted.self, DisputeOpened.self, DisputeResolved.self, MatchCreated.self,
+        UserCreated.self, PasswordResetRequested.self, ProposalSubmitted.self, ProposalAccepted.self, ContractSigned.self, ContractCancelled.self,
+        MilestoneApproved.self, InvoiceIssued.self, PaymentCompleted.self, PaymentFailed.self, EscrowReleased.self, RefundIssued.self,
+        ReviewPosted.self, DisputeOpened.self, DisputeResolved.self, MatchCreated.self,
     ]
 
     init(_ event: any Event) throws {
@@ -58,8 +64,13 @@ enum NotifyingEvent: EventChoice {
         case let event as ProposalSubmitted: self = .proposalSubmitted(event)
         case let event as ProposalAccepted: self = .proposalAccepted(event)
         case let event as ContractSigned: self = .contractSigned(event)
+        case let event as ContractCancelled: self = .contractCancelled(event)
         case let event as MilestoneApproved: self = .milestoneApproved(event)
+        case let event as InvoiceIssued: self = .invoiceIssued(event)
         case let event as PaymentCompleted: self = .paymentCompleted(event)
+        case let event as PaymentFailed: self = .paymentFailed(event)
+        case let event as EscrowReleased: self = .escrowReleased(event)
+        case let event as RefundIssued: self = .refundIssued(event)
         case let event as ReviewPosted: self = .reviewPosted(event)
         case let event as DisputeOpened: self = .disputeOpened(event)
         case let event as DisputeResolved: self = .disputeResolved(event)
@@ -76,8 +87,13 @@ enum NotifyingEvent: EventChoice {
         case .proposalSubmitted(let event): event
         case .proposalAccepted(let event): event
         case .contractSigned(let event): event
+        case .contractCancelled(let event): event
         case .milestoneApproved(let event): event
+        case .invoiceIssued(let event): event
         case .paymentCompleted(let event): event
+        case .paymentFailed(let event): event
+        case .escrowReleased(let event): event
+        case .refundIssued(let event): event
         case .reviewPosted(let event): event
         case .disputeOpened(let event): event
         case .disputeResolved(let event): event
@@ -92,11 +108,16 @@ enum NotifyingEvent: EventChoice {
         case .proposalSubmitted(let event): [event.vaUserId]
         case .proposalAccepted(let event): [event.companyUserId]
         case .contractSigned(let event): [event.companyUserId, event.vaUserId]
+        case .contractCancelled(let event): [event.companyUserId, event.vaUserId]
         case .milestoneApproved(let event): [event.companyUserId]
+        case .invoiceIssued(let event): [event.companyUserId, event.vaUserId]
         case .paymentCompleted(let event): [event.payerUserId, event.payeeUserId]
+        case .paymentFailed(let event): [event.payeeUserId].compactMap { $0 }
+        case .escrowReleased(let event): [event.payerUserId, event.payeeUserId].compactMap { $0 }
+        case .refundIssued(let event): [event.payerUserId, event.payeeUserId].compactMap { $0 }
         case .reviewPosted(let event): [event.reviewerUserId]
         case .disputeOpened(let event): [event.openedBy]
-        case .disputeResolved: []
+        case .disputeResolved(let event): [event.companyUserId, event.vaUserId]
         case .matchCreated(let event): [event.companyUserId, event.vaUserId]
         }
     }
@@ -144,6 +165,60 @@ enum NotifyingEvent: EventChoice {
                     link: "/contracts/\(event.contractId)"
                 )
             }
+        case .contractCancelled(let event):
+            let parties = [event.companyUserId, event.vaUserId]
+            let why = event.reason.map { " Reason: \($0)" } ?? ""
+            return parties.filter { $0 != event.cancelledBy }.map { user in
+                let other = names.of(parties.first { $0 != user }, or: "the other party")
+                let by = event.cancelledBy == nil ? "was cancelled" : "was cancelled by \(other)"
+                return Note(
+                    userId: user, title: "Contract cancelled",
+                    message: "Your contract\(Self.quoted(event.title)) with \(other) \(by). Money still held in escrow goes back to the company.\(why)",
+                    link: "/contracts/\(event.contractId)"
+                )
+            }
+        case .invoiceIssued(let event):
+            let amount = Money.text(event.dueCents, event.currency)
+            let link = "/invoices/\(event.invoiceId)"
+            return [
+                Note(userId: event.companyUserId, title: "New invoice",
+                     message: "Invoice \(event.number) from \(names.of(event.vaUserId, or: "your VA")) for \(amount) is due by \(event.dueDate).", link: link),
+                Note(userId: event.vaUserId, title: "Invoice issued",
+                     message: "Invoice \(event.number) to \(names.of(event.companyUserId, or: "your client")) for \(amount) is issued, due by \(event.dueDate).", link: link),
+            ]
+        case .paymentFailed(let event):
+            let to = event.payeeUserId.map { " to \(names.of($0, or: "your VA"))" } ?? ""
+            return [Note(
+                userId: event.payerUserId, title: "Payment failed",
+                message: "Your payment of \(Money.text(event.amountCents, event.currency))\(to) did not go through\(event.reason.map { ": " + $0.trimmingCharacters(in: CharacterSet(charactersIn: ". ")) } ?? ""). Nothing was charged.",
+                link: "/payments/\(event.paymentId)"
+            )]
+        case .escrowReleased(let event):
+            let link = "/payments/\(event.paymentId)"
+            let payer = names.of(event.payerUserId, or: "Your client")
+            return [Note(
+                userId: event.payeeUserId, title: "Payment released",
+                message: "\(payer) released \(Money.text(event.grossCents, event.currency)) from escrow: \(Money.text(event.netCents, event.currency)) is yours after the \(Money.text(event.feeCents, event.currency)) platform fee.",
+                link: link
+            )] + (event.payerUserId.map { payerId in [Note(
+                userId: payerId, title: "Escrow released",
+                message: "\(Money.text(event.grossCents, event.currency)) held in escrow was released to \(names.of(event.payeeUserId, or: "your VA")).", link: link
+            )] } ?? [])
+        case .refundIssued(let event):
+            let link = "/refunds/\(event.refundId)"
+            let amount = Money.text(event.amountCents, event.currency)
+            return [Note(
+                userId: event.payerUserId, title: "Refund issued",
+                message: "You were refunded \(amount) of your payment\(event.payeeUserId.map { " to \(names.of($0, or: "your VA"))" } ?? "").", link: link
+            )] + (event.payeeUserId.map { payee in
+                [Note(
+                    userId: payee, title: "Payment refunded",
+                    message: event.payeeDebitCents > 0
+                        ? "\(amount) of a payment from \(names.of(event.payerUserId, or: "your client")) was refunded; \(Money.text(event.payeeDebitCents, event.currency)) was taken back from your earnings."
+                        : "\(amount) held in escrow for \(names.of(event.payerUserId, or: "your client")) went back to them.",
+                    link: link
+                )]
+            } ?? [])
         case .milestoneApproved(let event):
             return [Note(
                 userId: event.vaUserId, title: "Milestone approved",
@@ -179,8 +254,16 @@ enum NotifyingEvent: EventChoice {
                 )
             }
         case .disputeResolved(let event):
+            let money = { (cents: Int) in Money.text(cents, event.currency ?? "USD") }
+            let va = names.of(event.vaUserId, or: "the VA")
+            let company = names.of(event.companyUserId, or: "the company")
+            let outcome = switch event.resolution {
+            case .release: "\(money(event.releasedCents)) was released to \(va)"
+            case .refund: "\(money(event.refundedCents)) was refunded to \(company)"
+            case .split: "\(money(event.releasedCents)) was released to \(va) and \(money(event.refundedCents)) refunded to \(company)"
+            }
             return [event.companyUserId, event.vaUserId].map { user in
-                Note(userId: user, title: "Dispute resolved", message: "The dispute on your contract was resolved: \(event.resolution.rawValue).", link: "/disputes/\(event.disputeId)")
+                Note(userId: user, title: "Dispute resolved", message: "The dispute on your contract was resolved: \(outcome).", link: "/disputes/\(event.disputeId)")
             }
         case .matchCreated(let event):
             let job = Self.quoted(event.jobTitle).isEmpty ? " a job" : Self.quoted(event.jobTitle)
@@ -223,6 +306,11 @@ enum Templates {
         ProposalSubmitted.type: Template(inApp: true, email: false, priority: "normal"),
         ProposalAccepted.type: Template(inApp: true, email: true, priority: "high"),
         ContractSigned.type: Template(inApp: true, email: true, priority: "high"),
+        ContractCancelled.type: Template(inApp: true, email: true, priority: "high"),
+        InvoiceIssued.type: Template(inApp: true, email: true, priority: "normal"),
+        PaymentFailed.type: Template(inApp: true, email: true, priority: "high"),
+        EscrowReleased.type: Template(inApp: true, email: true, priority: "normal"),
+        RefundIssued.type: Template(inApp: true, email: true, priority: "normal"),
         MilestoneApproved.type: Template(inApp: true, email: false, priority: "normal"),
         PaymentCompleted.type: Template(inApp: true, email: true, priority: "normal"),
         ReviewPosted.type: Template(inApp: true, email: false, priority: "normal"),

@@ -5,8 +5,8 @@ import BlytzServices
 import SQLKit
 
 /// `DisputeOpened` makes an active contract `disputed`; `DisputeResolved` moves it on as the resolution
-/// implies: a release to the VA back to `active`, a refund to the company to `cancelled`, a split to
-/// `completed`. Once per event (the kit's inbox); an event that does not fit the contract's state (a
+/// implies: a release to the VA back to `active`, a refund to the company to `cancelled` (publishing
+/// `ContractCancelled`), a split to `completed` (publishing `ContractCompleted`). Once per event (the kit's inbox); an event that does not fit the contract's state (a
 /// repeat, or one for a contract already moved on) changes nothing.
 struct DisputeEvents: EventConsumer {
     enum Change: EventChoice {
@@ -35,6 +35,20 @@ struct DisputeEvents: EventConsumer {
             contract.status = next
             contract.updatedAt = now
             try await contract.update(on: sql)
+            // A resolution that ends the contract is announced as any end is.
+            switch next {
+            case .completed:
+                try await context.publish(ContractCompleted(
+                    contractId: contract.id, title: contract.title, companyUserId: contract.companyUserId, vaUserId: contract.vaUserId,
+                    totalPaidCents: contract.totalPaidCents, currency: contract.currency
+                ), on: sql)
+            case .cancelled:
+                try await context.publish(ContractCancelled(
+                    contractId: contract.id, title: contract.title, companyUserId: contract.companyUserId, vaUserId: contract.vaUserId,
+                    cancelledBy: nil, reason: "The dispute was resolved with a refund."
+                ), on: sql)
+            default: break
+            }
         }
     }
 

@@ -145,16 +145,21 @@ struct FileChange: Codable, Sendable, Validatable {
     /// The users, besides the owner and admins, who may read a private file (a contract's other party, a
     /// dispute's): replaces the list.
     var sharedWith: [String]?
+    /// Users added to those it is shared with (a dispute's evidence): keeps the others.
+    var shareWith: [String]?
 
     func validate() -> [Problem.FieldError] {
-        guard let sharedWith else { return [] }
-        if sharedWith.count > 50 { return [.init(field: "sharedWith", message: "must have at most 50 users")] }
-        if !sharedWith.allSatisfy(\.isUUID) { return [.init(field: "sharedWith", message: "must be user ids")] }
-        return []
+        [("sharedWith", sharedWith), ("shareWith", shareWith)].compactMap { field, users in
+            guard let users else { return nil }
+            if users.count > 50 { return .init(field: field, message: "must have at most 50 users") }
+            if !users.allSatisfy(\.isUUID) { return .init(field: field, message: "must be user ids") }
+            return nil
+        }
     }
 }
 
-/// `PATCH /files/{id}` (its owner or an admin): visibility, and who a private file is shared with.
+/// `PATCH /files/{id}` (its owner or an admin): visibility, and who a private file is shared with
+/// (`sharedWith` replaces the list, `shareWith` adds to it).
 struct UpdateFile: HTTPFunction {
     func handle(_ request: FunctionRequest<FileChange>, context: FunctionContext) async throws -> FunctionResponse<FileView> {
         let caller = try await context.caller(request)
@@ -166,9 +171,12 @@ struct UpdateFile: HTTPFunction {
             if let visibility = change.visibility { file.visibility = visibility }
             file.updatedAt = now
             try await file.update(on: sql)
-            if let users = change.sharedWith {
+            if change.sharedWith != nil || change.shareWith != nil {
+                var shares = change.sharedWith ?? []
+                if change.sharedWith == nil { shares = try await FileRecord.shares(of: file.id, on: sql) }
+                shares += change.shareWith ?? []
                 try await sql.delete(from: "file_shares").where("file_id", .equal, SQLBind(file.id)).run()
-                for user in Set(users.map { $0.lowercased() }) where user != file.ownerUserId {
+                for user in Set(shares.map { $0.lowercased() }) where user != file.ownerUserId {
                     try await sql.insert(into: "file_shares").columns("file_id", "user_id").values(SQLBind(file.id), SQLBind(user)).run()
                 }
             }

@@ -108,10 +108,12 @@ enum Release {
     /// Releases what is held for the locked `payment` on `sql`: escrow to the payee's payable earnings
     /// and the platform's fee (`PAYMENTS_PLATFORM_FEE_BPS` of it, rounded half up), `EscrowReleased`, and a
     /// transfer to the payee's payout account if they registered one. Answers what moved and the payout
-    /// intents to start after the commit.
-    static func release(_ payment: inout PaymentRecord, context: FunctionContext, on sql: any SQLDatabase) async throws -> (summary: ReleaseSummary, payouts: [String]) {
+    /// intents to start after the commit. `amount` releases only that much (a dispute's split; the rest
+    /// stays held for its refund).
+    static func release(_ payment: inout PaymentRecord, amount: Int? = nil, context: FunctionContext, on sql: any SQLDatabase) async throws -> (summary: ReleaseSummary, payouts: [String]) {
         let now = context.now
-        let gross = try await Ledger.held(payment.id, currency: payment.currency, on: sql)
+        let held = try await Ledger.held(payment.id, currency: payment.currency, on: sql)
+        let gross = min(amount ?? held, held)
         guard gross > 0 else { throw HTTPError(409, detail: "Nothing of the payment is held to release.", errors: [.init(field: "status", message: "is \(payment.status.rawValue) with nothing held")]) }
         let fee = Fee.share(gross, basisPoints: Settings(context.configuration).platformFeeBasisPoints)
         try await Ledger.post(.release, key: "release:\(payment.id)", currency: payment.currency, subject: payment.subject, entries: [

@@ -170,6 +170,7 @@ struct ReleasePayment: HTTPFunction {
             guard payment.escrow else { throw HTTPError(409, detail: "The payment is not held in escrow; it was released when it succeeded.") }
             guard payment.releasedAt == nil else { throw HTTPError(409, detail: "The payment's escrow was already released.", errors: [.init(field: "released", message: "is true")]) }
             guard payment.status.charged else { throw IllegalTransition(what: "payment", state: payment.status.rawValue, action: "released") }
+            try await Disputes.refuseWhileOpen(payment, on: sql)
             let (summary, intents) = try await Release.release(&payment, context: context, on: sql)
             try await payment.update(on: sql)
             payouts.set(intents)

@@ -60,6 +60,26 @@ enum Refunds {
         var refundId: String
     }
 
+    /// Records a refund of `amount` of the locked `payment` (at most what is left), reserves it on the
+    /// payment and records the intent to make it; the caller starts it after the commit (`start`).
+    static func record(_ amount: Int, of payment: inout PaymentRecord, by requester: String, reason: String?, now: Date, on sql: any SQLDatabase) async throws -> RefundRecord {
+        let refund = RefundRecord(
+            id: UUID().uuidString.lowercased(), paymentId: payment.id, requestedBy: requester, amountCents: amount, currency: payment.currency,
+            reason: reason, status: .pending, providerRef: nil, failureReason: nil, createdAt: now.iso, updatedAt: now.iso
+        )
+        try await sql.insert(into: RefundRecord.table).model(refund, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+        payment.refundedCents += amount
+        payment.updatedAt = now.iso
+        try await payment.update(on: sql)
+        try await Reconciler.record(kind: kind, key: "refund-\(refund.id)", payload: Job(refundId: refund.id), now: now, on: sql)
+        return refund
+    }
+
+    /// Makes the recorded refund `id` through the provider now (the schedule retries what this cannot finish).
+    static func start(_ id: String, context: FunctionContext) async throws {
+        if let intent = try await Charging.intentId("refund-\(id)", in: try context.database) { try await attempt(intent, context: context) }
+    }
+
     static func attempt(_ intent: String, context: FunctionContext) async throws {
         try await Reconciler.attempt(intent, as: Job.self, in: try context.database, now: context.now, logger: context.logger) { intent in
             try await send(intent.payload.refundId, context: context)
@@ -142,6 +162,7 @@ struct CreateRefund: HTTPFunction {
             var payment = try await PaymentRecord.seen(input.paymentId, by: caller, on: sql, forUpdate: true)
             guard payment.payerUserId == caller.userId || caller.isAdmin else { throw HTTPError.forbidden("Only the payer or an admin refunds a payment.") }
             guard payment.status.charged else { throw IllegalTransition(what: "payment", state: payment.status.rawValue, action: "refunded") }
+            try await Disputes.refuseWhileOpen(payment, on: sql)
             if !caller.isAdmin && payment.releasedAt != nil {
                 throw HTTPError(409, detail: "The payment was released to the payee; only an admin (for example by resolving a dispute) refunds it now.", errors: [.init(field: "paymentId", message: "is released")])
             }
@@ -149,19 +170,11 @@ struct CreateRefund: HTTPFunction {
             let amount = input.amountCents ?? left
             guard left > 0 else { throw HTTPError(409, detail: "Nothing is left of the payment to refund.", errors: [.init(field: "amountCents", message: "nothing is left to refund")]) }
             guard amount <= left else { throw HTTPError.unprocessable([.init(field: "amountCents", message: "must be at most \(left), what is left of the payment")]) }
-            let refund = RefundRecord(
-                id: UUID().uuidString.lowercased(), paymentId: payment.id, requestedBy: caller.userId, amountCents: amount, currency: payment.currency,
-                reason: input.reason, status: .pending, providerRef: nil, failureReason: nil, createdAt: now.iso, updatedAt: now.iso
-            )
-            try await sql.insert(into: RefundRecord.table).model(refund, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
-            payment.refundedCents += amount
-            payment.updatedAt = now.iso
-            try await payment.update(on: sql)
-            try await Reconciler.record(kind: Refunds.kind, key: "refund-\(refund.id)", payload: Refunds.Job(refundId: refund.id), now: now, on: sql)
+            let refund = try await Refunds.record(amount, of: &payment, by: caller.userId, reason: input.reason, now: now, on: sql)
             return .created(refund, location: "/refunds/\(refund.id)")
         }
         guard let id = recorded.body?.id else { return recorded }
-        if let intent = try await Charging.intentId("refund-\(id)", in: try context.database) { try await Refunds.attempt(intent, context: context) }
+        try await Refunds.start(id, context: context)
         let refund = try await context.database.withConnection { sql in try await RefundRecord.find(id, on: sql) }
         return FunctionResponse(status: recorded.status, headers: recorded.headers, body: refund ?? recorded.body)
     }
