@@ -27,8 +27,9 @@ public final class ServiceDatabase: Sendable {
         /// SQLite calls block a thread (a writer waiting for the lock sleeps in its busy handler), so the
         /// pools have threads of their own, one more than their connections: the lock holder always gets one.
         /// SQLite takes one writer at a time, so this process's transactions queue, in order, for the one
-        /// writer connection instead of polling the file lock; readers use the others.
-        case sqlite(readers: EventLoopGroupConnectionPool<PragmaSQLiteSource>, writer: EventLoopGroupConnectionPool<PragmaSQLiteSource>, NIOThreadPool)
+        /// writer connection instead of polling the file lock; readers use the others. Across processes
+        /// (several workers of one service) the writer also holds `WriterLock` for its transaction.
+        case sqlite(readers: EventLoopGroupConnectionPool<PragmaSQLiteSource>, writer: EventLoopGroupConnectionPool<PragmaSQLiteSource>, NIOThreadPool, WriterLock)
         case postgres(EventLoopGroupConnectionPool<PostgresConnectionSource>)
     }
 
@@ -64,7 +65,8 @@ public final class ServiceDatabase: Sendable {
             let writer = EventLoopGroupConnectionPool(
                 source: source, maxConnectionsPerEventLoop: 1, requestTimeout: .seconds(60), logger: logger, on: loop
             )
-            return ServiceDatabase(location: location, pool: .sqlite(readers: readers, writer: writer, threads))
+            let lock = try WriterLock(path: path + "-writer.lock", threads: threads)
+            return ServiceDatabase(location: location, pool: .sqlite(readers: readers, writer: writer, threads, lock))
         case .postgres(let url):
             guard let configuration = try? SQLPostgresConfiguration(url: url) else { throw .badURL(location.description) }
             let source = PostgresConnectionSource(sqlConfiguration: configuration)
@@ -106,7 +108,7 @@ public final class ServiceDatabase: Sendable {
 
     private func withConnection<T: Sendable>(writing: Bool, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch pool {
-        case .sqlite(let readers, let writer, _):
+        case .sqlite(let readers, let writer, _, _):
             try await (writing ? writer : readers).withConnection { connection in
                 connection.eventLoop.makeFutureWithTask { try await body(connection.sql()) }
             }.get()
@@ -120,7 +122,10 @@ public final class ServiceDatabase: Sendable {
     /// (up to the busy timeout) instead of failing half-way.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let begin = engine == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN"
+        let lock: WriterLock? = if case .sqlite(_, _, _, let lock) = pool { lock } else { nil }
         return try await withConnection(writing: true) { sql in
+            try await lock?.lock()
+            defer { lock?.unlock() }
             try await sql.raw(SQLQueryString(begin)).run()
             do {
                 let value = try await body(sql)
@@ -136,13 +141,38 @@ public final class ServiceDatabase: Sendable {
     /// Closes every connection; a database must be shut down before it is released.
     public func shutdown() async {
         switch pool {
-        case .sqlite(let readers, let writer, let threads):
+        case .sqlite(let readers, let writer, let threads, let lock):
             try? await readers.shutdownAsync()
             try? await writer.shutdownAsync()
+            lock.close()
             try? await threads.shutdownGracefully()
         case .postgres(let pool): try? await pool.shutdownAsync()
         }
     }
+}
+
+/// The writers of one SQLite file in several processes, queued by the kernel (`flock`): a waiting writer
+/// wakes the moment the lock is free, where SQLite's own busy handler sleeps 1, 2, 5, 10… ms between
+/// tries. Held by this process's one writer connection for the span of its transaction.
+final class WriterLock: Sendable {
+    private let descriptor: Int32
+    private let threads: NIOThreadPool
+
+    init(path: String, threads: NIOThreadPool) throws(DatabaseError) {
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .badURL(path) }
+        self.threads = threads
+    }
+
+    /// Waits (on a thread of the pool, not the event loop) until no other process holds the lock.
+    func lock() async throws {
+        let descriptor = descriptor
+        try await threads.runIfActive { _ = flock(descriptor, LOCK_EX) }
+    }
+
+    func unlock() { _ = flock(descriptor, LOCK_UN) }
+
+    func close() { _ = Foundation.close(descriptor) }
 }
 
 /// Errors of the data layer.

@@ -53,6 +53,34 @@ import Testing
         }
     }
 
+    /// Two pools on one SQLite file, as two worker processes of a service have: their writers take turns
+    /// (the writer lock, then SQLite's own), and no update is lost.
+    @Test func twoPoolsOnOneSQLiteFileTakeTurns() async throws {
+        let path = NSTemporaryDirectory() + "blytz-\(UUID().uuidString).sqlite"
+        let first = try ServiceDatabase.open(.sqlite(path: path), logger: Logger(label: "t"))
+        let second = try ServiceDatabase.open(.sqlite(path: path), logger: Logger(label: "t"))
+        try await Migrator(service: "test", migrations: Self.schema).migrate(first, logger: Logger(label: "t"))
+        try await first.transaction { sql in try await sql.insert(into: "counters").columns("id", "n").values(SQLBind("c"), SQLBind(0)).run() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<40 {
+                let database = index % 2 == 0 ? first : second
+                group.addTask {
+                    try await database.transaction { sql in
+                        let current = try await sql.raw("SELECT n FROM counters WHERE id = 'c'").first(decoding: Counter.self)?.n ?? 0
+                        try await sql.update("counters").set("n", to: SQLBind(current + 1)).where("id", .equal, SQLBind("c")).run()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let final = try await second.withConnection { sql in
+            try await sql.select().column("n").from("counters").where("id", .equal, SQLBind("c")).first(decoding: Counter.self)?.n
+        }
+        #expect(final == 40)
+        await first.shutdown()
+        await second.shutdown()
+    }
+
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func concurrentTransactionsDoNotLoseUpdates(engine: ServiceDatabase.Engine) async throws {
         try await TestDatabase.with(engine) { database in
