@@ -243,8 +243,10 @@ struct Seed: AsyncParsableCommand {
         abstract: "Load demo data into each service's database (or the named ones), so the API can be tried at once.",
         discussion: "The user service adds a demo company and VAs with profiles; their password is BLYTZ_SEED_PASSWORD (default blytz-demo-pass). "
             + "The marketplace (with the backend running, since it reads the profiles from the user service) adds open jobs of the demo company and a proposal from each demo VA; "
-            + "the contracts service a signed contract between the demo company and a demo VA, with milestones and timesheets; "
-            + "the files service a featured portfolio item with an image for that VA."
+            + "the contracts service a signed contract between the demo company and a demo VA, with milestones and timesheets, a completed one with another VA, "
+            + "and an active one with a third whose milestone is funded through the payments service; "
+            + "the payments service both parties' reviews of the completed contract and an open dispute of the funded one, for an admin to resolve; "
+            + "the files service a featured portfolio item with an image for the first VA."
     )
 
     @Argument(help: "Services to seed (default: all).")

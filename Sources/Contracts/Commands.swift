@@ -13,16 +13,23 @@ enum Commands {
     ]
 
     /// `seed`: a signed hourly contract between the demo company and a demo VA (read from the user service,
-    /// which `blytz seed` seeded first), with two milestones and three days of timesheets, two approved.
-    /// Needs the backend running; does nothing twice.
+    /// which `blytz seed` seeded first), with two milestones and three days of timesheets, two approved; a
+    /// completed contract with another VA (for the payments service's demo reviews); and an active one
+    /// with a third whose milestone is funded through the payments service and submitted (for its demo
+    /// dispute). Needs the backend running; does nothing twice.
     @Sendable
     static func seed(_ arguments: [String], database: ServiceDatabase, configuration: Configuration, logger: Logger) async throws -> String {
         try await ServiceParts.withCommandContext("contracts-seed", database: database, configuration: configuration, logger: logger) { context in
             let (companies, vas) = try await DemoPeople.profiles(context)
-            guard let company = companies.first(where: { $0.name == DemoContract.company }), let va = vas.first(where: { $0.name == DemoContract.va }) else {
+            func va(_ name: String) -> String? { vas.first { $0.name == name }?.userId.lowercased() }
+            guard let company = companies.first(where: { $0.name == DemoContract.company })?.userId.lowercased(),
+                  let hourly = va(DemoContract.va), let ended = va(DemoContract.endedVA), let disputed = va(DemoContract.disputedVA) else {
                 throw DemoPeople.missing()
             }
-            return try await DemoContract.seed(company: company.userId.lowercased(), va: va.userId.lowercased(), context: context)
+            let seeded = try await DemoContract.seed(company: company, va: hourly, context: context)
+            let others = try await DemoContract.seedEnded(company: company, va: ended, context: context)
+            let funded = try await DemoContract.seedFunded(company: company, va: disputed, context: context)
+            return "\(seeded) \(others) \(funded)"
         }
     }
 }
@@ -32,6 +39,64 @@ enum DemoContract {
     static let company = "Acme Remote Ops"
     static let va = "Arjun Mehta"
     static let title = "Demo: inbox and calendar support"
+    static let endedVA = "Grace Okafor"
+    static let endedTitle = "Demo: executive support for October"
+    static let disputedVA = "Lucía Gómez"
+    static let disputedTitle = "Demo: social media calendar for November"
+
+    /// A fixed-price contract, signed and completed a month ago (`ContractSigned`, `ContractCompleted`).
+    static func seedEnded(company: String, va: String, context: FunctionContext) async throws -> String {
+        let now = context.now
+        return try await context.database.transaction { sql -> String in
+            if try await sql.select().column("id").from(ContractRecord.table).where("title", .equal, SQLBind(endedTitle)).first() != nil { return #"{"completed":"skipped"}"# }
+            let signed = now.addingTimeInterval(-40 * 86_400).iso
+            let contract = fixed(endedTitle, company: company, va: va, cents: 40_000, status: .completed, signed: signed, now: now)
+            try await contract.insert(on: sql)
+            try await context.publish(ContractSigned(contractId: contract.id, title: contract.title, companyUserId: company, vaUserId: va, contractType: "fixed", amountCents: 40_000, currency: "USD"), on: sql)
+            try await context.publish(ContractCompleted(contractId: contract.id, title: contract.title, companyUserId: company, vaUserId: va, totalPaidCents: 0, currency: "USD"), on: sql)
+            return #"{"completed":"\#(contract.id)"}"#
+        }
+    }
+
+    /// A fixed-price contract, signed, whose one milestone the company funds through the payments service
+    /// (the simulated provider) and the VA submits.
+    static func seedFunded(company: String, va: String, context: FunctionContext) async throws -> String {
+        let now = context.now
+        let database = try context.database
+        let made = try await database.transaction { sql -> (milestone: String, intent: String)? in
+            if try await sql.select().column("id").from(ContractRecord.table).where("title", .equal, SQLBind(disputedTitle)).first() != nil { return nil }
+            let signed = now.addingTimeInterval(-10 * 86_400).iso
+            let contract = fixed(disputedTitle, company: company, va: va, cents: 12_000, status: .active, signed: signed, now: now)
+            try await contract.insert(on: sql)
+            try await context.publish(ContractSigned(contractId: contract.id, title: contract.title, companyUserId: company, vaUserId: va, contractType: "fixed", amountCents: 12_000, currency: "USD"), on: sql)
+            let milestone = MilestoneRecord(
+                id: UUID().uuidString.lowercased(), contractId: contract.id, title: "Twenty posts, scheduled", description: nil, amountCents: 12_000,
+                dueDate: Day.of(now.addingTimeInterval(-2 * 86_400), in: TimeZone(identifier: "UTC")!), status: .funding, fundings: 1, createdAt: signed, updatedAt: now.iso
+            )
+            try await sql.insert(into: MilestoneRecord.table).model(milestone, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+            let body = CreatePaymentBody(payerUserId: company, payeeUserId: va, amountCents: 12_000, currency: "USD", contractId: contract.id, milestoneId: milestone.id, paymentMethod: "pm_card_visa")
+            return (milestone.id, try await Reconciler.record(kind: Escrow.fundKind, key: Escrow.fundKey(milestone), payload: body, now: now, on: sql))
+        }
+        guard let made else { return #"{"funded":"skipped"}"# }
+        try await Reconciler.attemptNow(made.intent, as: CreatePaymentBody.self, context: context, done: "The demo milestone is recorded, but the payments service could not fund it yet") { intent in
+            _ = try await Escrow.fund(intent, context: context)
+        }
+        try await database.transaction { sql in
+            guard var (milestone, _) = try await MilestoneRecord.locked(made.milestone, on: sql), let next = try? milestone.status.after(.submit) else { return }
+            milestone.status = next
+            milestone.updatedAt = now.iso
+            try await milestone.save(on: sql)
+        }
+        return #"{"funded":"\#(made.milestone)"}"#
+    }
+
+    static func fixed(_ title: String, company: String, va: String, cents: Int, status: ContractStatus, signed: String, now: Date) -> ContractRecord {
+        ContractRecord(
+            id: UUID().uuidString.lowercased(), title: title, companyUserId: company, vaUserId: va, type: .fixed, amountCents: cents, hourlyRateCents: nil,
+            currency: "USD", terms: nil, taxRateBasisPoints: 0, discountBasisPoints: 0, paymentDays: 14, timezone: "UTC", startDate: String(signed.prefix(10)), endDate: nil,
+            status: status, companySignedAt: signed, vaSignedAt: signed, totalPaidCents: 0, createdAt: signed, updatedAt: now.iso
+        )
+    }
 
     /// Publishes `ContractSigned` as a signature would, so the other services know the contract.
     static func seed(company: String, va: String, context: FunctionContext) async throws -> String {

@@ -45,6 +45,9 @@ public enum Payments: BlytzService {
         "payments-on-account-status": AccountStatusConsumer(),
     ]
 
+    /// `blytz payments seed` (run by `blytz seed`): demo reviews and a dispute.
+    public static var commands: [ServiceCommand] { Commands.all }
+
     /// The versioned schema of `payments_db`, applied in order.
     public static let migrations: [Migration] = Schema.migrations
 

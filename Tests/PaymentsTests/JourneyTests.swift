@@ -174,4 +174,30 @@ import Testing
             _ = vaId
         }
     }
+
+    /// `blytz seed` with the backend running: a completed contract both parties reviewed, and an open
+    /// dispute of a funded milestone for an admin to resolve; a second seed adds nothing.
+    @Test func theSeedLeavesReviewsAndAnOpenDisputeForTheAdmin() async throws {
+        try await Backend.with(.sqlite) { api in
+            var environment = api.settings
+            for (service, url) in api.runner.urls.services { environment["BLYTZ_SERVICE_URL_\(service.uppercased())"] = url }
+            let seeded = try blytz(["seed", "--data-dir", api.runner.dataDirectory], environment: environment)
+            #expect(seeded.status == 0 && seeded.output.contains(#""reviews":2,"disputes":1"#), "\(seeded.output)")
+            let again = try blytz(["seed", "--data-dir", api.runner.dataDirectory], environment: environment)
+            #expect(again.status == 0 && again.output.contains(#""skipped":true"#), "\(again.output)")
+
+            let grace = try await api.login("grace@demo.blytz.work", "blytz-demo-pass").json(Backend.Session.self)
+            let reviews = try await api.call(.GET, "/reviews?targetUserId=\(try #require(grace.user?.id))", token: grace.accessToken).json(Reviews.self)
+            #expect(reviews.count == 1 && reviews.averageRating == 5)
+            #expect(try await eventually(within: .seconds(15)) { try await api.call(.GET, "/profiles/va/me", token: grace.accessToken).json(VAProfile.self).totalReviews == 1 })
+            let admin = try await api.admin().accessToken
+            let open = try await api.call(.GET, "/disputes?status=open", token: admin).json(Page<Dispute>.self).items
+            #expect(open.count == 1 && open.first?.heldCents == 12_000)
+            let lucia = try await api.login("lucia@demo.blytz.work", "blytz-demo-pass").json(Backend.Session.self)
+            let contract = try await api.call(.GET, "/contracts?status=disputed", token: lucia.accessToken).json(Page<Contract>.self).items
+            #expect(try await eventually(within: .seconds(10)) { try await api.call(.GET, "/contracts?status=disputed", token: lucia.accessToken).json(Page<Contract>.self).items.count == 1 }, "\(contract)")
+            let resolved = try await api.call(.POST, "/disputes/\(try #require(open.first?.id))/resolve", token: admin, json: #"{"resolution":"split","releaseCents":6000,"refundCents":6000}"#)
+            #expect(resolved.status == 200, "\(resolved.text)")
+        }
+    }
 }
