@@ -31,9 +31,12 @@ public enum ServiceParts {
     }
 
     /// Runs a service command that calls other services (such as `blytz marketplace backfill`) with a
-    /// context like a worker's: the service's database, its client and identity, no WebSocket connections.
+    /// context like a worker's: the service's database, its client and identity, no WebSocket connections;
+    /// `setup` adds the service's own parts (its `BlytzService.setup`), the kit's by default.
     public static func withCommandContext<Output: Sendable>(
-        _ name: String, database: ServiceDatabase, configuration: Configuration, logger: Logger, _ body: (FunctionContext) async throws -> Output
+        _ name: String, database: ServiceDatabase, configuration: Configuration, logger: Logger,
+        setup: (Configuration, Logger, inout Dependencies) async throws -> Void = ServiceParts.setup,
+        _ body: (FunctionContext) async throws -> Output
     ) async throws -> Output {
         var dependencies = Dependencies()
         dependencies[DatabaseKey.self] = database

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Blytz
 import BlytzData
 import BlytzEvents
@@ -20,20 +19,11 @@ enum Commands {
     /// `blytz seed` seeded first). Needs the backend running; does nothing twice.
     @Sendable
     static func seed(_ arguments: [String], database: ServiceDatabase, configuration: Configuration, logger: Logger) async throws -> String {
-        try await ServiceParts.withCommandContext("files-seed", database: database, configuration: configuration, logger: logger) { context in
+        try await ServiceParts.withCommandContext("files-seed", database: database, configuration: configuration, logger: logger, setup: Files.setup) { context in
             guard let va = try await DemoPeople.profiles(context).vas.first(where: { $0.name == DemoPortfolio.va }) else {
                 throw DemoPeople.missing()
             }
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            do {
-                let storage = try StorageSettings.storage(configuration, dataDirectory: configuration["BLYTZ_DATA_DIR"] ?? "local/.data", http: http)
-                let seeded = try await DemoPortfolio.seed(va: va.userId.lowercased(), storage: storage, context: context)
-                try? await http.shutdown()
-                return seeded
-            } catch {
-                try? await http.shutdown()
-                throw error
-            }
+            return try await DemoPortfolio.seed(va: va.userId.lowercased(), context: context)
         }
     }
 }
@@ -45,7 +35,7 @@ enum DemoPortfolio {
     /// A 24×24 PNG: a blue and amber checkerboard.
     static let image = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAABgAAAAYCAIAAABvFaqvAAAALklEQVR42mP4sEUDDcnlnUBDxKhhGDWIjgaRpw1TzahB9DRoNGWP5rVRg+hiEACNEIQuUfA9qwAAAABJRU5ErkJggg==")!
 
-    static func seed(va: String, storage: any ObjectStorage, context: FunctionContext) async throws -> String {
+    static func seed(va: String, context: FunctionContext) async throws -> String {
         struct Seeded: Encodable { var portfolioItem: String?; var file: String?; var skipped: Bool }
         let database = try context.database
         if try await database.withConnection({ sql in
@@ -59,7 +49,7 @@ enum DemoPortfolio {
             id: id, ownerUserId: va, filename: "inbox-dashboard.png", contentType: "image/png",
             size: image.count, sha256: SigV4Signer.hex(SHA256.hash(data: image)), visibility: .public, status: .ready, expiresAt: nil, createdAt: now, updatedAt: now
         )
-        try await storage.put(file.key, data: image, contentType: file.contentType)
+        try await context.storage.put(file.key, data: image, contentType: file.contentType)
         let item = PortfolioItem(
             id: UUID().uuidString.lowercased(), vaUserId: va, title: title,
             description: "Rules, labels and a weekly triage routine that took a shared inbox from 4,000 unread to zero in two weeks.",

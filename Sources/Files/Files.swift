@@ -46,7 +46,7 @@ public enum Files: BlytzService {
         try await ServiceParts.setup(configuration, logger, &dependencies)
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         dependencies.onShutdown { try? await http.shutdown() }
-        dependencies[StorageKey.self] = try StorageSettings.storage(configuration, dataDirectory: configuration["BLYTZ_DATA_DIR"] ?? "local/.data", http: http)
+        dependencies[StorageKey.self] = try StorageSettings.storage(configuration, http: http)
     }
 }
 

@@ -68,18 +68,10 @@ enum DemoTrust {
                 try await review.insert(on: sql)
                 try await context.publish(review.posted, on: sql)
             }
-            let holding = try await Disputes.held(contract: active.id, payment: nil, on: sql)
-            let dispute = DisputeRecord(
-                id: UUID().uuidString.lowercased(), contractId: active.id, paymentId: nil, openedBy: company, companyUserId: company, vaUserId: disputedVA,
-                reason: "The November calendar was due on the 1st and half of the posts are missing.", status: .open,
-                heldCents: holding.reduce(0) { $0 + $1.held }, currency: holding.first?.payment.currency ?? "USD", resolution: nil, releasedCents: nil,
-                refundedCents: nil, resolutionNote: nil, resolvedBy: nil, resolvedAt: nil, createdAt: now, updatedAt: now
+            let dispute = try await Disputes.open(
+                active.id, payment: nil, by: company, reason: "The November calendar was due on the 1st and half of the posts are missing.",
+                evidence: EvidenceInput(text: "Ten of the twenty posts were scheduled by the due date.", fileIds: nil), context: context, on: sql
             )
-            try await dispute.insert(on: sql)
-            try await Evidence.add(EvidenceInput(text: "Ten of the twenty posts were scheduled by the due date.", fileIds: nil), to: dispute.id, by: company, now: now, on: sql)
-            try await context.publish(DisputeOpened(
-                disputeId: dispute.id, contractId: active.id, paymentId: nil, openedBy: company, companyUserId: company, vaUserId: disputedVA, reason: dispute.reason
-            ), on: sql)
             return #"{"reviews":2,"disputes":1,"dispute":"\#(dispute.id)"}"#
         }
     }

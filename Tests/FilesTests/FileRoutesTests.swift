@@ -193,8 +193,8 @@ extension ServiceHarness where Service == Files {
         try await ServiceHarness<Files>.with(.sqlite) { files in
             let va = newId()
             #expect(ContentType.detect(DemoPortfolio.image) == "image/png")
-            #expect(try await DemoPortfolio.seed(va: va, storage: files.storage, context: files.context()).contains(#""skipped":false"#))
-            #expect(try await DemoPortfolio.seed(va: va, storage: files.storage, context: files.context()).contains(#""skipped":true"#))
+            #expect(try await DemoPortfolio.seed(va: va, context: files.context()).contains(#""skipped":false"#))
+            #expect(try await DemoPortfolio.seed(va: va, context: files.context()).contains(#""skipped":true"#))
             let items = try await files.call(.get, "/portfolio?vaUserId=\(va)", as: .person(newId(), .company)).json(Page<PortfolioItem>.self).items
             #expect(items.count == 1 && items[0].featured)
             let image = try await files.content(try #require(items[0].fileId), as: nil)

@@ -32,12 +32,12 @@ struct StorageSettings: Sendable {
     static let bucket = "files"
 
     /// The configured storage; an S3 one uses `http`.
-    static func storage(_ configuration: Configuration, dataDirectory: String, http: @autoclosure () -> HTTPClient) throws -> any ObjectStorage {
+    static func storage(_ configuration: Configuration, http: @autoclosure () -> HTTPClient) throws -> any ObjectStorage {
         switch StorageSettings(configuration).backend {
         case .local:
             guard let key = configuration["BLYTZ_SERVICE_KEY"] else { throw ConfigurationMissing(setting: "BLYTZ_SERVICE_KEY") }
             return LocalDirectoryStorage(
-                dataDirectory: dataDirectory, bucket: bucket,
+                dataDirectory: configuration.dataDirectory, bucket: bucket,
                 endpoint: configuration["BLYTZ_OBJECTS_ENDPOINT"] ?? "http://127.0.0.1:3000\(LocalObjects.pathPrefix)",
                 credentials: LocalObjects.credentials(serviceKey: key)
             )

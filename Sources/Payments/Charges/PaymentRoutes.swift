@@ -181,7 +181,7 @@ struct ReleasePayment: HTTPFunction {
     }
 }
 
-/// Intents a transaction made, handed out of its closure.
+/// Ids a transaction made (payouts, refunds to start after its commit), handed out of its closure.
 final class PayoutList: Sendable {
     private let list = Mutex<[String]>([])
     func set(_ intents: [String]) { list.withLock { $0 = intents } }

@@ -29,10 +29,8 @@ struct ContractCopy: Codable, Sendable, Equatable {
 
     /// Records `state` for the contract, creating the copy; a state behind the one held changes nothing.
     static func record(_ id: String, company: String, va: String, title: String?, state: ContractState, now: String, on sql: any SQLDatabase) async throws {
-        if var known = try await find(id, on: sql, forUpdate: true) {
+        if let known = try await find(id, on: sql, forUpdate: true) {
             guard state.rank > known.status.rank else { return }
-            known.status = state
-            known.updatedAt = now
             try await sql.update(table).set("status", to: SQLBind(state.rawValue)).set("updated_at", to: SQLBind(now)).where("id", .equal, SQLBind(known.id)).run()
         } else {
             let copy = ContractCopy(id: id.lowercased(), companyUserId: company.lowercased(), vaUserId: va.lowercased(), title: title, status: state, updatedAt: now)

@@ -45,6 +45,9 @@ struct DisputeRecord: Codable, Sendable, Equatable, ResponseBody {
 
     func isParty(_ userId: String) -> Bool { userId == companyUserId || userId == vaUserId }
 
+    /// The other party of `userId`'s dispute.
+    func other(than userId: String) -> String { userId == companyUserId ? vaUserId : companyUserId }
+
     func insert(on sql: any SQLDatabase) async throws {
         try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
     }

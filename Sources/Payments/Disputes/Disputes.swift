@@ -4,7 +4,6 @@ import BlytzEvents
 import BlytzServices
 import Foundation
 import SQLKit
-import Synchronization
 
 /// Disputes: what they freeze, the money they are about, and how a resolution moves it.
 enum Disputes {
@@ -71,6 +70,45 @@ enum Disputes {
     }
 }
 
+extension Disputes {
+    /// Opens a dispute of the locked, active contract `contractId` (all of its escrow, or `payment`'s) by
+    /// the party `userId`, with `evidence`, and publishes `DisputeOpened`; 409 when the contract is not
+    /// active, nothing is held, or another dispute of it is open.
+    static func open(
+        _ contractId: String, payment: String?, by userId: String, reason: String, evidence: EvidenceInput?, context: FunctionContext, on sql: any SQLDatabase
+    ) async throws -> DisputeRecord {
+        guard let contract = try await ContractCopy.find(contractId, on: sql, forUpdate: true) else { throw HTTPError.notFound("There is no contract \(contractId).") }
+        guard contract.status == .active else {
+            throw HTTPError(409, detail: "Only an active contract is disputed; this one is \(contract.status.rawValue).", errors: [.init(field: "contractId", message: "is \(contract.status.rawValue)")])
+        }
+        let holding = try await held(contract: contract.id, payment: payment, on: sql)
+        guard let currency = holding.first?.payment.currency else {
+            throw HTTPError(409, detail: "Nothing of the contract is held in escrow, so there is no money to dispute.", errors: [.init(field: payment == nil ? "contractId" : "paymentId", message: "holds nothing in escrow")])
+        }
+        guard holding.allSatisfy({ $0.payment.currency == currency }) else {
+            throw HTTPError.unprocessable([.init(field: "paymentId", message: "is required: the contract's escrow is held in more than one currency")])
+        }
+        let now = context.now.iso
+        let dispute = DisputeRecord(
+            id: UUID().uuidString.lowercased(), contractId: contract.id, paymentId: payment?.lowercased(), openedBy: userId,
+            companyUserId: contract.companyUserId, vaUserId: contract.vaUserId, reason: reason, status: .open,
+            heldCents: holding.reduce(0) { $0 + $1.held }, currency: currency, resolution: nil, releasedCents: nil, refundedCents: nil,
+            resolutionNote: nil, resolvedBy: nil, resolvedAt: nil, createdAt: now, updatedAt: now
+        )
+        do {
+            try await dispute.insert(on: sql)
+        } catch where ServiceDatabase.isUniqueViolation(error) {
+            throw HTTPError(409, detail: "A dispute of this contract is already open.", errors: [.init(field: "contractId", message: "is already in dispute")])
+        }
+        if let evidence { try await Evidence.add(evidence, to: dispute.id, by: userId, now: now, on: sql) }
+        try await context.publish(DisputeOpened(
+            disputeId: dispute.id, contractId: contract.id, paymentId: dispute.paymentId, openedBy: userId,
+            companyUserId: contract.companyUserId, vaUserId: contract.vaUserId, reason: reason
+        ), on: sql)
+        return dispute
+    }
+}
+
 /// The body of `POST /disputes`.
 struct DisputeInput: Codable, Sendable, Validatable {
     var contractId: String
@@ -100,34 +138,8 @@ struct OpenDispute: HTTPFunction {
         let contract = try await database.withConnection { sql in try await ContractCopy.find(input.contractId, on: sql) }
         guard let contract, contract.isParty(caller.userId) else { throw HTTPError.notFound("There is no contract \(input.contractId) of yours.") }
         try await Disputes.share(input.evidence, field: "evidence.fileIds", with: contract.other(than: caller.userId), caller: caller, context: context)
-        let now = context.now.iso
         return try await database.transaction { sql in
-            guard let contract = try await ContractCopy.find(contract.id, on: sql, forUpdate: true), contract.status == .active else {
-                throw HTTPError(409, detail: "Only an active contract is disputed; this one is \(contract.status.rawValue).", errors: [.init(field: "contractId", message: "is \(contract.status.rawValue)")])
-            }
-            let holding = try await Disputes.held(contract: contract.id, payment: input.paymentId, on: sql)
-            guard let currency = holding.first?.payment.currency else {
-                throw HTTPError(409, detail: "Nothing of the contract is held in escrow, so there is no money to dispute.", errors: [.init(field: input.paymentId == nil ? "contractId" : "paymentId", message: "holds nothing in escrow")])
-            }
-            guard holding.allSatisfy({ $0.payment.currency == currency }) else {
-                throw HTTPError.unprocessable([.init(field: "paymentId", message: "is required: the contract's escrow is held in more than one currency")])
-            }
-            let dispute = DisputeRecord(
-                id: UUID().uuidString.lowercased(), contractId: contract.id, paymentId: input.paymentId?.lowercased(), openedBy: caller.userId,
-                companyUserId: contract.companyUserId, vaUserId: contract.vaUserId, reason: input.reason, status: .open,
-                heldCents: holding.reduce(0) { $0 + $1.held }, currency: currency, resolution: nil, releasedCents: nil, refundedCents: nil,
-                resolutionNote: nil, resolvedBy: nil, resolvedAt: nil, createdAt: now, updatedAt: now
-            )
-            do {
-                try await dispute.insert(on: sql)
-            } catch where ServiceDatabase.isUniqueViolation(error) {
-                throw HTTPError(409, detail: "A dispute of this contract is already open.", errors: [.init(field: "contractId", message: "is already in dispute")])
-            }
-            if let evidence = input.evidence { try await Evidence.add(evidence, to: dispute.id, by: caller.userId, now: now, on: sql) }
-            try await context.publish(DisputeOpened(
-                disputeId: dispute.id, contractId: contract.id, paymentId: dispute.paymentId, openedBy: caller.userId,
-                companyUserId: contract.companyUserId, vaUserId: contract.vaUserId, reason: input.reason
-            ), on: sql)
+            let dispute = try await Disputes.open(contract.id, payment: input.paymentId, by: caller.userId, reason: input.reason, evidence: input.evidence, context: context, on: sql)
             return .created(try await DisputeView.of(dispute, on: sql), location: "/disputes/\(dispute.id)")
         }
     }
@@ -143,7 +155,7 @@ struct AddEvidence: HTTPFunction {
         let dispute = try await database.withConnection { sql in try await DisputeRecord.seen(id, by: caller, on: sql) }
         guard dispute.isParty(caller.userId) else { throw HTTPError.forbidden("Evidence comes from the dispute's parties.") }
         _ = try dispute.status.after(.addEvidence)
-        try await Disputes.share(request.input, field: "fileIds", with: dispute.companyUserId == caller.userId ? dispute.vaUserId : dispute.companyUserId, caller: caller, context: context)
+        try await Disputes.share(request.input, field: "fileIds", with: dispute.other(than: caller.userId), caller: caller, context: context)
         let now = context.now.iso
         return .created(try await database.transaction { sql in
             var dispute = try await DisputeRecord.seen(id, by: caller, on: sql, forUpdate: true)
@@ -206,7 +218,7 @@ struct ResolveDispute: HTTPFunction {
         let id = try request.parameter("id")
         let input = request.input
         let now = context.now
-        let started = StartedMoves()
+        let (startedRefunds, startedPayouts) = (PayoutList(), PayoutList())
         let resolved = try await context.database.transaction { sql in
             var dispute = try await DisputeRecord.seen(id, by: caller, on: sql, forUpdate: true)
             dispute.status = try dispute.status.after(.resolve)
@@ -233,21 +245,14 @@ struct ResolveDispute: HTTPFunction {
                 disputeId: dispute.id, contractId: dispute.contractId, resolution: input.resolution, releasedCents: release, refundedCents: refund,
                 currency: dispute.currency, companyUserId: dispute.companyUserId, vaUserId: dispute.vaUserId
             ), on: sql)
-            started.set(refunds: refunds, payouts: payouts)
+            startedRefunds.set(refunds)
+            startedPayouts.set(payouts)
             return try await DisputeView.of(dispute, on: sql)
         }
-        for refund in started.refunds { try await Refunds.start(refund, context: context) }
-        try await Payouts.attempt(started.payouts, context: context)
+        for refund in startedRefunds.value { try await Refunds.start(refund, context: context) }
+        try await Payouts.attempt(startedPayouts.value, context: context)
         return .ok(resolved)
     }
-}
-
-/// The refunds and payouts a resolution recorded, started after its commit.
-final class StartedMoves: Sendable {
-    private let state = Mutex<(refunds: [String], payouts: [String])>(([], []))
-    func set(refunds: [String], payouts: [String]) { state.withLock { $0 = (refunds, payouts) } }
-    var refunds: [String] { state.withLock { $0.refunds } }
-    var payouts: [String] { state.withLock { $0.payouts } }
 }
 
 /// `GET /disputes/{id}` (its parties, admins).
