@@ -18,7 +18,8 @@ public struct LocalDirectoryStorage: ObjectStorage {
         self.signer = SigV4Signer(credentials: credentials, region: LocalObjects.region, service: LocalObjects.service)
     }
 
-    func path(_ key: ObjectKey) -> String { "\(root)/\(key.value)" }
+    /// Where `key` is kept.
+    public func path(_ key: ObjectKey) -> String { "\(root)/\(key.value)" }
 
     public func put(_ key: ObjectKey, data: Data, contentType: String) async throws {
         try await write(key) { handle in try handle.write(contentsOf: data) }

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Blytz
 import BlytzData
 import BlytzEvents
@@ -44,9 +43,7 @@ public enum Files: BlytzService {
     /// The kit's parts, and the configured object storage (`STORAGE`; see `StorageSettings`).
     public static func setup(_ configuration: Configuration, _ logger: Logger, _ dependencies: inout Dependencies) async throws {
         try await ServiceParts.setup(configuration, logger, &dependencies)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        dependencies.onShutdown { try? await http.shutdown() }
-        dependencies[StorageKey.self] = try StorageSettings.storage(configuration, http: http)
+        dependencies[StorageKey.self] = try StorageSettings.storage(configuration)
     }
 }
 

@@ -19,7 +19,7 @@ struct LocalObjectEndpoint {
         let path = request.uri.path
         let rest = path.dropFirst(LocalObjects.pathPrefix.count + 1).removingPercentEncoding ?? ""
         let parts = rest.split(separator: "/", maxSplits: 1).map(String.init)
-        guard parts.count == 2, ObjectKey(parts[0]) != nil, !parts[0].contains("/"), let key = ObjectKey(parts[1]) else {
+        guard parts.count == 2, ObjectKey(parts[0]) != nil, let key = ObjectKey(parts[1]) else {
             return EventMapping.problem(404, "No object at \(path).")
         }
         let query = (request.uri.query ?? "").split(separator: "&").map { pair in
@@ -50,7 +50,7 @@ struct LocalObjectEndpoint {
         case .get, .head:
             guard let info = try? await storage.head(key) else { return EventMapping.problem(404, "No object \(key).") }
             var headers: HTTPFields = [.acceptRanges: "bytes", .contentType: "application/octet-stream"]
-            let file = storage.root + "/" + key.value
+            let file = storage.path(key)
             let io = FileIO()
             switch ByteRange.parse(request.headers[.range], size: info.size) {
             case .unsatisfiable:

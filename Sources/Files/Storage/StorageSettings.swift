@@ -31,8 +31,8 @@ struct StorageSettings: Sendable {
 
     static let bucket = "files"
 
-    /// The configured storage; an S3 one uses `http`.
-    static func storage(_ configuration: Configuration, http: @autoclosure () -> HTTPClient) throws -> any ObjectStorage {
+    /// The configured storage; an S3 one calls through the process's shared HTTP client.
+    static func storage(_ configuration: Configuration) throws -> any ObjectStorage {
         switch StorageSettings(configuration).backend {
         case .local:
             guard let key = configuration["BLYTZ_SERVICE_KEY"] else { throw ConfigurationMissing(setting: "BLYTZ_SERVICE_KEY") }
@@ -51,7 +51,7 @@ struct StorageSettings: Sendable {
                 endpoint: configuration["S3_ENDPOINT"] ?? "https://s3.\(region).amazonaws.com", bucket: bucket, region: region,
                 pathStyle: configuration["S3_PATH_STYLE"] == "true",
                 credentials: AWSCredentials(accessKeyId: id, secretAccessKey: secret, sessionToken: configuration["AWS_SESSION_TOKEN"])
-            ), http: http())
+            ), http: .shared)
         }
     }
 }
