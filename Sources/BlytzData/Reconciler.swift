@@ -68,18 +68,44 @@ public enum Reconciler {
     @discardableResult
     public static func record<Payload: Codable & Sendable>(kind: String, key: String, payload: Payload, now: Date, on sql: any SQLDatabase) async throws -> String {
         let id = UUID().uuidString.lowercased()
-        try await sql.insert(into: table)
-            .columns("id", "kind", "key", "payload", "state", "attempts", "next_attempt_at", "created_at", "updated_at")
-            .values(SQLBind(id), SQLBind(kind), SQLBind(key), SQLBind(jsonText(payload)), SQLBind(State.pending.rawValue), SQLBind(0),
-                    SQLBind(now.iso), SQLBind(now.iso), SQLBind(now.iso))
-            .ignoringConflicts(with: ["key"]).run()
+        if try await insert(id: id, kind: kind, key: key, payload: payload, now: now, lease: nil, on: sql) { return id }
         return try await sql.select().column("id").from(table).where("key", .equal, SQLBind(key)).first(decoding: IntentId.self)?.id ?? id
     }
 
+    /// Records the intended call on `sql` already claimed by the recorder for its first attempt (run it
+    /// with `attempt(_:in:now:policy:logger:_:)` after the commit): the same as `record` followed by a
+    /// claim, without a transaction of its own. Nil when an intent with the same key was recorded before
+    /// (`record` and `attempt` it by id instead).
+    public static func recordClaimed<Payload: Codable & Sendable>(
+        kind: String, key: String, payload: Payload, now: Date, lease: Duration = Policy().lease, on sql: any SQLDatabase
+    ) async throws -> Intent<Payload>? {
+        let id = UUID().uuidString.lowercased()
+        guard try await insert(id: id, kind: kind, key: key, payload: payload, now: now, lease: lease, on: sql) else { return nil }
+        return Intent(id: id, kind: kind, key: key, payload: payload, attempts: 1)
+    }
+
+    /// Inserts a pending intent unless one with `key` exists; whether it did.
+    private static func insert<Payload: Codable & Sendable>(id: String, kind: String, key: String, payload: Payload, now: Date, lease: Duration?, on sql: any SQLDatabase) async throws -> Bool {
+        let inserted = try await sql.insert(into: table)
+            .columns("id", "kind", "key", "payload", "state", "attempts", "next_attempt_at", "lease_until", "created_at", "updated_at")
+            .values(SQLBind(id), SQLBind(kind), SQLBind(key), SQLBind(jsonText(payload)), SQLBind(State.pending.rawValue), SQLBind(lease == nil ? 0 : 1),
+                    SQLBind(now.iso), SQLBind(lease.map { now.adding($0).iso }), SQLBind(now.iso), SQLBind(now.iso))
+            .ignoringConflicts(with: ["key"]).returning("id").all(decoding: IntentId.self)
+        return !inserted.isEmpty
+    }
+
+    /// Proof that a call marked its own intent done in its own transaction (`complete(key:now:on:)` on
+    /// the transaction that applied its outcome), so the attempt writes nothing more.
+    public struct Completed: Sendable {
+        fileprivate init() {}
+    }
+
     /// Marks the intent with `key` done on `sql`, as when the callee's event reports the work finished.
-    public static func complete(key: String, now: Date, on sql: any SQLDatabase) async throws {
+    @discardableResult
+    public static func complete(key: String, now: Date, on sql: any SQLDatabase) async throws -> Completed {
         try await sql.update(table).set("state", to: SQLBind(State.done.rawValue)).set("lease_until", to: SQLBind(String?.none))
             .set("updated_at", to: SQLBind(now.iso)).where("key", .equal, SQLBind(key)).run()
+        return Completed()
     }
 
     /// Tries the intent `id` now (right after the transaction that recorded it); a failure is left for the
@@ -90,7 +116,17 @@ public enum Reconciler {
         _ call: @Sendable (Intent<Payload>) async throws -> Void
     ) async throws -> Bool {
         guard let intent: Intent<Payload> = try await claim(id: id, in: database, now: now, lease: policy.lease) else { return false }
-        return try await finish(intent, in: database, now: now, policy: policy, logger: logger, call) == .done
+        return try await finish(intent, in: database, now: now, policy: policy, logger: logger) { intent in try await call(intent); return nil } == .done
+    }
+
+    /// Runs the first attempt of an intent its recorder claimed (`recordClaimed`); a failure is left for
+    /// the sweep. A call that answers `Completed` recorded the intent done itself. Returns whether it is done.
+    @discardableResult
+    public static func attempt<Payload: Codable & Sendable>(
+        _ intent: Intent<Payload>, in database: ServiceDatabase, now: Date, policy: Policy = Policy(), logger: Logger? = nil,
+        _ call: @Sendable (Intent<Payload>) async throws -> Completed?
+    ) async throws -> Bool {
+        try await finish(intent, in: database, now: now, policy: policy, logger: logger, call) == .done
     }
 
     /// Retries every due intent of `kind`, one claim at a time (concurrent sweeps never run one twice).
@@ -106,7 +142,7 @@ public enum Reconciler {
         var sweep = Sweep()
         for row in due {
             guard let intent: Intent<Payload> = try await claim(id: row.id, in: database, now: now, lease: policy.lease) else { continue }
-            switch try await finish(intent, in: database, now: now, policy: policy, logger: logger, call) {
+            switch try await finish(intent, in: database, now: now, policy: policy, logger: logger, { intent in try await call(intent); return nil }) {
             case .done: sweep.done += 1
             case .pending: sweep.retried += 1
             case .stuck: sweep.stuck += 1
@@ -173,13 +209,14 @@ public enum Reconciler {
         return Intent(id: claimed.id, kind: claimed.kind, key: claimed.key, payload: try JSON.decoder().decode(Payload.self, from: Data(claimed.payload.utf8)), attempts: claimed.attempts)
     }
 
-    /// Runs the call for a claimed intent and records the outcome.
+    /// Runs the call for a claimed intent and records the outcome (unless the call did: `Completed`).
     static func finish<Payload: Codable & Sendable>(
-        _ intent: Intent<Payload>, in database: ServiceDatabase, now: Date, policy: Policy, logger: Logger?, _ call: @Sendable (Intent<Payload>) async throws -> Void
+        _ intent: Intent<Payload>, in database: ServiceDatabase, now: Date, policy: Policy, logger: Logger?, _ call: @Sendable (Intent<Payload>) async throws -> Completed?
     ) async throws -> State {
         do {
-            try await call(intent)
-            try await database.transaction { sql in try await complete(key: intent.key, now: now, on: sql) }
+            if try await call(intent) == nil {
+                try await database.transaction { sql in try await complete(key: intent.key, now: now, on: sql) }
+            }
             return .done
         } catch {
             let stuck = intent.attempts >= policy.maxAttempts

@@ -129,6 +129,41 @@ import Testing
     }
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
+    func anIntentClaimedWhereItIsRecordedIsLeftToItsRecorderUntilTheLeaseEnds(engine: ServiceDatabase.Engine) async throws {
+        try await TestDatabase.with(engine) { database in
+            try await Migrator(service: "t", migrations: Self.schema).migrate(database, logger: Logger(label: "t"))
+            let start = Date(timeIntervalSince1970: 1_800_000_000)
+            let policy = Reconciler.Policy(lease: .seconds(30))
+            let (done, lost) = try await database.transaction { sql in
+                (
+                    try await Reconciler.recordClaimed(kind: "call", key: "k-done", payload: Call(target: "done"), now: start, lease: policy.lease, on: sql),
+                    try await Reconciler.recordClaimed(kind: "call", key: "k-lost", payload: Call(target: "lost"), now: start, lease: policy.lease, on: sql)
+                )
+            }
+            let first = try #require(done)
+            #expect(first.attempts == 1 && lost?.key == "k-lost")
+            // The same key again: already recorded, so nothing is claimed.
+            #expect(try await database.transaction { sql in
+                try await Reconciler.recordClaimed(kind: "call", key: "k-done", payload: Call(target: "done"), now: start, on: sql)
+            } == nil)
+            let calls = Calls()
+            // A call that records its own completion in its transaction.
+            #expect(try await Reconciler.attempt(first, in: database, now: start, policy: policy) { intent in
+                calls.add(intent.key)
+                return try await database.transaction { sql in try await Reconciler.complete(key: intent.key, now: start, on: sql) }
+            })
+            // The recorder of "k-lost" never ran it (a crash): the sweep leaves it alone while the lease holds, then runs it.
+            #expect(try await Reconciler.sweep(kind: "call", as: Call.self, in: database, now: start.addingTimeInterval(10), policy: policy) { calls.add($0.key) } == .init())
+            #expect(try await Reconciler.sweep(kind: "call", as: Call.self, in: database, now: start.addingTimeInterval(31), policy: policy) { calls.add($0.key) } == .init(done: 1))
+            #expect(calls.all == ["k-done", "k-lost"])
+            let rows = try await database.withConnection { sql in
+                try await sql.select().column("*").from(Reconciler.table).orderBy("key").all(decoding: Reconciler.Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+            }
+            #expect(rows.map(\.state) == ["done", "done"] && rows.map(\.attempts) == [1, 2])
+        }
+    }
+
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func concurrentSweepsRunEachIntentOnce(engine: ServiceDatabase.Engine) async throws {
         try await TestDatabase.with(engine) { database in
             try await Migrator(service: "t", migrations: Self.schema).migrate(database, logger: Logger(label: "t"))

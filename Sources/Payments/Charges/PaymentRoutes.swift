@@ -62,6 +62,7 @@ struct CreatePayment: HTTPFunction {
         let method = input.paymentMethod ?? (settings.provider == .simulated ? "pm_card_visa" : nil)
         guard let method else { throw HTTPError.unprocessable([.init(field: "paymentMethod", message: "is required")]) }
         let now = context.now.iso
+        let claimed = ClaimedCharge()
         let recorded = try await context.idempotent(request, scope: caller.userId) { sql in
             let payment = PaymentRecord(
                 id: UUID().uuidString.lowercased(), payerUserId: payer, payeeUserId: payee, contractId: input.contractId?.lowercased(),
@@ -72,13 +73,26 @@ struct CreatePayment: HTTPFunction {
                 createdAt: now, updatedAt: now
             )
             try await payment.insert(on: sql)
-            try await Reconciler.record(kind: Charging.kind, key: Charging.key(payment.id), payload: Charging.Job(paymentId: payment.id), now: context.now, on: sql)
+            let intent = try await Reconciler.recordClaimed(kind: Charging.kind, key: Charging.key(payment.id), payload: Charging.Job(paymentId: payment.id), now: context.now, on: sql)
+            claimed.intent.withLock { $0 = intent }
             return .created(payment, location: "/payments/\(payment.id)")
         }
-        guard let id = recorded.body?.id else { return recorded }
-        try await Charging.attempt(id, context: context)
-        let payment = try await context.database.withConnection { sql in try await PaymentRecord.find(id, on: sql) }
-        return FunctionResponse(status: recorded.status, headers: recorded.headers, body: payment ?? recorded.body)
+        guard let recordedPayment = recorded.body else { return recorded }
+        let payment: PaymentRecord?
+        if recorded.headers[IdempotencyStore.replayedHeader] == nil, let intent = claimed.intent.withLock({ $0 }) {
+            payment = try await Charging.attempt(intent, of: recordedPayment, context: context)
+        } else {
+            // A repeat: the first request charges it; this one helps only if that attempt was lost.
+            try await Charging.attempt(recordedPayment.id, context: context)
+            payment = try await context.database.withConnection { sql in try await PaymentRecord.find(recordedPayment.id, on: sql) }
+        }
+        return FunctionResponse(status: recorded.status, headers: recorded.headers, body: payment ?? recordedPayment)
+    }
+
+    /// The charge intent the recording transaction claimed, read after its commit (a replayed response
+    /// claimed none).
+    private final class ClaimedCharge: Sendable {
+        let intent = Mutex<Reconciler.Intent<Charging.Job>?>(nil)
     }
 }
 

@@ -60,28 +60,59 @@ enum Ledger {
         var transferId: String?
     }
 
+    /// One transaction to post: of `kind`, once per `key`, in `currency`, with entries that must sum to
+    /// zero (zero amounts are left out).
+    struct Posting: Sendable {
+        var kind: LedgerKind
+        var key: String
+        var currency: String
+        var subject: Subject
+        var entries: [(LedgerAccount, Int)]
+
+        /// What the posting puts into escrow.
+        var escrowed: Int { entries.filter { $0.0 == .escrow }.reduce(0) { $0 + $1.1 } }
+    }
+
     /// Posts one transaction of `kind` once per `key` (a repeat posts nothing and answers false), in
     /// `currency`, with `entries` that must sum to zero; zero amounts are left out.
     @discardableResult
     static func post(
         _ kind: LedgerKind, key: String, currency: String, subject: Subject, entries: [(LedgerAccount, Int)], now: Date, on sql: any SQLDatabase
     ) async throws -> Bool {
-        let sum = entries.reduce(0) { $0 + $1.1 }
-        guard sum == 0 else { throw LedgerImbalance(kind: kind, sum: sum) }
-        struct Found: Decodable { var id: String }
-        if try await sql.select().column("id").from(transactions).where("key", .equal, SQLBind(key)).first(decoding: Found.self) != nil { return false }
-        let id = UUID().uuidString.lowercased()
-        try await sql.insert(into: transactions).columns("id", "key", "kind", "payment_id", "refund_id", "transfer_id", "created_at")
-            .values(SQLBind(id), SQLBind(key), SQLBind(kind.rawValue), SQLBind(subject.paymentId), SQLBind(subject.refundId), SQLBind(subject.transferId), SQLBind(now.iso))
-            .run()
-        for (account, amount) in entries where amount != 0 {
-            try await sql.insert(into: self.entries)
-                .columns("id", "transaction_id", "account", "user_id", "payment_id", "contract_id", "milestone_id", "amount_cents", "currency", "created_at")
-                .values(SQLBind(UUID().uuidString.lowercased()), SQLBind(id), SQLBind(account.name), SQLBind(account.userId), SQLBind(subject.paymentId),
-                        SQLBind(subject.contractId), SQLBind(subject.milestoneId), SQLBind(amount), SQLBind(currency), SQLBind(now.iso))
-                .run()
+        try await post([Posting(kind: kind, key: key, currency: currency, subject: subject, entries: entries)], now: now, on: sql).contains(key)
+    }
+
+    /// Posts `postings` together, each once per key, in two statements; answers the keys posted now (a
+    /// key posted before is left as it was).
+    @discardableResult
+    static func post(_ postings: [Posting], now: Date, on sql: any SQLDatabase) async throws -> Set<String> {
+        for posting in postings {
+            let sum = posting.entries.reduce(0) { $0 + $1.1 }
+            guard sum == 0 else { throw LedgerImbalance(kind: posting.kind, sum: sum) }
         }
-        return true
+        guard !postings.isEmpty else { return [] }
+        struct Posted: Decodable { var key: String }
+        let ids = postings.map { _ in UUID().uuidString.lowercased() }
+        var transaction = sql.insert(into: transactions).columns("id", "key", "kind", "payment_id", "refund_id", "transfer_id", "created_at")
+        for (id, posting) in zip(ids, postings) {
+            let subject = posting.subject
+            transaction = transaction.values(SQLBind(id), SQLBind(posting.key), SQLBind(posting.kind.rawValue), SQLBind(subject.paymentId), SQLBind(subject.refundId),
+                                             SQLBind(subject.transferId), SQLBind(now.iso))
+        }
+        let posted = Set(try await transaction.ignoringConflicts(with: ["key"]).returning("key").all(decoding: Posted.self).map(\.key))
+        var insert = sql.insert(into: self.entries)
+            .columns("id", "transaction_id", "account", "user_id", "payment_id", "contract_id", "milestone_id", "amount_cents", "currency", "created_at")
+        var moved = false
+        for (id, posting) in zip(ids, postings) where posted.contains(posting.key) {
+            let subject = posting.subject
+            for (account, amount) in posting.entries where amount != 0 {
+                insert = insert.values(SQLBind(UUID().uuidString.lowercased()), SQLBind(id), SQLBind(account.name), SQLBind(account.userId), SQLBind(subject.paymentId),
+                                       SQLBind(subject.contractId), SQLBind(subject.milestoneId), SQLBind(amount), SQLBind(posting.currency), SQLBind(now.iso))
+                moved = true
+            }
+        }
+        if moved { try await insert.run() }
+        return posted
     }
 
     /// The balance of `account` per currency, optionally only of entries about one payment.

@@ -72,7 +72,7 @@ enum Webhooks {
                 var payment = try await payment(for: event, provider: name, on: sql)
                 if var found = payment, let update = event.update {
                     if let due = try await Charging.apply(update, to: &found, context: context, on: sql) {
-                        (outcome, payouts) = (.applied, due)
+                        (outcome, payouts) = (.applied, due.payouts)
                     } else {
                         outcome = .ignored
                     }
