@@ -27,7 +27,7 @@ struct BlytzCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blytz",
         abstract: "Run, check and call BlytzWork's functions.",
-        subcommands: [Local.self, Validate.self, Routes.self, OpenAPI.self, New.self, Invoke.self, Migrate.self, Seed.self, Events.self, ServicePassThrough.self]
+        subcommands: [Local.self, Validate.self, Routes.self, OpenAPI.self, Template.self, New.self, Invoke.self, Migrate.self, Seed.self, Events.self, ServicePassThrough.self]
     )
 }
 
@@ -122,15 +122,41 @@ struct OpenAPI: ParsableCommand {
     func run() throws {
         let lookup = manifestOptions.lookup()!
         let manifest = try Manifest.load(path: manifestOptions.manifest, executables: lookup)
-        let document = OpenAPIDocument.build(manifest, descriptions: try ServiceDescription.read(manifest, lookup: lookup))
-        let encoder = JSON.encoder()
-        encoder.outputFormatting.insert(.prettyPrinted)
-        let data = try encoder.encode(document)
-        if let output {
-            try data.write(to: URL(fileURLWithPath: output))
-        } else {
-            FileHandle.standardOutput.write(data + Data("\n".utf8))
-        }
+        try writeJSON(OpenAPIDocument.build(manifest, descriptions: try ServiceDescription.read(manifest, lookup: lookup)), to: output)
+    }
+}
+
+/// Writes `document` as indented JSON to the file `output`, or to standard output.
+func writeJSON(_ document: JSONValue, to output: String?) throws {
+    let encoder = JSON.encoder()
+    encoder.outputFormatting.formUnion([.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    let data = try encoder.encode(document) + Data("\n".utf8)
+    if let output {
+        try data.write(to: URL(fileURLWithPath: output))
+    } else {
+        FileHandle.standardOutput.write(data)
+    }
+}
+
+struct Template: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the AWS SAM template of every function (its zip, HTTP and WebSocket routes, queues, schedules).",
+        discussion: "Database URLs, the service key and each service's secrets are NoEcho parameters: give them to `sam deploy --parameter-overrides`."
+    )
+
+    @OptionGroup var manifestOptions: ManifestOptions
+
+    @Option(name: .shortAndLong, help: "Where to write it (default: standard output).")
+    var output: String?
+
+    @Option(help: "The directory the template names the functions' zips in.")
+    var packages = ".build/lambda"
+
+    func run() throws {
+        let manifest = try Manifest.load(path: manifestOptions.manifest, executables: manifestOptions.lookup())
+        let result = try SAMTemplate.build(manifest, packages: packages)
+        for note in result.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        try writeJSON(result.template, to: output)
     }
 }
 

@@ -68,7 +68,7 @@ public enum ServiceMain {
             functions,
             dependencies: { configuration, logger in
                 var dependencies = Dependencies()
-                let database = try ServiceDatabase.open(try location(configuration), logger: logger)
+                let database = try ServiceDatabase.open(try location(configuration), maxConnections: poolSize(configuration), logger: logger)
                 dependencies[DatabaseKey.self] = database
                 dependencies.onShutdown { await database.shutdown() }
                 try await setup?(configuration, logger, &dependencies)
@@ -132,6 +132,14 @@ public enum ServiceMain {
             service: service, database: database, environment: configuration.values,
             dataDirectory: configuration.dataDirectory
         )
+    }
+
+    /// The connections a worker keeps to its database: `BLYTZ_DATABASE_POOL_SIZE` (1–64) if set; else one
+    /// on AWS Lambda, where an execution environment serves one invocation at a time and a function's
+    /// maximum concurrency times this is what PostgreSQL must accept; else four.
+    static func poolSize(_ configuration: Configuration) -> Int {
+        if let size = configuration["BLYTZ_DATABASE_POOL_SIZE"].flatMap(Int.init), (1...64).contains(size) { return size }
+        return configuration["AWS_LAMBDA_INITIALIZATION_TYPE"] == nil ? 4 : 1
     }
 
     /// Applies `migrations`; prints `{"applied":[…],"history":[…]}` and returns the exit status.

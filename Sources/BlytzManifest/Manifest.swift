@@ -36,6 +36,9 @@ public struct ServiceSpec: Sendable, Equatable {
     public var build: [String]
     /// The path where this service accepts WebSocket upgrades, if it has WebSocket functions.
     public var websocketPath: String?
+    /// The settings of this service that are secrets (`STRIPE_SECRET_KEY`): given to its functions from
+    /// the environment (locally `<SERVICE>_<NAME>`), and in a deploy template each a parameter never echoed.
+    public var secrets: [String]
     public var line: Int
 }
 

@@ -218,7 +218,8 @@ struct ManifestReader {
         var sources: [String]?
         var build: [String]?
         var websocket: String?
-        let fields = entries(node, "service '\(name)'", allowed: ["port", "executable", "database", "sources", "build", "websocket"])
+        var secrets: [String]?
+        let fields = entries(node, "service '\(name)'", allowed: ["port", "executable", "database", "sources", "build", "websocket", "secrets"])
         for entry in fields {
             switch entry.key {
             case "port": port = int(entry.value, "port of service '\(name)'", range: 1...65535)
@@ -226,6 +227,11 @@ struct ManifestReader {
             case "database": database = string(entry.value, "database of service '\(name)'")
             case "sources": sources = strings(entry.value, "sources of service '\(name)'")
             case "build": build = strings(entry.value, "build of service '\(name)'")
+            case "secrets":
+                secrets = strings(entry.value, "secrets of service '\(name)'")
+                for secret in secrets ?? [] where secret.isEmpty || !secret.allSatisfy({ ($0.isUppercase && $0.isASCII) || $0.isNumber || $0 == "_" }) {
+                    problem(entry.value, "secret '\(secret)' of service '\(name)' must be an environment variable name (A-Z, 0-9, _)")
+                }
             default:
                 websocket = string(entry.value, "websocket path of service '\(name)'")
                 if let path = websocket, !path.hasPrefix("/") {
@@ -241,7 +247,7 @@ struct ManifestReader {
         return ServiceSpec(
             name: name, port: port, executable: executable, database: database,
             sources: sources ?? [], build: build ?? ["swift", "build", "--product", executable],
-            websocketPath: websocket, line: line
+            websocketPath: websocket, secrets: secrets ?? [], line: line
         )
     }
 
