@@ -27,7 +27,7 @@ struct BlytzCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blytz",
         abstract: "Run, check and call BlytzWork's functions.",
-        subcommands: [Local.self, Validate.self, Routes.self, OpenAPI.self, Template.self, New.self, Invoke.self, Migrate.self, Seed.self, Events.self, ServicePassThrough.self]
+        subcommands: [Local.self, Validate.self, Routes.self, OpenAPI.self, Template.self, PackageCommand.self, New.self, Invoke.self, Migrate.self, Seed.self, Events.self, ServicePassThrough.self]
     )
 }
 
