@@ -99,7 +99,8 @@ import Testing
             #expect(try first.json(Problem.self).detail?.contains("failed to start") == true)
             let second = try await runner.get("/api/fx/exits")
             #expect(second.status == 502)
-            #expect(ContinuousClock.now - start < .seconds(2))
+            // Both answered without waiting for the function's 5 s timeout even once.
+            #expect(ContinuousClock.now - start < .seconds(4))
             #expect(try await runner.pool("fx-exits").workersStarted <= 2)
 
             let missing = try await runner.get("/api/fx/missing")
