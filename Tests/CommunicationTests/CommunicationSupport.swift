@@ -73,7 +73,7 @@ final class LiveSocket: Sendable {
     }
 
     /// The first message (from the start) containing `fragment`, waiting up to `limit`.
-    func message(containing fragment: String, within limit: Duration = .seconds(5)) async -> String? {
+    func message(containing fragment: String, within limit: Duration = .seconds(10)) async -> String? {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if let found = messages.first(where: { $0.contains(fragment) }) { return found }

@@ -59,9 +59,9 @@ import Testing
             #expect(sent.status == 201)
             let message = try sent.json(Message.self)
             // Pushed, not polled: both tabs have it within moments of the send (a few seconds on a loaded machine).
-            let first = await tab1.message(containing: message.id, within: .seconds(5))
-            let second = await tab2.message(containing: message.id, within: .seconds(5))
-            #expect(first?.contains(#""type":"message.new""#) == true && second != nil && started.duration(to: .now) < .seconds(5))
+            let first = await tab1.message(containing: message.id, within: .seconds(8))
+            let second = await tab2.message(containing: message.id, within: .seconds(8))
+            #expect(first?.contains(#""type":"message.new""#) == true && second != nil && started.duration(to: .now) < .seconds(8))
             #expect(message.status == "delivered")
 
             let unread = try await api.call(.GET, "/chat/unread-count", token: acme.accessToken).object
