@@ -150,7 +150,7 @@ struct Template: ParsableCommand {
     var output: String?
 
     @Option(help: "The directory the template names the functions' zips in.")
-    var packages = ".build/lambda"
+    var packages = SAMTemplate.defaultPackages
 
     func run() throws {
         let manifest = try Manifest.load(path: manifestOptions.manifest, executables: manifestOptions.lookup())

@@ -25,7 +25,7 @@ struct PackageCommand: AsyncParsableCommand {
     @OptionGroup var manifestOptions: ManifestOptions
 
     @Option(name: .shortAndLong, help: "Where to write the packages.")
-    var output = ".build/lambda"
+    var output = SAMTemplate.defaultPackages
 
     /// Lambda's limits on a package uploaded as a zip.
     static let maxZipped = 50 * 1024 * 1024

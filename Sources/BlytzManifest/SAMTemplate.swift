@@ -16,6 +16,9 @@ import Blytz
 /// - each service's database URL, the service key and every service's `secrets` are parameters that are
 ///   never echoed; nothing secret is written in the template.
 public enum SAMTemplate {
+    /// Where `blytz package` writes the zips and the template names them, unless told otherwise.
+    public static let defaultPackages = ".build/lambda"
+
     /// The template and what it could not say exactly as the manifest does.
     public struct Result: Sendable {
         public var template: JSONValue
@@ -27,16 +30,15 @@ public enum SAMTemplate {
         public var description: String
     }
 
-    public static func build(_ manifest: Manifest, packages: String = ".build/lambda") throws(Unsupported) -> Result {
+    public static func build(_ manifest: Manifest, packages: String = defaultPackages) throws(Unsupported) -> Result {
         var parameters: [String: JSONValue] = [
             "ServiceKey": secretParameter("The key services derive their shared secrets from (BLYTZ_SERVICE_KEY)."),
         ]
         var resources: [String: JSONValue] = [
             "HttpApi": ["Type": "AWS::Serverless::HttpApi", "Properties": ["StageName": "$default"]],
         ]
-        var outputs: [String: JSONValue] = [
-            "HttpApiUrl": ["Description": "The HTTP API (the gateway's /api).", "Value": ["Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"]],
-        ]
+        let httpApiURL: JSONValue = ["Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"]
+        var outputs: [String: JSONValue] = ["HttpApiUrl": ["Description": "The HTTP API (the gateway's /api).", "Value": httpApiURL]]
         var notes: [String] = []
         let websocketServices = Set(manifest.functions.compactMap { function -> String? in
             if case .websocket = function.trigger { function.service } else { nil }
@@ -70,7 +72,7 @@ public enum SAMTemplate {
             ]
             for secret in service.secrets { environment[secret] = ["Ref": .string(secretParameter(secret, of: service))] }
             for other in manifest.services {
-                environment["BLYTZ_SERVICE_URL_\(other.name.uppercased())"] = ["Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"]
+                environment["BLYTZ_SERVICE_URL_\(other.name.uppercased())"] = httpApiURL
             }
             var policies: [JSONValue] = []
             if websocketServices.contains(service.name) {

@@ -31,6 +31,15 @@ public enum DemoPeople {
         }
     }
 
+    /// The user ids (lowercased) of the demo company named `company` and of the demo VAs named `vas`, in
+    /// that order; refuses (`missing`) when any is not there yet.
+    public static func ids(company: String, vas names: [String], _ context: FunctionContext) async throws -> (company: String, vas: [String]) {
+        let (companies, vas) = try await profiles(context)
+        let found = names.compactMap { name in vas.first { $0.name == name }?.userId.lowercased() }
+        guard let company = companies.first(where: { $0.name == company })?.userId.lowercased(), found.count == names.count else { throw missing() }
+        return (company, found)
+    }
+
     /// Refuses when the user service holds no demo profiles yet.
     public static func missing() -> CommandRefusal {
         CommandRefusal("the user service has no demo profiles yet; run `blytz seed users` first")

@@ -20,15 +20,10 @@ enum Commands {
     @Sendable
     static func seed(_ arguments: [String], database: ServiceDatabase, configuration: Configuration, logger: Logger) async throws -> String {
         try await ServiceParts.withCommandContext("contracts-seed", database: database, configuration: configuration, logger: logger) { context in
-            let (companies, vas) = try await DemoPeople.profiles(context)
-            func va(_ name: String) -> String? { vas.first { $0.name == name }?.userId.lowercased() }
-            guard let company = companies.first(where: { $0.name == DemoContract.company })?.userId.lowercased(),
-                  let hourly = va(DemoContract.va), let ended = va(DemoContract.endedVA), let disputed = va(DemoContract.disputedVA) else {
-                throw DemoPeople.missing()
-            }
-            let seeded = try await DemoContract.seed(company: company, va: hourly, context: context)
-            let others = try await DemoContract.seedEnded(company: company, va: ended, context: context)
-            let funded = try await DemoContract.seedFunded(company: company, va: disputed, context: context)
+            let (company, vas) = try await DemoPeople.ids(company: DemoContract.company, vas: [DemoContract.va, DemoContract.endedVA, DemoContract.disputedVA], context)
+            let seeded = try await DemoContract.seed(company: company, va: vas[0], context: context)
+            let others = try await DemoContract.seedEnded(company: company, va: vas[1], context: context)
+            let funded = try await DemoContract.seedFunded(company: company, va: vas[2], context: context)
             return "\(seeded) \(others) \(funded)"
         }
     }

@@ -18,13 +18,8 @@ enum Commands {
     @Sendable
     static func seed(_ arguments: [String], database: ServiceDatabase, configuration: Configuration, logger: Logger) async throws -> String {
         try await ServiceParts.withCommandContext("payments-seed", database: database, configuration: configuration, logger: logger) { context in
-            let (companies, vas) = try await DemoPeople.profiles(context)
-            func va(_ name: String) -> String? { vas.first { $0.name == name }?.userId.lowercased() }
-            guard let company = companies.first(where: { $0.name == DemoTrust.company })?.userId.lowercased(),
-                  let reviewed = va(DemoTrust.reviewedVA), let disputing = va(DemoTrust.disputedVA) else {
-                throw DemoPeople.missing()
-            }
-            return try await DemoTrust.seed(company: company, reviewedVA: reviewed, disputedVA: disputing, context: context)
+            let (company, vas) = try await DemoPeople.ids(company: DemoTrust.company, vas: [DemoTrust.reviewedVA, DemoTrust.disputedVA], context)
+            return try await DemoTrust.seed(company: company, reviewedVA: vas[0], disputedVA: vas[1], context: context)
         }
     }
 }
