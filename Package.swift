@@ -57,7 +57,7 @@ let testDependencies: [Target.Dependency] = [
 let testTargets: [Target] = [
     ("BlytzSDKTests", []),
     ("BlytzManifestTests", ["BlytzManifest"]),
-    ("BlytzDataTests", []),
+    ("BlytzDataTests", [.product(name: "PostgresKit", package: "postgres-kit"), .product(name: "NIOPosix", package: "swift-nio")]),
     ("BlytzRunnerTests", ["BlytzRunner", "BlytzManifest", "Users", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
     ("UsersTests", ["Users"]),
     ("CommunicationTests", ["Communication", "BlytzRunner", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),

@@ -101,29 +101,54 @@ public final class ServiceDatabase: Sendable {
         }
     }
 
-    /// Runs `body` on one pooled connection.
+    /// Runs `body` on one pooled connection. On PostgreSQL, a connection found lost before `body` sent
+    /// anything (a pooled connection the server closed in a restart) is replaced and `body` run again.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await withConnection(writing: false, body)
+        try await withConnection(writing: false, repeatable: { !$0.sent }, body)
     }
 
-    private func withConnection<T: Sendable>(writing: Bool, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    /// How long one PostgreSQL statement may go unanswered before its connection is closed under it.
+    public static let statementDeadline: TimeAmount = .seconds(30)
+    /// The pauses between attempts of an operation whose connection was lost where repeating it is safe:
+    /// about three seconds in all, enough to ride out a server restart.
+    static let reconnectPauses: [Duration] = [.milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .milliseconds(1600)]
+
+    private func withConnection<T: Sendable>(
+        writing: Bool, repeatable: @escaping @Sendable (GuardedPostgres.Session) -> Bool, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
         switch pool {
         case .sqlite(let readers, let writer, _, _):
-            try await (writing ? writer : readers).withConnection { connection in
+            return try await (writing ? writer : readers).withConnection { connection in
                 connection.eventLoop.makeFutureWithTask { try await body(connection.sql()) }
             }.get()
         case .postgres(let pool):
-            try await pool.withConnection { connection in connection.eventLoop.makeFutureWithTask { try await body(connection.sql()) } }.get()
+            var pauses = Self.reconnectPauses[...]
+            while true {
+                let session = GuardedPostgres.Session()
+                do {
+                    return try await pool.withConnection { connection in
+                        connection.eventLoop.makeFutureWithTask {
+                            try await body(GuardedPostgres(connection: connection, inner: connection.sql(), session: session, deadline: Self.statementDeadline))
+                        }
+                    }.get()
+                } catch {
+                    guard let lost = ConnectionLost(error) else { throw error }
+                    guard repeatable(session), let pause = pauses.popFirst() else { throw lost }
+                    try await Task.sleep(for: pause)
+                }
+            }
         }
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     /// On SQLite the transaction takes the write lock at once (`BEGIN IMMEDIATE`), so concurrent writers wait
-    /// (up to the busy timeout) instead of failing half-way.
+    /// (up to the busy timeout) instead of failing half-way. On PostgreSQL a transaction whose connection
+    /// was lost before its `COMMIT` went out did not commit, and is run again (so `body` may run more than
+    /// once) on a fresh connection; one lost after it throws `ConnectionLost`, its outcome unknown.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let begin = engine == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN"
         let lock: WriterLock? = if case .sqlite(_, _, _, let lock) = pool { lock } else { nil }
-        return try await withConnection(writing: true) { sql in
+        return try await withConnection(writing: true, repeatable: { !$0.commitSent }) { sql in
             try await lock?.lock()
             defer { lock?.unlock() }
             try await sql.raw(SQLQueryString(begin)).run()
@@ -132,7 +157,8 @@ public final class ServiceDatabase: Sendable {
                 try await sql.raw("COMMIT").run()
                 return value
             } catch {
-                try? await sql.raw("ROLLBACK").run()
+                // A lost connection has already rolled the transaction back on the server.
+                if ConnectionLost(error) == nil { try? await sql.raw("ROLLBACK").run() }
                 throw error
             }
         }

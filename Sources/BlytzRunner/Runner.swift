@@ -102,7 +102,12 @@ public struct Runner {
         }
         services.append(listener(core: core, service: nil, port: options.ephemeralPorts ? 0 : options.gatewayPort, websocket: true))
 
-        let serviceGroup = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // SIGTERM always ends the runner: a drain that overruns is escalated to cancellation, and a
+        // cancellation that overruns ends the process.
+        configuration.maximumGracefulShutdownDuration = options.drainTimeout + .seconds(5)
+        configuration.maximumCancellationDuration = .seconds(10)
+        let serviceGroup = ServiceGroup(configuration: configuration)
         do {
             try await serviceGroup.run()
         } catch {

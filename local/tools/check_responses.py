@@ -6,7 +6,8 @@ usage: check_responses.py OPENAPI_JSON RESPONSE_LOG
 Each recorded response is matched to its operation by method and path template (literal segments win
 over parameters, as the router does); its body must validate against the operation's 2XX schema for its
 content type. A recorded 2xx that matches no operation is an error too: the document would be missing a
-route the tests use. Prints how many operations were covered.
+route the tests use. Prints how many operations were covered. A log with no responses in it fails: the
+tests that should have filled it did not record.
 """
 import json
 import re
@@ -81,6 +82,8 @@ def main():
                 failures.append(f"line {number}: {operation['operationId']} {record['method']} {record['path']}: {where}: {error.message}")
     total = len(operations)
     print(f"{seen} recorded 2xx responses; {len(covered)} of {total} operations covered")
+    if seen == 0:
+        failures.append(f"{sys.argv[2]} holds no responses: the tests recorded nothing to check")
     for failure in failures:
         print("INVALID", failure)
     sys.exit(1 if failures else 0)
