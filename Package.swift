@@ -63,7 +63,7 @@ let testTargets: [Target] = [
     ("CommunicationTests", ["Communication", "BlytzRunner", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
     ("MarketplaceTests", ["Marketplace", "BlytzRunner"]),
     ("ContractsTests", ["Contracts", "BlytzRunner"]),
-    ("PaymentsTests", ["Payments", "BlytzRunner", .product(name: "Crypto", package: "swift-crypto")]),
+    ("PaymentsTests", ["Payments", "BlytzRunner", .product(name: "Crypto", package: "swift-crypto"), .product(name: "PropertyBased", package: "swift-property-based")]),
     ("SigV4Tests", ["SigV4", .product(name: "Crypto", package: "swift-crypto")]),
     ("FilesTests", ["Files", "BlytzObjects", "SigV4", "BlytzRunner"]),
     ("APITests", ["BlytzManifest"]),
@@ -103,6 +103,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", from: "1.0.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // The manifest: functions.yaml model, validation with file:line, routes, cron.

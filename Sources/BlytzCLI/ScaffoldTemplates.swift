@@ -81,16 +81,17 @@ enum Templates {
             import Foundation
 
             /// `\(method) \(pattern)`: answers the signed-in caller (\(name)).
-            struct \(type): HTTPFunction {\(input)
+            struct \(type): HTTPFunction {
+                static let access = Access.signedIn
+            \(input)
                 struct Output: Codable, Sendable, ResponseBody {
                     var function: String
                     var userId: String
                     var parameters: [String: String]\(takesBody ? "\n        var note: String" : "")
                 }
 
-                func handle(_ request: FunctionRequest<\(takesBody ? "Input" : "Empty")>, context: FunctionContext) async throws -> FunctionResponse<Output> {
-                    let caller = try await context.caller(request)
-                    return .ok(Output(function: context.functionName, userId: caller.userId, parameters: request.pathParameters\(takesBody ? ", note: request.input.note" : "")))
+                func handle(_ request: FunctionRequest<\(takesBody ? "Input" : "Empty")>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Output> {
+                    .ok(Output(function: context.functionName, userId: caller.userId, parameters: request.pathParameters\(takesBody ? ", note: try request.input.note" : "")))
                 }
             }
 

@@ -15,7 +15,7 @@ public struct ServiceDescription: Codable, Sendable, Equatable {
 
         /// What the OpenAPI document says of an HTTP function: who may call it, and its bodies' schemas.
         public struct HTTP: Codable, Sendable, Equatable {
-            public var access: RouteAccess
+            public var access: AccessDeclaration
             /// The query parameters it reads.
             public var query: [QueryParameter]?
             public var input: JSONValue?
@@ -41,7 +41,7 @@ public struct ServiceDescription: Codable, Sendable, Equatable {
                 let output = http.outputSchema(schemas)
                 let query = http.queryParameters
                 self.http = HTTP(
-                    access: http.access, query: query.isEmpty ? nil : query, input: http.inputSchema(schemas),
+                    access: http.access.declaration, query: query.isEmpty ? nil : query, input: http.inputSchema(schemas),
                     inputOptional: http.inputIsOptional ? true : nil, output: output?.schema, outputContentType: output?.contentType,
                     alternateOutputs: http.alternateOutputs
                 )

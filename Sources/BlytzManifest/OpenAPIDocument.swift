@@ -64,9 +64,17 @@ public enum OpenAPIDocument {
             fields["requestBody"] = ["required": .bool(!(http?.inputOptional ?? false)), "content": ["application/json": ["schema": input]]]
             responses["422"] = problem
         }
-        if http?.access ?? .bearer == .bearer {
+        if http?.access.bearer ?? true {
             fields["security"] = [["bearer": []]]
             responses["401"] = problem
+            if let access = http?.access, access.roles != nil || access.services != nil {
+                // Only some callers are admitted: which, and the 403 of the others.
+                fields["x-access"] = .object([
+                    "roles": access.roles.map { .array($0.map(JSONValue.string)) },
+                    "services": access.services.map { .array($0.map(JSONValue.string)) },
+                ].compactMapValues { $0 })
+                responses["403"] = problem
+            }
         } else {
             fields["security"] = []
         }

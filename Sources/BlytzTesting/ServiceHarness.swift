@@ -250,9 +250,21 @@ public struct ServiceHarness<Service: BlytzService>: Sendable {
 
     /// The events the service published (its outbox, sent or not), oldest first.
     public func published() async throws -> [EventEnvelope<AnyEvent>] {
+        try await published(after: 0)
+    }
+
+    /// The events published since the outbox stood at `seq` (see `outboxSeq()`), in order.
+    public func published(after seq: Int) async throws -> [EventEnvelope<AnyEvent>] {
         try await database.withConnection { sql in
-            try await sql.select().column("envelope", as: "text").from("_blytz_outbox").orderBy("seq").all(decoding: OutboxText.self)
+            try await sql.select().column("envelope", as: "text").from("_blytz_outbox").where("seq", .greaterThan, SQLBind(seq)).orderBy("seq").all(decoding: OutboxText.self)
         }.map { try JSON.decoder().decode(EventEnvelope<AnyEvent>.self, from: Data($0.text.utf8)) }
+    }
+
+    /// The sequence number of the newest event in the outbox (0 when it is empty).
+    public func outboxSeq() async throws -> Int {
+        try await database.withConnection { sql in
+            try await sql.select().column(SQLRaw("CAST(MAX(seq) AS BIGINT)"), as: "seq").from("_blytz_outbox").first(decoding: OutboxSeq.self)?.seq ?? 0
+        }
     }
 
     /// The published events of type `E`, decoded.
@@ -277,6 +289,10 @@ public struct ServiceHarness<Service: BlytzService>: Sendable {
 }
 
 /// An outbox row's envelope.
+struct OutboxSeq: Decodable {
+    var seq: Int?
+}
+
 struct OutboxText: Decodable {
     var text: String
 }

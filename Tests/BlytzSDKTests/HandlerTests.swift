@@ -8,6 +8,8 @@ import Testing
 
 /// A handler with typed nested input, validation, and every kind of failure.
 struct Orders: HTTPFunction {
+    static let access = Open()
+
     struct Input: Codable, Sendable, Validatable {
         struct Line: Codable, Sendable {
             var sku: String
@@ -36,12 +38,12 @@ struct Orders: HTTPFunction {
 
     struct Explosion: Error { var secret = "s3cr3t" }
 
-    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Output> {
-        switch request.input.customer {
+    func handle(_ request: FunctionRequest<Input>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
+        switch try request.input.customer {
         case "missing": throw HTTPError.notFound("customer missing")
         case "boom": throw Explosion()
         default:
-            return .created(Output(customer: request.input.customer, units: request.input.lines.map(\.quantity).reduce(0, +), id: try request.parameter("shop")))
+            return try .created(Output(customer: request.input.customer, units: request.input.lines.map(\.quantity).reduce(0, +), id: try request.parameter("shop")))
         }
     }
 }
@@ -94,7 +96,9 @@ struct Orders: HTTPFunction {
 
     @Test func bytesTravelAsBase64AndTextAsText() async throws {
         struct Download: HTTPFunction {
-            func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Bytes> {
+            static let access = Open()
+
+            func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Bytes> {
                 .ok(Bytes(Data([0, 255, 1, 254]), contentType: "image/png"))
             }
         }

@@ -27,6 +27,10 @@ import Testing
 
         func router(answer: @escaping @Sendable (String) -> String) -> Router<BasicRequestContext> {
             let router = Router()
+            router.get("**") { [self] request, _ -> Response in
+                self.requests.withLock { $0.append(Request(path: request.uri.path + "?" + (request.uri.query ?? ""), headers: [:], body: Data())) }
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer(request.uri.path))))
+            }
             router.post("**") { [self] request, _ -> Response in
                 let body = try await request.body.collect(upTo: 1 << 20)
                 var headers: [String: String] = [:]
@@ -57,13 +61,14 @@ import Testing
         ["PAYMENTS_PROVIDER": "stripe", "STRIPE_API_BASE": base, "STRIPE_SECRET_KEY": Self.key, "STRIPE_WEBHOOK_SECRET": "whsec_previous," + Self.webhookSecret]
     }
 
-    @Test func chargesDeclinesExtraStepsWebhooksAndRefundsAgainstLocalstripe() async throws {
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
+    func chargesDeclinesExtraStepsWebhooksAndRefundsAgainstLocalstripe(engine: ServiceDatabase.Engine) async throws {
         try await PythonServer.with(module: "localstripe", arguments: ["--port", "{port}", "--from-scratch"]) { port in
             let stripe = "http://127.0.0.1:\(port)"
             let hooks = Recorder()
             try await StandIn.serve(hooks.router { _ in "{}" }) { hookPort in
                 _ = try await Self.form("\(stripe)/_config/webhooks/blytz", [("url", "http://127.0.0.1:\(hookPort)/hook"), ("secret", Self.webhookSecret)], key: nil)
-                try await ServiceHarness<Payments>.with(.sqlite, configuration: configuration(stripe)) { payments in
+                try await ServiceHarness<Payments>.with(engine, configuration: configuration(stripe)) { payments in
                     payments.time.set(Date())
                     let (company, va) = (newId(), newId())
                     // A card that succeeds: a confirmed PaymentIntent, held in escrow.
@@ -113,6 +118,69 @@ import Testing
         }
     }
 
+    /// Stripe's fee is its balance transaction's: the charge asks for `latest_charge.balance_transaction`
+    /// expanded, and the fee goes to the ledger with the charge (localstripe's fee is always 0, so the
+    /// amount is checked against a recording server answering as Stripe documents).
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
+    func theProcessorFeeIsReadFromTheChargesBalanceTransaction(engine: ServiceDatabase.Engine) async throws {
+        let stripe = Recorder()
+        let router = stripe.router { _ in
+            #"{"id":"pi_1Fee","object":"payment_intent","status":"succeeded","currency":"usd","metadata":{},"latest_charge":{"id":"ch_1Fee","object":"charge","balance_transaction":{"id":"txn_1Fee","object":"balance_transaction","amount":10000,"currency":"usd","fee":320,"net":9680}}}"#
+        }
+        try await StandIn.serve(router) { port in
+            try await ServiceHarness<Payments>.with(engine, configuration: configuration("http://127.0.0.1:\(port)")) { payments in
+                let (company, va) = (newId(), newId())
+                let paid = try await payments.pay(company, va, cents: 10_000, method: "pm_card_visa", milestone: true)
+                #expect(paid.status == .succeeded && paid.processorFeeCents == 320)
+                let charge = try #require(stripe.requests.withLock { $0.first })
+                #expect(String(decoding: charge.body, as: UTF8.self).hasSuffix("&expand%5B%5D=latest_charge.balance_transaction"))
+                #expect(try await payments.balance(.processorFees) == 320)
+                #expect(try await payments.balance(.escrow) == 10_000)
+                #expect(try await payments.unbalancedTransactions().isEmpty)
+                // Released, the fee comes out of the platform's share, not the VA's.
+                #expect(try await payments.release(paid.id).status == .ok)
+                #expect(try await payments.balance(.platformFees) == 1_000 - 320)
+            }
+        }
+        // Completed by a webhook after 3-D Secure: the event's intent has no balance transaction, so the fee
+        // is read from Stripe, as documented.
+        let later = Recorder()
+        let afterAuthentication = later.router { path in
+            path == "/v1/payment_intents"
+                ? #"{"id":"pi_3Fee","object":"payment_intent","status":"requires_action","client_secret":"pi_3Fee_secret","currency":"usd","metadata":{}}"#
+                : #"{"id":"pi_3Fee","object":"payment_intent","status":"succeeded","currency":"usd","metadata":{},"latest_charge":{"id":"ch_3Fee","balance_transaction":{"id":"txn_3Fee","currency":"usd","fee":175}}}"#
+        }
+        try await StandIn.serve(afterAuthentication) { port in
+            try await ServiceHarness<Payments>.with(engine, configuration: configuration("http://127.0.0.1:\(port)")) { payments in
+                let waiting = try await payments.pay(newId(), newId(), cents: 5_000, method: "pm_card_visa", milestone: true)
+                #expect(waiting.status == .requiresAction)
+                let event = Data(#"{"id":"evt_3Fee","type":"payment_intent.succeeded","data":{"object":{"id":"pi_3Fee","object":"payment_intent","status":"succeeded","currency":"usd","latest_charge":"ch_3Fee","metadata":{"payment_id":"\#(waiting.id)"}}}}"#.utf8)
+                let signature = WebhookSignature.sign(event, secret: Self.webhookSecret, timestamp: Int(payments.time.now.timeIntervalSince1970))
+                let delivered = try await payments.http("payments-webhooks", HandlerTester.Request(
+                    method: .post, path: "/payments/webhooks/stripe", pathParameters: ["provider": "stripe"],
+                    headers: [.contentType: "application/json", HTTPField.Name("Stripe-Signature")!: signature], body: event
+                ))
+                #expect(try delivered.json(WebhookReceipt.self).outcome == .applied)
+                let paid = try await payments.payment(waiting.id)
+                #expect(paid.status == .succeeded && paid.processorFeeCents == 175)
+                #expect(try await payments.balance(.processorFees) == 175)
+                #expect(later.requests.withLock { $0.contains { $0.path == "/v1/payment_intents/pi_3Fee?expand%5B%5D=latest_charge.balance_transaction" } })
+                #expect(try await payments.unbalancedTransactions().isEmpty)
+            }
+        }
+        // A balance settled in another currency is not posted beside the charge.
+        let euros = Recorder()
+        let settledInEuros = euros.router { _ in
+            #"{"id":"pi_2Fee","object":"payment_intent","status":"succeeded","currency":"usd","metadata":{},"latest_charge":{"id":"ch_2Fee","balance_transaction":{"id":"txn_2Fee","currency":"eur","fee":290}}}"#
+        }
+        try await StandIn.serve(settledInEuros) { port in
+            try await ServiceHarness<Payments>.with(.sqlite, configuration: configuration("http://127.0.0.1:\(port)")) { payments in
+                let paid = try await payments.pay(newId(), newId(), cents: 10_000, method: "pm_card_visa")
+                #expect(paid.status == .succeeded && paid.processorFeeCents == 0)
+            }
+        }
+    }
+
     @Test func transfersSendTheRequestStripeDocuments() async throws {
         let stripe = Recorder()
         let router = stripe.router { path in
@@ -127,7 +195,7 @@ import Testing
                 #expect(paid.status == .succeeded && paid.providerRef == "pi_1Blytz")
                 let charge = try #require(stripe.requests.withLock { $0.first })
                 #expect(charge.path == "/v1/payment_intents" && charge.headers["idempotency-key"] == "charge-\(paid.id)")
-                #expect(String(decoding: charge.body, as: UTF8.self) == "amount=10000&currency=usd&payment_method=pm_card_visa&confirm=true&metadata%5Bpayment_id%5D=\(paid.id)")
+                #expect(String(decoding: charge.body, as: UTF8.self) == "amount=10000&currency=usd&payment_method=pm_card_visa&confirm=true&metadata%5Bpayment_id%5D=\(paid.id)&expand%5B%5D=latest_charge.balance_transaction")
 
                 let registered = try await payments.http("payments-payout-account-set", HandlerTester.Request(
                     method: .put, path: "/payments/payout-account", headers: [.contentType: "application/json"], body: Data(#"{"accountId":"acct_1Nv0FGQ9RKHgCVdK"}"#.utf8)

@@ -13,12 +13,12 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3))) struct ServiceIdentityTests {
     /// A route only the contracts service may call (as linking a payment to a milestone is).
     struct ContractsOnly: HTTPFunction {
+        static let access = Access.services(.contracts)
+
         struct Output: Codable, Sendable, ResponseBody { var userId: String; var role: Role; var service: ServiceName? }
 
-        func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
-            let caller = try await context.caller(request)
-            try caller.requireService(.contracts)
-            return .ok(Output(userId: caller.userId, role: caller.role, service: caller.service))
+        func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Output> {
+            .ok(Output(userId: caller.userId, role: caller.role, service: caller.service))
         }
     }
 

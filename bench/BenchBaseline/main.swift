@@ -13,7 +13,7 @@ router.get("/users/ping") { request, _ -> Hummingbird.Response in
         requestId: requestID, functionName: "users-ping", deadlineEpochMilliseconds: .max, traceparent: nil,
         logger: Logger(label: "baseline"), configuration: Configuration([:]), dependencies: Dependencies(), connections: NoConnections()
     )
-    let response = try await handler.handle(Blytz.FunctionRequest(method: .get, path: "/users/ping", input: Empty()), context: context)
+    let response = try await handler.handle(Blytz.FunctionRequest(method: .get, path: "/users/ping", input: Empty()), caller: Anyone(), context: context)
     let (data, contentType) = try response.body?.encodedBody() ?? (Data(), "application/json")
     return Hummingbird.Response(status: response.status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }

@@ -3,7 +3,7 @@ import HTTPTypes
 /// `GET /<segment>/ping`: answers which service, function and process served the call — the trivial
 /// function the benchmarks measure the request path with (bench/bench.yaml, bench/profiles.yaml).
 public struct Ping: HTTPFunction {
-    public static let access = RouteAccess.open
+    public static let access = Open()
 
     public struct Output: Codable, Sendable, ResponseBody {
         public var service: String
@@ -18,7 +18,7 @@ public struct Ping: HTTPFunction {
         self.service = service
     }
 
-    public func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
+    public func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
         .ok(Output(service: service, function: context.functionName, requestId: context.requestId, pid: ProcessInfo.processInfo.processIdentifier))
     }
 }

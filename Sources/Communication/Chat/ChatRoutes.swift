@@ -9,6 +9,8 @@ import SQLKit
 /// `POST /chat/conversations {userId}`: the direct conversation with that user, made on first use (one per
 /// pair, however many ask at once). The other user is looked up through the user service.
 struct OpenConversation: HTTPFunction {
+    static let access = Access.person
+
     struct Input: Codable, Sendable, Validatable {
         var userId: String
 
@@ -17,9 +19,8 @@ struct OpenConversation: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<ConversationView> {
-        let caller = try await context.caller(request)
-        let otherId = request.input.userId.lowercased()
+    func handle(_ request: FunctionRequest<Input>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ConversationView> {
+        let otherId = try request.input.userId.lowercased()
         guard otherId != caller.userId else { throw HTTPError.unprocessable([.init(field: "userId", message: "must be someone else")]) }
         guard let other = try await context.communication.directory.user(otherId, context: context, caller: caller), other.status != "deleted" else {
             throw HTTPError.notFound("There is no user \(otherId).")
@@ -46,13 +47,14 @@ struct OpenConversation: HTTPFunction {
 
 /// `GET /chat/conversations`: the caller's conversations, most recent message first.
 struct ListConversations: HTTPFunction {
+    static let access = Access.person
+
     struct Query: QueryParameters {
         var page: PageRequest
         init(_ reader: inout QueryReader) throws(HTTPError) { page = try PageRequest(&reader, sort: "recent") }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<ConversationView>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<ConversationView>> {
         let page = try request.read(Query.self).page
         let keyset = Keyset(column: "last_message_at", idColumn: "id", descending: true)
         let (rows, people, unread) = try await context.database.withConnection { sql in
@@ -79,13 +81,14 @@ struct ListConversations: HTTPFunction {
 
 /// `GET /chat/conversations/{id}/messages`: newest first, for its participants only (404 for anyone else).
 struct ListMessages: HTTPFunction {
+    static let access = Access.person
+
     struct Query: QueryParameters {
         var page: PageRequest
         init(_ reader: inout QueryReader) throws(HTTPError) { page = try PageRequest(&reader, sort: "newest") }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<MessageView>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<MessageView>> {
         let id = try request.parameter("id")
         let page = try request.read(Query.self).page
         let keyset = Keyset(column: "created_at", idColumn: "id", descending: true)
@@ -101,6 +104,8 @@ struct ListMessages: HTTPFunction {
 /// `POST /chat/conversations/{id}/messages {content, type?, metadata?}`: stores the message and pushes
 /// `message.new` to the recipient's open connections (and the sender's other ones).
 struct SendMessage: HTTPFunction {
+    static let access = Access.person
+
     struct Input: Codable, Sendable, Validatable {
         var content: String
         var type: String?
@@ -116,12 +121,11 @@ struct SendMessage: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<MessageView> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Input>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<MessageView> {
         let id = try request.parameter("id")
-        let input = request.input
         let message = try await context.database.transaction { sql -> MessageRecord in
             let conversation = try await ConversationRecord.participating(id, userId: caller.userId, on: sql)
+            let input = try request.input
             let now = context.now.iso
             let message = MessageRecord(
                 id: UUID().uuidString.lowercased(), conversationId: conversation.id, senderUserId: caller.userId,
@@ -149,6 +153,8 @@ struct SendMessage: HTTPFunction {
 /// `POST /chat/messages/{id}/read`: the recipient marks this message, and every earlier one to them in the
 /// conversation, read; the sender's connections get `message.read`.
 struct MarkMessageRead: HTTPFunction {
+    static let access = Access.person
+
     struct Receipt: Codable, Sendable, ResponseBody {
         var conversationId: String
         var messageId: String
@@ -157,8 +163,7 @@ struct MarkMessageRead: HTTPFunction {
         var marked: Int
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Receipt> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Receipt> {
         let id = try request.parameter("id")
         let now = context.now.iso
         let (message, marked) = try await context.database.transaction { sql -> (MessageRecord, Int) in
@@ -180,8 +185,9 @@ struct MarkMessageRead: HTTPFunction {
 
 /// `DELETE /chat/messages/{id}`: the sender removes a message's content; it keeps its place, marked deleted.
 struct DeleteMessage: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let id = try request.parameter("id")
         try await context.database.transaction { sql in
             guard let message = try await MessageRecord.find(id, on: sql), message.senderUserId == caller.userId || message.recipientUserId == caller.userId,
@@ -197,13 +203,14 @@ struct DeleteMessage: HTTPFunction {
 
 /// `GET /chat/unread-count`: unread messages to the caller, in all and per conversation.
 struct UnreadCount: HTTPFunction {
+    static let access = Access.person
+
     struct Output: Codable, Sendable, ResponseBody {
         var total: Int
         var conversations: [String: Int]
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let counts = try await context.database.withConnection { sql in try await unreadCounts(for: caller.userId, on: sql) }
         return .ok(Output(total: counts.values.reduce(0, +), conversations: counts))
     }

@@ -40,6 +40,8 @@ struct NotificationView: Codable, Sendable, ResponseBody {
 
 /// `GET /notifications`: the caller's notifications, newest first; `?unread=true` for unread ones only.
 struct ListNotifications: HTTPFunction {
+    static let access = Access.person
+
     struct Query: QueryParameters {
         var unread: Bool?
         var page: PageRequest
@@ -51,8 +53,7 @@ struct ListNotifications: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<NotificationView>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<NotificationView>> {
         let filters = try request.read(Query.self)
         let (unread, page) = (filters.unread, filters.page)
         let keyset = Keyset(column: "created_at", idColumn: "id", descending: true)
@@ -67,8 +68,9 @@ struct ListNotifications: HTTPFunction {
 
 /// `POST /notifications/{id}/read`: marks one of the caller's notifications read.
 struct MarkNotificationRead: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<NotificationView> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<NotificationView> {
         let id = try request.parameter("id")
         let record = try await context.database.transaction { sql -> NotificationRecord in
             var record = try await owned(id, by: caller.userId, on: sql)
@@ -82,12 +84,13 @@ struct MarkNotificationRead: HTTPFunction {
 
 /// `POST /notifications/read-all`: marks every notification of the caller read.
 struct MarkAllNotificationsRead: HTTPFunction {
+    static let access = Access.person
+
     struct Output: Codable, Sendable, ResponseBody {
         var marked: Int
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let marked = try await context.database.transaction { sql in
             try await sql.update("notifications").set("read", to: SQLBind(true)).where("user_id", .equal, SQLBind(caller.userId))
                 .where("read", .equal, SQLBind(false)).returning("id").all().count
@@ -98,8 +101,9 @@ struct MarkAllNotificationsRead: HTTPFunction {
 
 /// `DELETE /notifications/{id}`: removes one of the caller's notifications.
 struct DeleteNotification: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let id = try request.parameter("id")
         try await context.database.transaction { sql in
             let record = try await owned(id, by: caller.userId, on: sql)

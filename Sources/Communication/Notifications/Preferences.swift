@@ -40,12 +40,13 @@ struct Preferences: Sendable {
 
 /// `GET /notifications/preferences`: the caller's settings for every event type and channel.
 struct GetPreferences: HTTPFunction {
+    static let access = Access.person
+
     struct Output: Codable, Sendable, ResponseBody {
         var preferences: [Preferences.Setting]
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Output> {
         return .ok(Output(preferences: try await context.database.withConnection { sql in try await Preferences.settings(of: caller.userId, on: sql) }))
     }
 }
@@ -53,6 +54,8 @@ struct GetPreferences: HTTPFunction {
 /// `PUT /notifications/preferences {preferences: [{type, inApp?, email?}]}`: changes the settings named.
 /// Password-reset mail cannot be turned off (it is how an account is recovered).
 struct PutPreferences: HTTPFunction {
+    static let access = Access.person
+
     struct Input: Codable, Sendable, Validatable {
         struct Change: Codable, Sendable {
             var type: EventType
@@ -75,10 +78,9 @@ struct PutPreferences: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<GetPreferences.Output> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Input>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<GetPreferences.Output> {
         let settings = try await context.database.transaction { sql in
-            for change in request.input.preferences {
+            for change in try request.input.preferences {
                 for (channel, value) in [("inApp", change.inApp), ("email", change.email)] {
                     guard let value else { continue }
                     try await sql.delete(from: "notification_preferences").where("user_id", .equal, SQLBind(caller.userId))

@@ -12,9 +12,10 @@ import SQLKit
 /// repeat; concurrent repeats make one), and a proposal has at most one contract: creating another for it
 /// answers the first (200). Starts `pending`, unsigned.
 struct CreateContract: HTTPFunction {
-    func handle(_ request: FunctionRequest<ContractInput>, context: FunctionContext) async throws -> FunctionResponse<ContractRecord> {
-        let caller = try await context.caller(request)
-        let input = request.input
+    static let access = Access.people(.company, detail: "Contracts are created by the hiring company.").or(.services(.marketplace))
+
+    func handle(_ request: FunctionRequest<ContractInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ContractRecord> {
+        let input = try request.input
         let linking = input.proposalId != nil || input.jobId != nil || input.jobPostingId != nil
         if linking { try caller.requireService(.marketplace, detail: "Only the marketplace links a contract to a proposal or job.") }
         if caller.service == nil { try caller.require(.company, detail: "Contracts are created by the hiring company.") }
@@ -70,10 +71,11 @@ enum Participants {
 /// `GET /contracts` (signed in): the caller's contracts — a company's or a VA's own, an admin's all —
 /// newest first, `?status=` to filter.
 struct ListContracts: HTTPFunction {
+    static let access = Access.person
+
     typealias Query = NewestFirst<ContractStatus>
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<ContractRecord>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<ContractRecord>> {
         let filters = try request.read(Query.self)
         let rows = try await context.database.withConnection { sql in
             var query = sql.select().column("*").from(ContractRecord.table)
@@ -93,8 +95,9 @@ struct ListContracts: HTTPFunction {
 
 /// `GET /contracts/{id}` (its parties, admins).
 struct GetContract: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<ContractRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.signedIn
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ContractRecord> {
         let id = try request.parameter("id")
         return .ok(try await context.database.withConnection { sql in try await ContractRecord.seen(id, by: caller, on: sql) })
     }
@@ -103,17 +106,18 @@ struct GetContract: HTTPFunction {
 /// `PATCH /contracts/{id}` (its company, or an admin, while pending): title, terms, dates, price, the
 /// invoice terms and the timezone. An edit clears both signatures: each party signs what they agree to.
 struct UpdateContract: HTTPFunction {
-    func handle(_ request: FunctionRequest<ContractInput>, context: FunctionContext) async throws -> FunctionResponse<ContractRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<ContractInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ContractRecord> {
         let id = try request.parameter("id")
-        let input = request.input
-        for (field, value) in [("companyUserId", input.companyUserId), ("vaUserId", input.vaUserId), ("proposalId", input.proposalId), ("jobId", input.jobId), ("jobPostingId", input.jobPostingId)] where value != nil {
-            throw HTTPError.unprocessable([.init(field: field, message: "cannot be changed")])
-        }
         let now = context.now.iso
         return .ok(try await context.database.transaction { sql in
             var contract = try await ContractRecord.seen(id, by: caller, on: sql, forUpdate: true)
             guard contract.companyUserId == caller.userId || caller.isAdmin else { throw HTTPError.forbidden("Only the company edits a contract.") }
+            let input = try request.input
+            for (field, value) in [("companyUserId", input.companyUserId), ("vaUserId", input.vaUserId), ("proposalId", input.proposalId), ("jobId", input.jobId), ("jobPostingId", input.jobPostingId)] where value != nil {
+                throw HTTPError.unprocessable([.init(field: field, message: "cannot be changed")])
+            }
             contract.status = try contract.status.after(.edit)
             input.apply(to: &contract)
             let problems = ContractInput.priceProblems(type: contract.type, amountCents: contract.amountCents, hourlyRateCents: contract.hourlyRateCents)
@@ -133,8 +137,9 @@ struct UpdateContract: HTTPFunction {
 /// `POST /contracts/{id}/sign` (each party, for themself): signing twice changes nothing; the second
 /// party's signature makes the contract `active` and publishes `ContractSigned`.
 struct SignContract: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<ContractRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .va)
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ContractRecord> {
         let id = try request.parameter("id")
         let now = context.now.iso
         return .ok(try await context.database.transaction { sql in
@@ -162,8 +167,9 @@ struct SignContract: HTTPFunction {
 /// `POST /contracts/{id}/complete` (its company, or an admin): an active contract whose milestones hold no
 /// escrow (each is unfunded or paid) is completed; publishes `ContractCompleted`.
 struct CompleteContract: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<ContractRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ContractRecord> {
         let id = try request.parameter("id")
         let now = context.now.iso
         return .ok(try await context.database.transaction { sql in
@@ -199,14 +205,15 @@ struct CancelInput: Codable, Sendable, Validatable, OptionalBody {
 /// refused (409) until that settles. When the payments service fails, the cancel stands and the client
 /// gets its error: repeating the cancel, or the `contracts-reconcile` schedule, finishes the refunds.
 struct CancelContract: HTTPFunction {
-    func handle(_ request: FunctionRequest<CancelInput>, context: FunctionContext) async throws -> FunctionResponse<ContractRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<CancelInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ContractRecord> {
         let id = try request.parameter("id")
-        let reason = request.input.reason
         let now = context.now
         let database = try context.database
         let refunds = try await database.transaction { sql -> [String] in
             var contract = try await ContractRecord.seen(id, by: caller, on: sql, forUpdate: true)
+            let reason = try request.input.reason
             if contract.status == .cancelled {
                 let unfinished = try await Escrow.unfinishedRefunds(of: contract.id, on: sql)
                 if !unfinished.isEmpty { return unfinished }

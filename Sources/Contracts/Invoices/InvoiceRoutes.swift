@@ -123,8 +123,9 @@ enum InvoiceMath {
 /// year under its counter row's lock, so numbers are unique and gapless. Nothing left to bill is a 409.
 /// An invoice with nothing due (milestones paid from escrow) is issued `paid`. Publishes `InvoiceIssued`.
 struct IssueInvoice: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<InvoiceRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<InvoiceRecord> {
         let id = try request.parameter("id")
         let now = context.now
         return .created(try await context.database.transaction { sql in
@@ -170,10 +171,11 @@ struct IssueInvoice: HTTPFunction {
 /// `GET /invoices` (signed in): the caller's invoices — a company's or a VA's, an admin's all — newest
 /// first, `?status=` to filter.
 struct ListInvoices: HTTPFunction {
+    static let access = Access.person
+
     typealias Query = NewestFirst<InvoiceStatus>
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<InvoiceRecord>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<InvoiceRecord>> {
         let filters = try request.read(Query.self)
         let rows = try await context.database.withConnection { sql in
             var query = sql.select().column("*").from(InvoiceRecord.table)
@@ -216,8 +218,9 @@ struct InvoiceDocument: Codable, Sendable, ResponseBody, AlternateMedia {
 
 /// `GET /invoices/{id}` (its parties, admins): the invoice; with `Accept: text/html`, a printable page.
 struct GetInvoice: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<InvoiceDocument> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<InvoiceDocument> {
         let id = try request.parameter("id")
         let invoice = try await context.database.withConnection { sql in try await InvoiceRecord.seen(id, by: caller, on: sql) }
         let wantsPage = (request.header(.accept) ?? "").contains("text/html")
@@ -229,12 +232,13 @@ struct GetInvoice: HTTPFunction {
 /// service, acting for the company, with the key `pay-<invoice id>`, so a repeat never charges twice. A
 /// succeeded charge marks it `paid` at once; otherwise `PaymentCompleted` does later.
 struct PayInvoice: HTTPFunction {
-    func handle(_ request: FunctionRequest<FundInput>, context: FunctionContext) async throws -> FunctionResponse<InvoiceRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<FundInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<InvoiceRecord> {
         let id = try request.parameter("id")
-        let method = request.input.paymentMethod
         let invoice = try await context.database.withConnection { sql in try await InvoiceRecord.seen(id, by: caller, on: sql) }
         guard invoice.companyUserId == caller.userId || caller.isAdmin else { throw HTTPError.forbidden("Only the company pays invoices.") }
+        let method = try request.input.paymentMethod
         _ = try invoice.status.after(.pay)
         let body = CreatePaymentBody(
             payerUserId: invoice.companyUserId, payeeUserId: invoice.vaUserId, amountCents: invoice.dueCents, currency: invoice.currency,
@@ -254,8 +258,9 @@ struct PayInvoice: HTTPFunction {
 /// `POST /invoices/{id}/cancel` (the company, or an admin): an unpaid invoice is cancelled; its work is
 /// unbilled again, so the next invoice bills it. Its number stays used.
 struct CancelInvoice: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<InvoiceRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<InvoiceRecord> {
         let id = try request.parameter("id")
         let now = context.now.iso
         return .ok(try await context.database.transaction { sql in

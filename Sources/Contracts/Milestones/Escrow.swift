@@ -33,15 +33,16 @@ struct FundingView: Codable, Sendable, ResponseBody {
 /// error (503 at once when it is down) and the milestone stays `funding`: repeating the fund, or the
 /// `contracts-reconcile` schedule, finishes it with the same key.
 struct FundMilestone: HTTPFunction {
-    func handle(_ request: FunctionRequest<FundInput>, context: FunctionContext) async throws -> FunctionResponse<FundingView> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<FundInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<FundingView> {
         let id = try request.parameter("id")
-        let method = request.input.paymentMethod
         let now = context.now
         let database = try context.database
         let intent = try await database.transaction { sql -> String in
             var (milestone, contract) = try await MilestoneRecord.seen(id, "milestone", by: caller, on: sql)
             guard contract.companyUserId == caller.userId || caller.isAdmin else { throw HTTPError.forbidden("Only the company funds milestones.") }
+            let method = try request.input.paymentMethod
             if milestone.status == .funding, let pending = try await Escrow.pendingIntent(Escrow.fundKey(milestone), on: sql) { return pending }
             guard contract.status == .active else { throw IllegalTransition(what: "contract", state: contract.status.rawValue, action: "funded") }
             milestone.status = try milestone.status.after(.fund)
@@ -77,8 +78,9 @@ struct FundMilestone: HTTPFunction {
 /// comes first, once. When the payments service fails, the milestone stays `approved` and the release is
 /// retried by a repeat of the approve or by `contracts-reconcile`.
 struct ApproveMilestone: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<MilestoneRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<MilestoneRecord> {
         let id = try request.parameter("id")
         let now = context.now
         let database = try context.database

@@ -70,18 +70,19 @@ struct MilestoneInput: Codable, Sendable, Validatable {
 
 /// `POST /contracts/{id}/milestones` (its company, or an admin): a pending milestone on a pending or active contract.
 struct CreateMilestone: HTTPFunction {
-    func handle(_ request: FunctionRequest<MilestoneInput>, context: FunctionContext) async throws -> FunctionResponse<MilestoneRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<MilestoneInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<MilestoneRecord> {
         let id = try request.parameter("id")
-        let input = request.input
-        var missing: [Problem.FieldError] = []
-        if input.title == nil { missing.append(.init(field: "title", message: "is required")) }
-        if input.amountCents == nil { missing.append(.init(field: "amountCents", message: "is required")) }
-        guard missing.isEmpty, let title = input.title, let amount = input.amountCents else { throw HTTPError.unprocessable(missing) }
         let now = context.now.iso
         return .created(try await context.database.transaction { sql in
             let contract = try await ContractRecord.seen(id, by: caller, on: sql, forUpdate: true)
             guard contract.companyUserId == caller.userId || caller.isAdmin else { throw HTTPError.forbidden("Only the company adds milestones.") }
+            let input = try request.input
+            var missing: [Problem.FieldError] = []
+            if input.title == nil { missing.append(.init(field: "title", message: "is required")) }
+            if input.amountCents == nil { missing.append(.init(field: "amountCents", message: "is required")) }
+            guard missing.isEmpty, let title = input.title, let amount = input.amountCents else { throw HTTPError.unprocessable(missing) }
             guard [.pending, .active].contains(contract.status) else { throw IllegalTransition(what: "contract", state: contract.status.rawValue, action: "given milestones") }
             let milestone = MilestoneRecord(
                 id: UUID().uuidString.lowercased(), contractId: contract.id, title: title.trimmingCharacters(in: .whitespacesAndNewlines),
@@ -95,8 +96,9 @@ struct CreateMilestone: HTTPFunction {
 
 /// `GET /contracts/{id}/milestones` (its parties, admins): in the order they were added.
 struct ListMilestones: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<MilestoneRecord>> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<MilestoneRecord>> {
         let id = try request.parameter("id")
         let page = try request.read(OldestFirst.self).page
         let rows = try await context.database.withConnection { sql in
@@ -110,14 +112,15 @@ struct ListMilestones: HTTPFunction {
 
 /// `PATCH /milestones/{id}` (the company, or an admin, while pending).
 struct UpdateMilestone: HTTPFunction {
-    func handle(_ request: FunctionRequest<MilestoneInput>, context: FunctionContext) async throws -> FunctionResponse<MilestoneRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<MilestoneInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<MilestoneRecord> {
         let id = try request.parameter("id")
-        let input = request.input
         let now = context.now.iso
         return .ok(try await context.database.transaction { sql in
             var (milestone, contract) = try await MilestoneRecord.seen(id, "milestone", by: caller, on: sql)
             guard contract.companyUserId == caller.userId || caller.isAdmin else { throw HTTPError.forbidden("Only the company edits milestones.") }
+            let input = try request.input
             milestone.status = try milestone.status.after(.edit)
             if let title = input.title { milestone.title = title.trimmingCharacters(in: .whitespacesAndNewlines) }
             if let description = input.description { milestone.description = description }
@@ -132,8 +135,9 @@ struct UpdateMilestone: HTTPFunction {
 
 /// `DELETE /milestones/{id}` (the company, or an admin, while pending).
 struct DeleteMilestone: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let id = try request.parameter("id")
         try await context.database.transaction { sql in
             let (milestone, contract) = try await MilestoneRecord.seen(id, "milestone", by: caller, on: sql)
@@ -147,8 +151,9 @@ struct DeleteMilestone: HTTPFunction {
 
 /// `POST /milestones/{id}/submit` (the VA): funded (or rejected) work is submitted for approval.
 struct SubmitMilestone: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<MilestoneRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.va)
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<MilestoneRecord> {
         let id = try request.parameter("id")
         let now = context.now.iso
         return .ok(try await context.database.transaction { sql in
@@ -166,8 +171,9 @@ struct SubmitMilestone: HTTPFunction {
 
 /// `POST /milestones/{id}/reject` (the company, or an admin): sends a submission back to the VA.
 struct RejectMilestone: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<MilestoneRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<MilestoneRecord> {
         let id = try request.parameter("id")
         let now = context.now.iso
         return .ok(try await context.database.transaction { sql in

@@ -115,19 +115,20 @@ enum Timesheets {
 /// contract's timezone. Hours come from the start and end; no future time, no overlap with the VA's
 /// other entries (so never more than 24 hours in a day).
 struct CreateTimesheet: HTTPFunction {
-    func handle(_ request: FunctionRequest<TimesheetInput>, context: FunctionContext) async throws -> FunctionResponse<TimesheetRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.va)
+
+    func handle(_ request: FunctionRequest<TimesheetInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<TimesheetRecord> {
         let id = try request.parameter("id")
-        let input = request.input
-        var missing: [Problem.FieldError] = []
-        for (field, value) in [("date", input.date), ("startTime", input.startTime), ("endTime", input.endTime)] where value == nil {
-            missing.append(.init(field: field, message: "is required"))
-        }
-        guard missing.isEmpty, let date = input.date, let start = input.startTime, let end = input.endTime else { throw HTTPError.unprocessable(missing) }
         let now = context.now
         return .created(try await context.database.transaction { sql in
             let contract = try await ContractRecord.seen(id, by: caller, on: sql, forUpdate: true)
             guard contract.vaUserId == caller.userId else { throw HTTPError.forbidden("Only the contract's VA logs time.") }
+            let input = try request.input
+            var missing: [Problem.FieldError] = []
+            for (field, value) in [("date", input.date), ("startTime", input.startTime), ("endTime", input.endTime)] where value == nil {
+                missing.append(.init(field: field, message: "is required"))
+            }
+            guard missing.isEmpty, let date = input.date, let start = input.startTime, let end = input.endTime else { throw HTTPError.unprocessable(missing) }
             guard contract.type == .hourly else { throw HTTPError(409, detail: "Time is logged on hourly contracts; this one is fixed-price.") }
             guard contract.status == .active else { throw IllegalTransition(what: "contract", state: contract.status.rawValue, action: "worked on") }
             let span = try Timesheets.span(date: date, start: start, end: end, zone: Timesheets.zone(of: contract), now: now)
@@ -144,6 +145,8 @@ struct CreateTimesheet: HTTPFunction {
 
 /// `GET /contracts/{id}/timesheets` (its parties, admins): by day, `?status=` to filter.
 struct ListTimesheets: HTTPFunction {
+    static let access = Access.person
+
     struct Query: QueryParameters {
         var status: String?
         var page: PageRequest
@@ -155,8 +158,7 @@ struct ListTimesheets: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<TimesheetRecord>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<TimesheetRecord>> {
         let id = try request.parameter("id")
         let filters = try request.read(Query.self)
         let rows = try await context.database.withConnection { sql in
@@ -172,14 +174,15 @@ struct ListTimesheets: HTTPFunction {
 
 /// `PATCH /timesheets/{id}` (its VA, while pending): the same rules as a new entry.
 struct UpdateTimesheet: HTTPFunction {
-    func handle(_ request: FunctionRequest<TimesheetInput>, context: FunctionContext) async throws -> FunctionResponse<TimesheetRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.va)
+
+    func handle(_ request: FunctionRequest<TimesheetInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<TimesheetRecord> {
         let id = try request.parameter("id")
-        let input = request.input
         let now = context.now
         return .ok(try await context.database.transaction { sql in
             var (entry, contract) = try await TimesheetRecord.seen(id, "timesheet entry", by: caller, on: sql)
             guard entry.vaUserId == caller.userId else { throw HTTPError.forbidden("Only the VA edits their time.") }
+            let input = try request.input
             entry.status = try entry.status.after(.edit)
             let zone = Timesheets.zone(of: contract)
             let date = input.date ?? entry.workDate
@@ -208,8 +211,9 @@ struct UpdateTimesheet: HTTPFunction {
 
 /// `DELETE /timesheets/{id}` (its VA, while pending).
 struct DeleteTimesheet: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.va)
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let id = try request.parameter("id")
         try await context.database.transaction { sql in
             let (entry, _) = try await TimesheetRecord.seen(id, "timesheet entry", by: caller, on: sql)
@@ -224,10 +228,11 @@ struct DeleteTimesheet: HTTPFunction {
 /// `POST /timesheets/{id}/approve` and `/reject` (the company, or an admin): a pending entry is approved
 /// (billable on the next invoice) or rejected.
 struct ReviewTimesheet: HTTPFunction {
+    static let access = Access.people(.company, .admin)
+
     let action: TimesheetStatus.Action
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<TimesheetRecord> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<TimesheetRecord> {
         let id = try request.parameter("id")
         let now = context.now.iso
         return .ok(try await context.database.transaction { sql in

@@ -14,9 +14,9 @@ import SQLKit
 /// one 416; a matching `If-None-Match` answers 304. A file larger than `INLINE_BYTES` is a redirect to a
 /// presigned GET for five minutes (the storage honours `Range` the same way).
 struct DownloadFile: HTTPFunction {
-    static var access: RouteAccess { .open }
+    static let access = Open()
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<FileBytes> {
+    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<FileBytes> {
         let caller = request.header(.authorization) == nil ? nil : try await context.caller(request)
         let id = try request.parameter("id")
         let file = try await context.database.withConnection { sql in try await FileRecord.readable(id, by: caller, on: sql) }
@@ -94,6 +94,8 @@ enum HTTPDate {
 
 /// `GET /files` (signed in): the caller's files, newest first (`?status=`); an admin's `?ownerUserId=`.
 struct ListFiles: HTTPFunction {
+    static let access = Access.person
+
     struct Query: QueryParameters {
         var ownerUserId: String?
         var status: String?
@@ -107,8 +109,7 @@ struct ListFiles: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<FileView>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<FileView>> {
         let filters = try request.read(Query.self)
         if let owner = filters.ownerUserId { try caller.requireSelfOrAdmin(owner) }
         let owner = filters.ownerUserId ?? caller.userId
@@ -127,8 +128,9 @@ struct ListFiles: HTTPFunction {
 
 /// `GET /files/{id}` (whoever may read the file): its metadata.
 struct GetFile: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<FileView> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<FileView> {
         let id = try request.parameter("id")
         return .ok(try await context.database.withConnection { sql in
             let file = try await FileRecord.readable(id, by: caller, on: sql)
@@ -161,13 +163,14 @@ struct FileChange: Codable, Sendable, Validatable {
 /// `PATCH /files/{id}` (its owner or an admin): visibility, and who a private file is shared with
 /// (`sharedWith` replaces the list, `shareWith` adds to it).
 struct UpdateFile: HTTPFunction {
-    func handle(_ request: FunctionRequest<FileChange>, context: FunctionContext) async throws -> FunctionResponse<FileView> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<FileChange>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<FileView> {
         let id = try request.parameter("id")
-        let change = request.input
         let now = context.now.iso
         return .ok(try await context.database.transaction { sql in
             var file = try await FileRecord.owned(id, by: caller, on: sql, forUpdate: true)
+            let change = try request.input
             if let visibility = change.visibility { file.visibility = visibility }
             file.updatedAt = now
             try await file.update(on: sql)
@@ -188,8 +191,9 @@ struct UpdateFile: HTTPFunction {
 /// `DELETE /files/{id}` (its owner or an admin): removes the bytes, then the metadata; portfolio items
 /// that showed it keep their text. 204.
 struct DeleteFile: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let id = try request.parameter("id")
         let database = try context.database
         let file = try await database.withConnection { sql in try await FileRecord.owned(id, by: caller, on: sql) }

@@ -112,10 +112,10 @@ struct PortfolioInput: Codable, Sendable, OptionalBody, Validatable {
 
 /// `POST /portfolio` (a VA): a new item of the caller's portfolio. 201.
 struct CreatePortfolioItem: HTTPFunction {
-    func handle(_ request: FunctionRequest<PortfolioInput>, context: FunctionContext) async throws -> FunctionResponse<PortfolioItem> {
-        let caller = try await context.caller(request)
-        try caller.require(.va, detail: "Portfolios are VAs'.")
-        let input = request.input
+    static let access = Access.people(.va, detail: "Portfolios are VAs'.")
+
+    func handle(_ request: FunctionRequest<PortfolioInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<PortfolioItem> {
+        let input = try request.input
         guard let title = input.title else { throw HTTPError.unprocessable([.init(field: "title", message: "is required")]) }
         let now = context.now.iso
         let item = PortfolioItem(
@@ -133,14 +133,15 @@ struct CreatePortfolioItem: HTTPFunction {
 
 /// `PATCH /portfolio/{id}` (its VA or an admin): changes the fields sent.
 struct UpdatePortfolioItem: HTTPFunction {
-    func handle(_ request: FunctionRequest<PortfolioInput>, context: FunctionContext) async throws -> FunctionResponse<PortfolioItem> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.va, .admin)
+
+    func handle(_ request: FunctionRequest<PortfolioInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<PortfolioItem> {
         let id = try request.parameter("id")
-        let input = request.input
         let now = context.now.iso
         return .ok(try await context.database.transaction { sql in
             var item = try await PortfolioItem.find(id, on: sql, forUpdate: true)
             guard item.vaUserId == caller.userId || caller.isAdmin else { throw HTTPError.forbidden("Only its VA changes a portfolio item.") }
+            let input = try request.input
             try await PortfolioItem.checkFiles([("fileId", input.fileId), ("thumbnailFileId", input.thumbnailFileId)], of: item.vaUserId, on: sql)
             if let title = input.title { item.title = title }
             if let description = input.description { item.description = description }
@@ -159,8 +160,9 @@ struct UpdatePortfolioItem: HTTPFunction {
 
 /// `DELETE /portfolio/{id}` (its VA or an admin): the item goes; its files stay the VA's. 204.
 struct DeletePortfolioItem: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.va, .admin)
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let id = try request.parameter("id")
         try await context.database.transaction { sql in
             let item = try await PortfolioItem.find(id, on: sql, forUpdate: true)
@@ -173,8 +175,9 @@ struct DeletePortfolioItem: HTTPFunction {
 
 /// `GET /portfolio/{id}` (signed in).
 struct GetPortfolioItem: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<PortfolioItem> {
-        _ = try await context.caller(request)
+    static let access = Access.signedIn
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<PortfolioItem> {
         let id = try request.parameter("id")
         return .ok(try await context.database.withConnection { sql in try await PortfolioItem.find(id, on: sql) })
     }
@@ -182,6 +185,8 @@ struct GetPortfolioItem: HTTPFunction {
 
 /// `GET /portfolio?vaUserId=` (signed in): a VA's items, featured first, then newest.
 struct ListPortfolio: HTTPFunction {
+    static let access = Access.signedIn
+
     struct Query: QueryParameters {
         var vaUserId: String?
         var page: PageRequest
@@ -194,8 +199,7 @@ struct ListPortfolio: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<PortfolioItem>> {
-        _ = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<PortfolioItem>> {
         let filters = try request.read(Query.self)
         guard let va = filters.vaUserId else { throw HTTPError.unprocessable([.init(field: "vaUserId", message: "is required")]) }
         // Keyset on (rank, created_at desc, id desc): the cursor's value is "<rank>|<created_at>".

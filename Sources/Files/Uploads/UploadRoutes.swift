@@ -17,6 +17,8 @@ import Synchronization
 /// type they do not match is refused with 415 naming what they are. Stores the bytes, records size and
 /// SHA-256, emits `FileUploaded`, answers 201 with the file `ready`.
 struct UploadFile: HTTPFunction {
+    static let access = Access.person
+
     struct Query: QueryParameters {
         var filename: String?
         var visibility: Visibility?
@@ -28,8 +30,7 @@ struct UploadFile: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<FileView> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<FileView> {
         let query = try request.read(Query.self)
         let settings = StorageSettings(context.configuration)
         guard request.body.count <= settings.maxUploadBytes else {
@@ -110,10 +111,11 @@ struct UploadTicket: Codable, Sendable, Equatable, ResponseBody {
 /// without them passing through a function. `POST /files/{id}/complete` then checks and readies it;
 /// unfinished uploads are removed when they expire.
 struct CreateUpload: HTTPFunction {
-    func handle(_ request: FunctionRequest<UploadRequest>, context: FunctionContext) async throws -> FunctionResponse<UploadTicket> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<UploadRequest>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<UploadTicket> {
         let settings = StorageSettings(context.configuration)
-        let input = request.input
+        let input = try request.input
         guard let size = input.size, let type = input.contentType?.lowercased() else { throw HTTPError.unprocessable([]) }
         guard size <= settings.maxPresignedBytes else {
             throw HTTPError(413, detail: "A file is at most \(settings.maxPresignedBytes) bytes.", errors: [.init(field: "size", message: "must be at most \(settings.maxPresignedBytes) bytes")])
@@ -148,8 +150,9 @@ struct CompleteUpload: Codable, Sendable, OptionalBody, Validatable {
 /// `FileUploaded`. Bytes that fail a check are removed and the upload stays pending (422 or 415 naming
 /// what failed); completing a ready file answers it as it is.
 struct FinishUpload: HTTPFunction {
-    func handle(_ request: FunctionRequest<CompleteUpload>, context: FunctionContext) async throws -> FunctionResponse<FileView> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<CompleteUpload>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<FileView> {
         let id = try request.parameter("id")
         let database = try context.database
         let storage = try context.storage
@@ -164,7 +167,7 @@ struct FinishUpload: HTTPFunction {
                 throw HTTPError.unprocessable([.init(field: "size", message: "the upload has \(info.size) bytes, not the \(file.size) declared")])
             }
             checked = try await Uploads.store { try await Uploads.digest(file.key, in: storage) }
-            if let declared = request.input.sha256?.lowercased() ?? file.sha256, declared != checked.sha256 {
+            if let declared = try request.input.sha256?.lowercased() ?? file.sha256, declared != checked.sha256 {
                 throw HTTPError.unprocessable([.init(field: "sha256", message: "the upload's SHA-256 is \(checked.sha256)")])
             }
             _ = try ContentType.check(declared: file.contentType, head: checked.head)

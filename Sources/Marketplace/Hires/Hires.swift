@@ -59,10 +59,11 @@ struct AcceptInput: Codable, Sendable, Validatable, OptionalBody {
 /// `marketplace-reconcile-accepts` schedule, finishes it with the same key, so there is never more than one
 /// contract per proposal. Answers 201 with the Job when it finished now, 200 when it had already.
 struct AcceptProposal: HTTPFunction {
-    func handle(_ request: FunctionRequest<AcceptInput>, context: FunctionContext) async throws -> FunctionResponse<JobRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<AcceptInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<JobRecord> {
         let id = try request.parameter("id")
-        let input = request.input
+        let input = try request.input
         let now = context.now
         let database = try context.database
         let (job, intent) = try await database.transaction { sql -> (JobRecord, String?) in
@@ -116,6 +117,8 @@ struct AcceptProposal: HTTPFunction {
 
 /// `GET /jobs/hires` (company or VA): the caller's hires, newest first.
 struct ListHires: HTTPFunction {
+    static let access = Access.person
+
     struct Query: QueryParameters {
         var page: PageRequest
 
@@ -124,8 +127,7 @@ struct ListHires: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<JobRecord>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<JobRecord>> {
         let column: String
         switch caller.role {
         case .company: column = "company_user_id"

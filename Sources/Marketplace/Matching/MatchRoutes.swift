@@ -48,8 +48,9 @@ struct Recommendation: Codable, Sendable {
 /// `GET /matches/recommendations?jobPostingId=` (the posting's company or an admin): VAs ranked for the
 /// job by `MatchScore`, best first, each with the per-factor breakdown that sums to its score.
 struct Recommendations: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<Recommendation>> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<Recommendation>> {
         let query = try request.read(RankedQuery.self)
         guard let postingId = query.jobPostingId else { throw HTTPError.unprocessable([.init(field: "jobPostingId", message: "is required")]) }
         let (ranked, people, skills) = try await context.database.withConnection { sql in
@@ -82,9 +83,9 @@ struct JobRecommendation: Codable, Sendable {
 
 /// `GET /matches/jobs` (a VA with a profile): open jobs ranked for the caller by the same score.
 struct RecommendedJobs: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<JobRecommendation>> {
-        let caller = try await context.caller(request)
-        try caller.require(.va, detail: "Jobs are recommended to VAs.")
+    static let access = Access.people(.va, detail: "Jobs are recommended to VAs.")
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<JobRecommendation>> {
         let query = try request.read(RankedQuery.self)
         let (ranked, views) = try await context.database.withConnection { sql -> ([Scored], [String: PostingView]) in
             let person = try await Matches.profile(of: caller.userId, on: sql)
@@ -130,9 +131,10 @@ struct VoteState: Codable, Sendable, ResponseBody {
 /// two sides' votes share one row, so concurrent votes meet there: the vote that completes a mutual like
 /// creates the Match and publishes `MatchCreated`, exactly once.
 struct CastVote: HTTPFunction {
-    func handle(_ request: FunctionRequest<VoteInput>, context: FunctionContext) async throws -> FunctionResponse<VoteState> {
-        let caller = try await context.caller(request)
-        let input = request.input
+    static let access = Access.people(.company, .va, detail: "Companies and VAs vote.")
+
+    func handle(_ request: FunctionRequest<VoteInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<VoteState> {
+        let input = try request.input
         guard let postingId = input.jobPostingId?.lowercased(), let vote = input.vote else { throw HTTPError.unprocessable([]) }
         let side: String
         let vaUserId: String
@@ -190,10 +192,11 @@ struct MatchRecord: Codable, Sendable, ResponseBody {
 
 /// `GET /matches` (a company's or a VA's own; `?status=` filters), newest first.
 struct ListMatches: HTTPFunction {
+    static let access = Access.person
+
     typealias Query = NewestFirst<MatchStatus>
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<MatchRecord>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<MatchRecord>> {
         let column = try Matches.column(for: caller)
         let filters = try request.read(Query.self)
         let keyset = Keyset(column: "created_at", idColumn: "id", descending: true)
@@ -208,8 +211,9 @@ struct ListMatches: HTTPFunction {
 
 /// `GET /matches/{id}` (its two parties, or an admin).
 struct GetMatch: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<MatchRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<MatchRecord> {
         let id = try request.parameter("id")
         return .ok(try await context.database.withConnection { sql in try await Matches.seen(id, by: caller, on: sql) })
     }
@@ -217,8 +221,9 @@ struct GetMatch: HTTPFunction {
 
 /// `POST /matches/{id}/archive` (either party): the match leaves their active list.
 struct ArchiveMatch: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<MatchRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<MatchRecord> {
         let id = try request.parameter("id")
         let archived = try await context.database.transaction { sql in
             var match = try await Matches.seen(id, by: caller, on: sql, forUpdate: true)

@@ -27,12 +27,12 @@ enum CategoryCounts {
 
 /// `GET /jobs/categories` (anyone): the categories that have open jobs, with their counts, most first.
 struct ListCategories: HTTPFunction {
-    static let access = RouteAccess.open
+    static let access = Open()
 
     struct Category: Codable, Sendable { var category: String; var openJobs: Int }
     struct Output: Codable, Sendable, ResponseBody { var items: [Category] }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
+    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let rows = try await context.database.withConnection { sql in
             try await sql.select().columns("category", "open_jobs").from(CategoryCounts.table).where("open_jobs", .greaterThan, SQLBind(0))
                 .orderBy("open_jobs", .descending).orderBy("category").all(decoding: Category.self, keyDecodingStrategy: .convertFromSnakeCase)

@@ -7,10 +7,10 @@ import SQLKit
 
 /// `POST /jobs` (company): a new posting, a draft unless `status` is `open`; publishing emits `JobPosted`.
 struct CreatePosting: HTTPFunction {
-    func handle(_ request: FunctionRequest<PostingInput>, context: FunctionContext) async throws -> FunctionResponse<PostingView> {
-        let caller = try await context.caller(request)
-        try caller.require(.company, detail: "Only companies post jobs.")
-        let input = request.input
+    static let access = Access.people(.company, detail: "Only companies post jobs.")
+
+    func handle(_ request: FunctionRequest<PostingInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<PostingView> {
+        let input = try request.input
         let now = context.now.iso
         var record = PostingRecord(
             id: UUID().uuidString.lowercased(), companyUserId: caller.userId, title: "", description: "",
@@ -40,15 +40,16 @@ struct CreatePosting: HTTPFunction {
 /// `PATCH /jobs/{id}` (its company, or an admin): edits a draft or open posting; `status: open` publishes a
 /// draft (emitting `JobPosted`). Closing is `POST /jobs/{id}/close`.
 struct UpdatePosting: HTTPFunction {
-    func handle(_ request: FunctionRequest<PostingInput>, context: FunctionContext) async throws -> FunctionResponse<PostingView> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<PostingInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<PostingView> {
         let id = try request.parameter("id")
-        let input = request.input
-        if let status = input.status, status != .open {
-            throw HTTPError.unprocessable([.init(field: "status", message: "may only be set to open (close with POST /jobs/{id}/close)")])
-        }
         let updated = try await context.database.transaction { sql -> PostingView in
             var record = try await Postings.owned(id, by: caller, on: sql)
+            let input = try request.input
+            if let status = input.status, status != .open {
+                throw HTTPError.unprocessable([.init(field: "status", message: "may only be set to open (close with POST /jobs/{id}/close)")])
+            }
             let before = record
             record.status = try record.status.after(.edit)
             record.apply(input)
@@ -73,8 +74,9 @@ struct UpdatePosting: HTTPFunction {
 
 /// `POST /jobs/{id}/close` (its company, or an admin): no more proposals.
 struct ClosePosting: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<PostingView> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<PostingView> {
         let id = try request.parameter("id")
         let closed = try await context.database.transaction { sql -> PostingView in
             var record = try await Postings.owned(id, by: caller, on: sql)
@@ -91,8 +93,9 @@ struct ClosePosting: HTTPFunction {
 
 /// `GET /jobs/{id}` (signed in): a posting, counting the view. A draft is its company's and admins' only.
 struct GetPosting: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<PostingView> {
-        let caller = try await context.caller(request)
+    static let access = Access.signedIn
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<PostingView> {
         let id = try request.parameter("id")
         let view = try await context.database.transaction { sql -> PostingView? in
             guard var record = try await PostingRecord.find(id, on: sql), Postings.visible(record, to: caller) else { return nil }
@@ -110,11 +113,11 @@ struct GetPosting: HTTPFunction {
 
 /// `GET /jobs/mine` (company): the caller's postings, newest first, any status (`?status=` filters).
 struct ListOwnPostings: HTTPFunction {
+    static let access = Access.people(.company, detail: "Only companies have postings.")
+
     typealias Query = NewestFirst<PostingStatus>
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<PostingView>> {
-        let caller = try await context.caller(request)
-        try caller.require(.company, detail: "Only companies have postings.")
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<PostingView>> {
         let filters = try request.read(Query.self)
         let keyset = Keyset(column: "created_at", idColumn: "id", descending: true)
         let (rows, terms) = try await context.database.withConnection { sql -> ([PostingRecord], [String: PostingTerms]) in

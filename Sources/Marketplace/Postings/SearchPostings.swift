@@ -11,6 +11,8 @@ import SQLKit
 /// `remote`, `status` (`open` by default, `closed` or `filled`; drafts are their owners'); `sort` = `recent`
 /// (newest published first, the default) or `budget` (highest first); keyset pages.
 struct SearchPostings: HTTPFunction {
+    static let access = Access.signedIn
+
     static let sorts: [String: Keyset] = [
         "recent": Keyset(column: "published_at", idColumn: "id", descending: true),
         "budget": Keyset(column: "pay_cents", idColumn: "id", descending: true),
@@ -46,8 +48,7 @@ struct SearchPostings: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<PostingView>> {
-        _ = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<PostingView>> {
         let filters = try request.read(Query.self)
         let sort = filters.sort
         let keyset = Self.sorts[sort]!

@@ -8,10 +8,10 @@ import SQLKit
 /// `POST /proposals` (VA): a proposal on an open posting, one per VA per posting (the database holds that
 /// under concurrent requests); counts on the posting; emits `ProposalSubmitted`.
 struct SubmitProposal: HTTPFunction {
-    func handle(_ request: FunctionRequest<ProposalInput>, context: FunctionContext) async throws -> FunctionResponse<ProposalView> {
-        let caller = try await context.caller(request)
-        try caller.require(.va, detail: "Only VAs send proposals.")
-        let input = request.input
+    static let access = Access.people(.va, detail: "Only VAs send proposals.")
+
+    func handle(_ request: FunctionRequest<ProposalInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ProposalView> {
+        let input = try request.input
         var missing: [Problem.FieldError] = []
         if input.jobPostingId == nil { missing.append(.init(field: "jobPostingId", message: "is required")) }
         if input.coverLetter == nil { missing.append(.init(field: "coverLetter", message: "is required")) }
@@ -56,8 +56,9 @@ struct SubmitProposal: HTTPFunction {
 
 /// `GET /proposals/{id}`: to its VA, the posting's company and admins (404 to anyone else).
 struct GetProposal: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<ProposalView> {
-        let caller = try await context.caller(request)
+    static let access = Access.person
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ProposalView> {
         let id = try request.parameter("id")
         let (proposal, posting) = try await context.database.withConnection { sql in try await Proposals.seen(id, by: caller, on: sql) }
         return .ok(proposal.view(jobTitle: posting.title))
@@ -68,6 +69,8 @@ struct GetProposal: HTTPFunction {
 /// `GET /proposals?vaUserId=` (that VA, an admin, or the user service acting for them), and `GET /proposals`
 /// (a VA's own). Newest first.
 struct ListProposals: HTTPFunction {
+    static let access = Access.person
+
     struct Query: QueryParameters {
         var jobPostingId: String?
         var vaUserId: String?
@@ -86,8 +89,7 @@ struct ListProposals: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<ProposalView>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<ProposalView>> {
         let filters = try request.read(Query.self)
         let keyset = Keyset(column: "created_at", idColumn: "id", descending: true)
         let (rows, titles) = try await context.database.withConnection { sql -> ([ProposalRecord], [String: String]) in
@@ -116,13 +118,15 @@ struct ListProposals: HTTPFunction {
 
 /// `PATCH /proposals/{id}` (its VA, while pending): changes the cover letter or the bid.
 struct UpdateProposal: HTTPFunction {
-    func handle(_ request: FunctionRequest<ProposalInput>, context: FunctionContext) async throws -> FunctionResponse<ProposalView> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.va, .admin)
+
+    func handle(_ request: FunctionRequest<ProposalInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ProposalView> {
         let id = try request.parameter("id")
-        if request.input.jobPostingId != nil { throw HTTPError.unprocessable([.init(field: "jobPostingId", message: "cannot be changed")]) }
         let (proposal, posting) = try await Proposals.change(id, by: caller, as: .author, context: context) { proposal in
+            let input = try request.input
+            if input.jobPostingId != nil { throw HTTPError.unprocessable([.init(field: "jobPostingId", message: "cannot be changed")]) }
             proposal.status = try proposal.status.after(.edit)
-            proposal.apply(request.input)
+            proposal.apply(input)
             guard proposal.bidProblems.isEmpty else { throw HTTPError.unprocessable(proposal.bidProblems) }
         }
         return .ok(proposal.view(jobTitle: posting.title))
@@ -131,8 +135,9 @@ struct UpdateProposal: HTTPFunction {
 
 /// `POST /proposals/{id}/withdraw` (its VA, while pending).
 struct WithdrawProposal: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<ProposalView> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.va, .admin)
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ProposalView> {
         let (proposal, posting) = try await Proposals.change(try request.parameter("id"), by: caller, as: .author, context: context) { proposal in
             proposal.status = try proposal.status.after(.withdraw)
         }
@@ -142,8 +147,9 @@ struct WithdrawProposal: HTTPFunction {
 
 /// `POST /proposals/{id}/reject` (the posting's company or an admin, while pending).
 struct RejectProposal: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<ProposalView> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ProposalView> {
         let (proposal, posting) = try await Proposals.change(try request.parameter("id"), by: caller, as: .owner, context: context) { proposal in
             proposal.status = try proposal.status.after(.reject)
         }

@@ -48,9 +48,10 @@ struct PaymentInput: Codable, Sendable, Validatable {
 /// (with `failureReason`), `requires_action` (with `nextAction`), `processing`, or `pending` when the
 /// provider could not be reached (the `payments-reconcile` schedule retries it).
 struct CreatePayment: HTTPFunction {
-    func handle(_ request: FunctionRequest<PaymentInput>, context: FunctionContext) async throws -> FunctionResponse<PaymentRecord> {
-        let caller = try await context.caller(request)
-        let input = request.input
+    static let access = Access.people(.company, detail: "Payments are made by companies.").or(.services(.contracts))
+
+    func handle(_ request: FunctionRequest<PaymentInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<PaymentRecord> {
+        let input = try request.input
         if input.milestoneId != nil || input.invoiceId != nil {
             try caller.requireService(.contracts, detail: "Only the contracts service pays for a milestone or an invoice.")
         }
@@ -100,8 +101,9 @@ struct CreatePayment: HTTPFunction {
 /// `requires_action` payment, asks the provider how it stands and applies it (a webhook would bring the
 /// same; whichever comes first counts once).
 struct ConfirmPayment: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<PaymentRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<PaymentRecord> {
         let id = try request.parameter("id")
         let database = try context.database
         let payment = try await database.withConnection { sql in try await PaymentRecord.seen(id, by: caller, on: sql) }
@@ -124,8 +126,9 @@ struct ConfirmPayment: HTTPFunction {
 
 /// `GET /payments/{id}` (its payer, its payee, an admin, the contracts service).
 struct GetPayment: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<PaymentRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.signedIn
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<PaymentRecord> {
         let id = try request.parameter("id")
         return .ok(try await context.database.withConnection { sql in try await PaymentRecord.seen(id, by: caller, on: sql) })
     }
@@ -134,6 +137,8 @@ struct GetPayment: HTTPFunction {
 /// `GET /payments` (signed in): the caller's payments, as payer or payee (an admin's: everyone's), newest
 /// first; `?status=`, `?contractId=`, `?role=payer|payee` filter.
 struct ListPayments: HTTPFunction {
+    static let access = Access.signedIn
+
     struct Query: QueryParameters {
         var status: String?
         var contractId: String?
@@ -149,8 +154,7 @@ struct ListPayments: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<PaymentRecord>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<PaymentRecord>> {
         let filters = try request.read(Query.self)
         let rows = try await context.database.withConnection { sql in
             var query = sql.select().column("*").from(PaymentRecord.table)
@@ -174,8 +178,9 @@ struct ListPayments: HTTPFunction {
 /// releases what is held of the payment to the payee, less the platform's fee, once; publishes
 /// `EscrowReleased`. Honours `Idempotency-Key`; a second release of the same payment answers 409.
 struct ReleasePayment: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<ReleaseSummary> {
-        let caller = try await context.caller(request)
+    static let access = Access.services(.contracts, detail: "Escrow is released by the contracts service or an admin.").or(.people(.admin))
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ReleaseSummary> {
         if !caller.isAdmin { try caller.requireService(.contracts, detail: "Escrow is released by the contracts service or an admin.") }
         let id = try request.parameter("id")
         let payouts = PayoutList()

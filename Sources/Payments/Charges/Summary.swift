@@ -10,6 +10,8 @@ import SQLKit
 /// pay or receive), and their `payableCents`, `inTransitCents` and `paidOutCents`. For the platform:
 /// `feesCents` (fees less processor fees), `processorFeesCents`, `heldCents` and `payableCents` of everyone.
 struct PaymentsSummary: HTTPFunction {
+    static let access = Access.signedIn
+
     struct Query: QueryParameters {
         var userId: String?
         init(_ reader: inout QueryReader) throws(HTTPError) {
@@ -36,8 +38,7 @@ struct PaymentsSummary: HTTPFunction {
         var currencies: [Totals]
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Summary> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Summary> {
         let query = try request.read(Query.self)
         let user = caller.isAdmin ? query.userId : (query.userId ?? caller.userId)
         if let user { try caller.requireSelfOrAdmin(user) }

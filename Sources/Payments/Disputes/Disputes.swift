@@ -131,9 +131,10 @@ struct DisputeInput: Codable, Sendable, Validatable {
 /// is open nothing of that escrow is released or refunded. 201; 409 while another dispute of the contract
 /// is open, or when nothing is held.
 struct OpenDispute: HTTPFunction {
-    func handle(_ request: FunctionRequest<DisputeInput>, context: FunctionContext) async throws -> FunctionResponse<DisputeView> {
-        let caller = try await context.caller(request)
-        let input = request.input
+    static let access = Access.people(.company, .va)
+
+    func handle(_ request: FunctionRequest<DisputeInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<DisputeView> {
+        let input = try request.input
         let database = try context.database
         let contract = try await database.withConnection { sql in try await ContractCopy.find(input.contractId, on: sql) }
         guard let contract, contract.isParty(caller.userId) else { throw HTTPError.notFound("There is no contract \(input.contractId) of yours.") }
@@ -148,8 +149,9 @@ struct OpenDispute: HTTPFunction {
 /// `POST /disputes/{id}/evidence` (either party, until it is resolved): more text or files (shared with the
 /// other party). 201 with the dispute.
 struct AddEvidence: HTTPFunction {
-    func handle(_ request: FunctionRequest<EvidenceInput>, context: FunctionContext) async throws -> FunctionResponse<DisputeView> {
-        let caller = try await context.caller(request)
+    static let access = Access.people(.company, .va)
+
+    func handle(_ request: FunctionRequest<EvidenceInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<DisputeView> {
         let id = try request.parameter("id")
         let database = try context.database
         let dispute = try await database.withConnection { sql in try await DisputeRecord.seen(id, by: caller, on: sql) }
@@ -170,9 +172,9 @@ struct AddEvidence: HTTPFunction {
 
 /// `POST /disputes/{id}/review` (an admin): takes an open dispute under review.
 struct ReviewDispute: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<DisputeView> {
-        let caller = try await context.caller(request)
-        try caller.require(.admin, detail: "Disputes are reviewed by admins.")
+    static let access = Access.people(.admin, detail: "Disputes are reviewed by admins.")
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<DisputeView> {
         let id = try request.parameter("id")
         let now = context.now.iso
         return .ok(try await context.database.transaction { sql in
@@ -212,11 +214,11 @@ struct ResolutionInput: Codable, Sendable, Validatable {
 /// Publishes `DisputeResolved`; the contracts service moves the contract on (release: active again;
 /// refund: cancelled; split: completed). A second resolution is a 409.
 struct ResolveDispute: HTTPFunction {
-    func handle(_ request: FunctionRequest<ResolutionInput>, context: FunctionContext) async throws -> FunctionResponse<DisputeView> {
-        let caller = try await context.caller(request)
-        try caller.require(.admin, detail: "Disputes are resolved by admins.")
+    static let access = Access.people(.admin, detail: "Disputes are resolved by admins.")
+
+    func handle(_ request: FunctionRequest<ResolutionInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<DisputeView> {
         let id = try request.parameter("id")
-        let input = request.input
+        let input = try request.input
         let now = context.now
         let (startedRefunds, startedPayouts) = (PayoutList(), PayoutList())
         let resolved = try await context.database.transaction { sql in
@@ -257,8 +259,9 @@ struct ResolveDispute: HTTPFunction {
 
 /// `GET /disputes/{id}` (its parties, admins).
 struct GetDispute: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<DisputeView> {
-        let caller = try await context.caller(request)
+    static let access = Access.signedIn
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<DisputeView> {
         let id = try request.parameter("id")
         return .ok(try await context.database.withConnection { sql in try await DisputeView.of(try DisputeRecord.seen(id, by: caller, on: sql), on: sql) })
     }
@@ -267,6 +270,8 @@ struct GetDispute: HTTPFunction {
 /// `GET /disputes` (signed in): the caller's disputes (an admin's: all), newest first; `?status=` and
 /// `?contractId=` filter.
 struct ListDisputes: HTTPFunction {
+    static let access = Access.signedIn
+
     struct Query: QueryParameters {
         var status: String?
         var contractId: String?
@@ -280,8 +285,7 @@ struct ListDisputes: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<DisputeRecord>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<DisputeRecord>> {
         let filters = try request.read(Query.self)
         let rows = try await context.database.withConnection { sql in
             var query = sql.select().column("*").from(DisputeRecord.table)

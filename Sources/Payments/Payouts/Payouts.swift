@@ -163,6 +163,8 @@ struct PayoutView: Codable, Sendable, Equatable, ResponseBody {
 
 /// `GET /payments/payout-account` (a VA, or an admin with `?userId=`): the payout account and earnings.
 struct GetPayoutAccount: HTTPFunction {
+    static let access = Access.people(.va, .admin)
+
     struct Query: QueryParameters {
         var userId: String?
         init(_ reader: inout QueryReader) throws(HTTPError) {
@@ -171,8 +173,7 @@ struct GetPayoutAccount: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<PayoutView> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<PayoutView> {
         let query = try request.read(Query.self)
         let user = query.userId ?? caller.userId
         try caller.requireSelfOrAdmin(user)
@@ -183,19 +184,21 @@ struct GetPayoutAccount: HTTPFunction {
 /// `PUT /payments/payout-account` (a VA): registers or replaces their payout account (the provider's
 /// connected account id, such as `acct_1Nv0FG…`); whatever was payable to them is sent to it at once.
 struct SetPayoutAccount: HTTPFunction {
-    func handle(_ request: FunctionRequest<PayoutAccountInput>, context: FunctionContext) async throws -> FunctionResponse<PayoutView> {
-        let caller = try await context.caller(request)
-        try caller.require(.va, detail: "Payout accounts belong to VAs.")
+    static let access = Access.people(.va, detail: "Payout accounts belong to VAs.")
+
+    func handle(_ request: FunctionRequest<PayoutAccountInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<PayoutView> {
         let provider = try context.provider
-        let account = request.input.accountId
+        let account = try request.input.accountId
         guard provider.isPayoutAccount(account) else {
             throw HTTPError.unprocessable([.init(field: "accountId", message: "must be a connected account id such as acct_1Nv0FGQ9RKHgCVdK")])
         }
         let now = context.now.iso
         let intents = try await context.database.transaction { sql -> [String] in
-            try await sql.delete(from: PayoutAccount.table).where("user_id", .equal, SQLBind(caller.userId)).run()
+            // One account per VA: a registration replaces the last, even when two arrive at once.
             try await sql.insert(into: PayoutAccount.table)
-                .model(PayoutAccount(userId: caller.userId, provider: provider.name, accountRef: account, createdAt: now, updatedAt: now), keyEncodingStrategy: .convertToSnakeCase).run()
+                .model(PayoutAccount(userId: caller.userId, provider: provider.name, accountRef: account, createdAt: now, updatedAt: now), keyEncodingStrategy: .convertToSnakeCase)
+                .onConflict(with: ["user_id"]) { $0.set(excludedValueOf: "provider").set(excludedValueOf: "account_ref").set(excludedValueOf: "updated_at") }
+                .run()
             return try await Payouts.schedule(caller.userId, context: context, on: sql)
         }
         try await Payouts.attempt(intents, context: context)

@@ -88,6 +88,9 @@ protocol PaymentProvider: Sendable {
     func verifyWebhook(headers: [String: String], body: Data, now: Date) throws(WebhookRejection) -> ProviderEvent
     /// Whether `account` looks like one of this provider's payout accounts.
     func isPayoutAccount(_ account: String) -> Bool
+    /// What the processor kept of a charge that succeeded, read from the provider where its updates do not
+    /// say (a webhook's PaymentIntent); nil when unknown.
+    func processorFee(of providerRef: String, context: FunctionContext) async throws -> Int?
 }
 
 enum PaymentProviderKey: DependencyKey {

@@ -115,6 +115,11 @@ struct SimulatedProvider: PaymentProvider {
         return try StripeIntent.event(body)
     }
 
+    func processorFee(of providerRef: String, context: FunctionContext) async throws -> Int? {
+        guard let intent = try await context.database.withConnection({ sql in try await Self.find(providerRef, on: sql) }), intent.status == "succeeded" else { return nil }
+        return update(intent).processorFeeCents
+    }
+
     func isPayoutAccount(_ account: String) -> Bool {
         account.hasPrefix("acct_") && (6...64).contains(account.count) && account.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
     }

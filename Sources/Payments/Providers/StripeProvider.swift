@@ -8,8 +8,10 @@ import NIOHTTP1
 /// Stripe's HTTP API as Stripe documents it: form-encoded requests with the secret key as a bearer token,
 /// an `Idempotency-Key` on every unsafe request, PaymentIntents confirmed at creation (`confirm=true`)
 /// carrying our payment's id in `metadata[payment_id]`, refunds of a PaymentIntent, and transfers to a
-/// connected account (`acct_…`) that a VA registers as their payout account. `STRIPE_API_BASE` points it
-/// at Stripe (`https://api.stripe.com`) or at a compatible server.
+/// connected account (`acct_…`) that a VA registers as their payout account. A PaymentIntent comes back
+/// with `latest_charge.balance_transaction` expanded, whose `fee` is Stripe's processing fee, posted to
+/// the ledger with the charge. `STRIPE_API_BASE` points it at Stripe (`https://api.stripe.com`) or at a
+/// compatible server.
 struct StripeProvider: PaymentProvider {
     var name: ProviderName { .stripe }
     var baseURL: String
@@ -31,10 +33,13 @@ struct StripeProvider: PaymentProvider {
 
     struct Created: Decodable { var id: String; var status: String? }
 
+    /// What a PaymentIntent is asked to come with: its charge's balance transaction, which holds the fee.
+    static let feeExpansion = "latest_charge.balance_transaction"
+
     func charge(_ request: ChargeRequest, context: FunctionContext) async throws -> ChargeUpdate {
         var form = [
             ("amount", String(request.amountCents)), ("currency", request.currency.lowercased()), ("payment_method", request.paymentMethod),
-            ("confirm", "true"), ("metadata[payment_id]", request.paymentId),
+            ("confirm", "true"), ("metadata[payment_id]", request.paymentId), ("expand[]", Self.feeExpansion),
         ]
         if let description = request.description { form.append(("description", description)) }
         let (status, body) = try await send(.POST, "/v1/payment_intents", form: form, idempotencyKey: request.idempotencyKey)
@@ -47,7 +52,8 @@ struct StripeProvider: PaymentProvider {
     }
 
     func confirm(_ providerRef: String, context: FunctionContext) async throws -> ChargeUpdate {
-        let (status, body) = try await send(.GET, "/v1/payment_intents/\(providerRef)", form: [], idempotencyKey: nil)
+        // The intent as it stands, with its charge's balance transaction (and so the fee).
+        let (status, body) = try await send(.GET, "/v1/payment_intents/\(providerRef)?" + Self.encode([("expand[]", Self.feeExpansion)]), form: [], idempotencyKey: nil)
         let intent = try decode(StripeIntent.self, status: status, body: body)
         return intent.update ?? ChargeUpdate(status: .processing, providerRef: intent.id)
     }
@@ -66,6 +72,12 @@ struct StripeProvider: PaymentProvider {
     func verifyWebhook(headers: [String: String], body: Data, now: Date) throws(WebhookRejection) -> ProviderEvent {
         try WebhookSignature(secrets: webhookSecrets).verify(headers[WebhookSignature.header], body: body, now: now)
         return try StripeIntent.event(body)
+    }
+
+    func processorFee(of providerRef: String, context: FunctionContext) async throws -> Int? {
+        let (status, body) = try await send(.GET, "/v1/payment_intents/\(providerRef)?" + Self.encode([("expand[]", Self.feeExpansion)]), form: [], idempotencyKey: nil)
+        let intent = try decode(StripeIntent.self, status: status, body: body)
+        return intent.status == "succeeded" ? intent.processorFeeCents : nil
     }
 
     func isPayoutAccount(_ account: String) -> Bool {

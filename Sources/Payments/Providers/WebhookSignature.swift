@@ -71,17 +71,44 @@ struct StripeEvent: Codable, Sendable {
 
 struct StripeIntent: Codable, Sendable {
     struct Failure: Codable, Sendable { var message: String?; var code: String? }
+
+    /// What Stripe kept of a charge: its balance transaction's `fee`, in the balance's `currency`.
+    struct BalanceTransaction: Codable, Sendable { var fee: Int; var currency: String }
+
+    /// The intent's `latest_charge`: an id, or (expanded) the charge with its balance transaction, itself an
+    /// id until expanded too.
+    struct LatestCharge: Codable, Sendable {
+        var balanceTransaction: BalanceTransaction?
+
+        enum CodingKeys: String, CodingKey { case balanceTransaction = "balance_transaction" }
+
+        init(from decoder: any Decoder) throws {
+            guard let object = try? decoder.container(keyedBy: CodingKeys.self) else { return }
+            balanceTransaction = try? object.decodeIfPresent(BalanceTransaction.self, forKey: .balanceTransaction)
+        }
+    }
+
     var id: String
     var object: String?
     var status: String?
+    var currency: String?
     var clientSecret: String?
     var lastPaymentError: Failure?
     var metadata: [String: String]?
+    var latestCharge: LatestCharge?
 
     enum CodingKeys: String, CodingKey {
-        case id, object, status, metadata
+        case id, object, status, metadata, currency
         case clientSecret = "client_secret"
         case lastPaymentError = "last_payment_error"
+        case latestCharge = "latest_charge"
+    }
+
+    /// Stripe's fee for the charge, when the intent came with its balance transaction in the charge's own
+    /// currency (a balance settled in another currency cannot be posted beside the charge).
+    var processorFeeCents: Int? {
+        guard let transaction = latestCharge?.balanceTransaction, transaction.currency.lowercased() == currency?.lowercased() else { return nil }
+        return transaction.fee
     }
 
     /// The charge update its status means; nil for states that say nothing new (`requires_confirmation`).
@@ -94,7 +121,7 @@ struct StripeIntent: Codable, Sendable {
         case "requires_payment_method", "canceled": status = .failed(lastPaymentError?.message ?? "The payment method was not accepted.")
         default: return nil
         }
-        return ChargeUpdate(status: status, providerRef: id)
+        return ChargeUpdate(status: status, providerRef: id, processorFeeCents: processorFeeCents ?? 0)
     }
 
     /// Reads a verified webhook body.

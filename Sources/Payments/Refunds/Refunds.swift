@@ -154,9 +154,10 @@ enum Refunds {
 /// `Idempotency-Key`, then makes it through the provider. Answers 201 with the refund (`pending` when the
 /// provider could not be reached yet; the schedule finishes it).
 struct CreateRefund: HTTPFunction {
-    func handle(_ request: FunctionRequest<RefundInput>, context: FunctionContext) async throws -> FunctionResponse<RefundRecord> {
-        let caller = try await context.caller(request)
-        let input = request.input
+    static let access = Access.people(.company, .admin)
+
+    func handle(_ request: FunctionRequest<RefundInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<RefundRecord> {
+        let input = try request.input
         let now = context.now
         let recorded = try await context.idempotent(request, scope: caller.userId) { sql in
             var payment = try await PaymentRecord.seen(input.paymentId, by: caller, on: sql, forUpdate: true)
@@ -182,8 +183,9 @@ struct CreateRefund: HTTPFunction {
 
 /// `GET /refunds/{id}` (the payment's payer or payee, an admin).
 struct GetRefund: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<RefundRecord> {
-        let caller = try await context.caller(request)
+    static let access = Access.signedIn
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<RefundRecord> {
         let id = try request.parameter("id")
         return .ok(try await context.database.withConnection { sql in
             guard let refund = try await RefundRecord.find(id, on: sql), let payment = try await PaymentRecord.find(refund.paymentId, on: sql), payment.visible(to: caller) else {
@@ -197,6 +199,8 @@ struct GetRefund: HTTPFunction {
 /// `GET /refunds` (signed in): refunds of the caller's payments (as payer or payee; an admin's: all),
 /// newest first; `?paymentId=` and `?status=` filter.
 struct ListRefunds: HTTPFunction {
+    static let access = Access.signedIn
+
     struct Query: QueryParameters {
         var paymentId: String?
         var status: String?
@@ -210,8 +214,7 @@ struct ListRefunds: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<RefundRecord>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<RefundRecord>> {
         let filters = try request.read(Query.self)
         let rows = try await context.database.withConnection { sql in
             var query = sql.select().column("*").from(RefundRecord.table)

@@ -81,9 +81,10 @@ struct ReviewInput: Codable, Sendable, Validatable {
 /// `ReviewPosted` (the user service keeps the target's rating from it). 201; a second review of the same
 /// contract by the same party, also a concurrent one, is a 409.
 struct PostReview: HTTPFunction {
-    func handle(_ request: FunctionRequest<ReviewInput>, context: FunctionContext) async throws -> FunctionResponse<ReviewRecord> {
-        let caller = try await context.caller(request)
-        let input = request.input
+    static let access = Access.people(.company, .va)
+
+    func handle(_ request: FunctionRequest<ReviewInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ReviewRecord> {
+        let input = try request.input
         let now = context.now.iso
         return try await context.database.transaction { sql in
             guard let contract = try await ContractCopy.find(input.contractId, on: sql), contract.isParty(caller.userId) else {
@@ -109,8 +110,9 @@ struct PostReview: HTTPFunction {
 
 /// `GET /reviews/{id}` (signed in).
 struct GetReview: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<ReviewRecord> {
-        _ = try await context.caller(request)
+    static let access = Access.signedIn
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ReviewRecord> {
         let id = try request.parameter("id")
         return .ok(try await context.database.withConnection { sql in
             guard id.isUUID, let row = try await sql.select().column("*").from(ReviewRecord.table).where("id", .equal, SQLBind(id.lowercased())).first() else {
@@ -133,6 +135,8 @@ struct ReviewPage: Codable, Sendable, ResponseBody {
 
 /// `GET /reviews?targetUserId=` (signed in): reviews of a user, newest first, with their average and count.
 struct ListReviews: HTTPFunction {
+    static let access = Access.signedIn
+
     struct Query: QueryParameters {
         var targetUserId: String?
         var page: PageRequest
@@ -145,8 +149,7 @@ struct ListReviews: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<ReviewPage> {
-        _ = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<ReviewPage> {
         let filters = try request.read(Query.self)
         guard let target = filters.targetUserId?.lowercased() else { throw HTTPError.unprocessable([.init(field: "targetUserId", message: "is required")]) }
         struct Totals: Decodable { var count: Int; var total: Int? }

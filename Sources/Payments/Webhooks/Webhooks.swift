@@ -3,6 +3,7 @@ import BlytzData
 import BlytzServices
 import Foundation
 import HTTPTypes
+import Logging
 import SQLKit
 
 /// What became of a verified webhook.
@@ -37,9 +38,9 @@ struct WebhookBody: Codable, Sendable, OptionalBody {
 /// id, applies the status update to the payment whose charge it names, never moving a payment backwards
 /// (an out-of-order `processing` after `succeeded` is kept as `ignored`).
 struct ProviderWebhook: HTTPFunction {
-    static var access: RouteAccess { .open }
+    static let access = Open()
 
-    func handle(_ request: FunctionRequest<WebhookBody>, context: FunctionContext) async throws -> FunctionResponse<WebhookReceipt> {
+    func handle(_ request: FunctionRequest<WebhookBody>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<WebhookReceipt> {
         let provider = try request.parameter("provider")
         guard let name = ProviderName(rawValue: provider) else { throw HTTPError.notFound("There is no payment provider \(provider).") }
         var headers: [String: String] = [:]
@@ -49,16 +50,32 @@ struct ProviderWebhook: HTTPFunction {
 }
 
 enum Webhooks {
+    /// `event`, with the processor's fee read from the provider when it reports a charge that succeeded
+    /// after an extra step: a webhook's PaymentIntent does not carry its balance transaction. A fee that
+    /// cannot be read stays 0, logged.
+    static func withProcessorFee(_ event: ProviderEvent, from provider: any PaymentProvider, context: FunctionContext) async -> ProviderEvent {
+        guard var update = event.update, case .succeeded = update.status, update.processorFeeCents == 0, let ref = event.providerRef else { return event }
+        var event = event
+        do {
+            update.processorFeeCents = try await provider.processorFee(of: ref, context: context) ?? 0
+            event.update = update
+        } catch {
+            context.logger.warning("processor fee unknown", metadata: ["provider.ref": "\(ref)", "error": "\(error)"])
+        }
+        return event
+    }
+
     /// Verifies and applies one webhook; see `ProviderWebhook`.
     static func receive(_ name: ProviderName, headers: [String: String], body: Data, context: FunctionContext) async throws -> WebhookReceipt {
         let provider = try context.provider
         guard provider.name == name else { throw HTTPError.notFound("The \(name.rawValue) provider is not the one configured here.") }
-        let event: ProviderEvent
+        let verified: ProviderEvent
         do {
-            event = try provider.verifyWebhook(headers: headers, body: body, now: context.now)
+            verified = try provider.verifyWebhook(headers: headers, body: body, now: context.now)
         } catch let rejection as WebhookRejection {
             throw HTTPError(400, detail: rejection.detail, errors: [.init(field: WebhookSignature.header.capitalized, message: rejection.detail)])
         }
+        let event = await withProcessorFee(verified, from: provider, context: context)
         let now = context.now
         do {
             let (outcome, payouts) = try await context.database.transaction { sql -> (WebhookOutcome, [String]) in

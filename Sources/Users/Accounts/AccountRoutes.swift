@@ -9,6 +9,8 @@ import SQLKit
 
 /// `GET /users` (admin): users, newest first, filtered by `role` and `status`.
 struct ListUsers: HTTPFunction {
+    static let access = Access.people(.admin, detail: "Only admins may list users.")
+
     struct Query: QueryParameters {
         var role: String?
         var status: String?
@@ -22,9 +24,7 @@ struct ListUsers: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<UserView>> {
-        let caller = try await context.caller(request)
-        try caller.require(.admin, detail: "Only admins may list users.")
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<UserView>> {
         let filters = try request.read(Query.self)
         let (role, status, page) = (filters.role, filters.status, filters.page)
         let keyset = Keyset(column: "created_at", idColumn: "id", descending: true)
@@ -40,6 +40,8 @@ struct ListUsers: HTTPFunction {
 
 /// `GET /users/{id}`: the full user to themself and admins, the public view to everyone else.
 struct GetUser: HTTPFunction {
+    static let access = Access.signedIn
+
     struct Output: ResponseBody, SchemaDescribing {
         var full: UserView?
         var publicView: PublicUserView?
@@ -54,8 +56,7 @@ struct GetUser: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let id = try userId(request)
         let user = try await context.database.withConnection { sql in try await UserRecord.find(id, on: sql) }
         guard let user, user.status != .deleted || caller.isAdmin else { throw HTTPError.notFound("There is no user \(id).") }
@@ -67,17 +68,18 @@ struct GetUser: HTTPFunction {
 /// `PATCH /users/{id}`: the user changes their `preferences`; an admin may also change `role` and
 /// `status` (suspending ends every session). Emits `UserUpdated`.
 struct UpdateUser: HTTPFunction {
+    static let access = Access.signedIn
+
     struct Input: Codable, Sendable {
         var preferences: [String: JSONValue]?
         var role: String?
         var status: String?
     }
 
-    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<UserView> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Input>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<UserView> {
         let id = try userId(request)
         try caller.requireSelfOrAdmin(id)
-        let input = request.input
+        let input = try request.input
         var errors: [Problem.FieldError] = []
         if !caller.isAdmin {
             if input.role != nil { errors.append(.init(field: "role", message: "may only be changed by an admin")) }
@@ -122,8 +124,9 @@ struct UpdateUser: HTTPFunction {
 /// `DELETE /users/{id}` (the user or an admin): deactivates the account — sessions end, the email is
 /// released and anonymised, profiles are hidden — and emits `UserDeleted` so other services clean up.
 struct DeleteUser: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
-        let caller = try await context.caller(request)
+    static let access = Access.signedIn
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let id = try userId(request)
         try caller.requireSelfOrAdmin(id)
         let deleted = try await context.database.transaction { sql -> Bool in
@@ -160,8 +163,9 @@ enum ProfileVisibility {
 
 /// `GET /users/{id}/basic`: what chat and notifications show of a user — id, role, display name, avatar.
 struct GetBasicUser: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<BasicUser> {
-        _ = try await context.caller(request)
+    static let access = Access.signedIn
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<BasicUser> {
         let id = try userId(request)
         guard let user = try await context.database.withConnection({ sql in try await UserRecord.find(id, on: sql) }) else {
             throw HTTPError.notFound("There is no user \(id).")
@@ -173,6 +177,8 @@ struct GetBasicUser: HTTPFunction {
 /// `GET /users/{id}/applications` (the VA themself, or an admin): the VA's proposals, from the
 /// marketplace service (`GET /proposals?vaUserId=`), passed through page by page.
 struct GetApplications: HTTPFunction {
+    static let access = Access.people(.va, .admin)
+
     struct Query: QueryParameters {
         var limit: Int
         var cursor: String?
@@ -184,8 +190,7 @@ struct GetApplications: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<ProposalSummary>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<ProposalSummary>> {
         let id = try userId(request)
         try caller.requireSelfOrAdmin(id)
         let page = try request.read(Query.self)

@@ -8,7 +8,7 @@ import BlytzData
 /// reset token (older ones void) goes out in `PasswordResetRequested` — at most one a minute, so the
 /// route cannot be used to flood someone's inbox.
 struct ForgotPassword: HTTPFunction {
-    static let access = RouteAccess.open
+    static let access = Open()
 
     struct Input: Codable, Sendable, Validatable {
         var email: String
@@ -18,14 +18,13 @@ struct ForgotPassword: HTTPFunction {
         }
     }
 
-
     struct Accepted: Codable, Sendable, ResponseBody {
         var detail = "If an account exists for this email, a reset link is on its way."
     }
 
-    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Accepted> {
+    func handle(_ request: FunctionRequest<Input>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Accepted> {
         let environment = try context.users
-        let email = request.input.email.normalizedEmail
+        let email = try request.input.email.normalizedEmail
         try await context.database.transaction { sql in
             guard let user = try await UserRecord.find(email: email, on: sql), user.status == .active else { return }
             guard try await !OneTimeTokens.issuedRecently(.reset, userId: user.id, within: .seconds(60), now: context.now, on: sql) else { return }

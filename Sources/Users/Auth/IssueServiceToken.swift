@@ -7,12 +7,12 @@ import BlytzServices
 /// `POST /auth/service-token` (services only): a short-lived token naming the calling service, for a holder
 /// of that service's secret; acting for `actingFor`, it carries that active user's id and role.
 struct IssueServiceToken: HTTPFunction {
-    static let access = RouteAccess.open
+    static let access = Open()
 
     typealias Input = ServiceTokenRequest
 
-    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<ServiceToken> {
-        let input = request.input
+    func handle(_ request: FunctionRequest<Input>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<ServiceToken> {
+        let input = try request.input
         guard let key = context.configuration["BLYTZ_SERVICE_KEY"], !key.isEmpty else {
             throw HTTPError(503, detail: "Service tokens are not configured (BLYTZ_SERVICE_KEY).")
         }

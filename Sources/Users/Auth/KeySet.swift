@@ -7,7 +7,7 @@ import JWTKit
 /// `GET /auth/jwks`: the public keys access tokens are signed with, retired ones included until their
 /// tokens expire; other services verify tokens with them.
 struct KeySet: HTTPFunction {
-    static let access = RouteAccess.open
+    static let access = Open()
 
     struct Output: ResponseBody, SchemaDescribing {
         var jwks: JWKS
@@ -22,7 +22,7 @@ struct KeySet: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
+    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let environment = try context.users
         let (ring, _) = try await environment.keys.ring()
         let jwks = ring.jwks(now: context.now, accessTokenTTL: environment.settings.accessTokenTTL)

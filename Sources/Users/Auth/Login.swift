@@ -9,7 +9,7 @@ import SQLKit
 /// `POST /auth/login`: email and password → a session. An unknown email and a wrong password get the
 /// same answer after the same bcrypt work; repeated failures per email or address answer 429.
 struct Login: HTTPFunction {
-    static let access = RouteAccess.open
+    static let access = Open()
 
     struct Input: Codable, Sendable, Validatable {
         var email: String
@@ -23,18 +23,19 @@ struct Login: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<AuthResult> {
+    func handle(_ request: FunctionRequest<Input>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<AuthResult> {
         let environment = try context.users
         let database = try context.database
         let throttle = LoginThrottle(settings: environment.settings)
-        let email = request.input.email.normalizedEmail
+        let input = try request.input
+        let email = input.email.normalizedEmail
         let address = request.sourceIP
         if let wait = try await database.withConnection({ sql in try await throttle.retryAfter(email: email, address: address, on: sql, now: context.now) }) {
             throw HTTPError(429, detail: "Too many failed sign-ins; try again in \(wait) seconds.", headers: [.retryAfter: "\(wait)"])
         }
         let found = try await database.withConnection { sql in try await UserRecord.find(email: email, on: sql) }
         let user = found.flatMap { $0.status == .deleted ? nil : $0 }
-        guard environment.passwords.verify(request.input.password, hash: user?.passwordHash), let user else {
+        guard environment.passwords.verify(input.password, hash: user?.passwordHash), let user else {
             try await database.transaction { sql in try await throttle.recordFailure(email: email, address: address, on: sql, now: context.now) }
             throw HTTPError(401, detail: "The email or password is incorrect.")
         }

@@ -6,14 +6,15 @@ import BlytzServices
 
 /// `POST /auth/logout`: revokes the session of the given refresh token, or with `all`, every session.
 struct Logout: HTTPFunction {
+    static let access = Access.signedIn
+
     struct Input: Codable, Sendable {
         var refreshToken: String?
         var all: Bool?
     }
 
-    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
-        let caller = try await context.caller(request)
-        let input = request.input
+    func handle(_ request: FunctionRequest<Input>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Empty> {
+        let input = try request.input
         guard input.all == true || !(input.refreshToken ?? "").isEmpty else {
             throw HTTPError.unprocessable([.init(field: "refreshToken", message: "is required unless all is true")])
         }

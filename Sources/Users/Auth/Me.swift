@@ -6,14 +6,15 @@ import BlytzServices
 
 /// `GET /auth/me`: the caller and a summary of their own profile (nil until they create one).
 struct Me: HTTPFunction {
+    static let access = Access.signedIn
+
     struct Output: Codable, Sendable, ResponseBody {
         var user: UserView
         var vaProfile: VAProfileView?
         var companyProfile: CompanyView?
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let output = try await context.database.withConnection { sql -> Output? in
             guard let user = try await UserRecord.find(caller.userId, on: sql) else { return nil }
             return Output(

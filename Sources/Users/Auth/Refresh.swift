@@ -6,7 +6,7 @@ import BlytzData
 /// `POST /auth/refresh`: trades a refresh token for a new pair. The old token dies; presenting a dead
 /// one again revokes every token of its family (whoever holds them must sign in again).
 struct Refresh: HTTPFunction {
-    static let access = RouteAccess.open
+    static let access = Open()
 
     struct Input: Codable, Sendable, Validatable {
         var refreshToken: String
@@ -16,7 +16,7 @@ struct Refresh: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<AuthResult> {
+    func handle(_ request: FunctionRequest<Input>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<AuthResult> {
         let environment = try context.users
         enum Answer: Sendable {
             case session(AuthResult)

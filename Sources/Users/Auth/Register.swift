@@ -8,7 +8,7 @@ import SQLKit
 /// `POST /auth/register`: creates a VA or company account and signs it in; emits `UserCreated`
 /// (carrying the one-time email verification token for the welcome message).
 struct Register: HTTPFunction {
-    static let access = RouteAccess.open
+    static let access = Open()
 
     struct Input: Codable, Sendable, Validatable {
         var email: String
@@ -24,18 +24,18 @@ struct Register: HTTPFunction {
         }
     }
 
-
-    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<AuthResult> {
+    func handle(_ request: FunctionRequest<Input>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<AuthResult> {
         let environment = try context.users
         let database = try context.database
-        let email = request.input.email.normalizedEmail
+        let input = try request.input
+        let email = input.email.normalizedEmail
         if try await database.withConnection({ sql in try await UserRecord.find(email: email, on: sql) }) != nil {
             throw HTTPError(409, detail: "An account with this email already exists.", errors: [.init(field: "email", message: "is already registered")])
         }
         let now = context.now.iso
         let user = UserRecord(
-            id: UUID().uuidString.lowercased(), email: email, passwordHash: environment.passwords.hash(request.input.password),
-            role: Caller.Role(rawValue: request.input.role) ?? .va, status: .active, emailVerified: false, preferences: "{}",
+            id: UUID().uuidString.lowercased(), email: email, passwordHash: environment.passwords.hash(input.password),
+            role: Caller.Role(rawValue: input.role) ?? .va, status: .active, emailVerified: false, preferences: "{}",
             createdAt: now, updatedAt: now
         )
         do {

@@ -8,7 +8,7 @@ import SQLKit
 /// `POST /auth/password/reset`: a live reset token sets a new password, once; every session of the
 /// account is revoked, and the email counts as verified (the token arrived there).
 struct ResetPassword: HTTPFunction {
-    static let access = RouteAccess.open
+    static let access = Open()
 
     struct Input: Codable, Sendable, Validatable {
         var token: String
@@ -23,9 +23,9 @@ struct ResetPassword: HTTPFunction {
         var detail = "The password was changed; sign in with it."
     }
 
-    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Output> {
+    func handle(_ request: FunctionRequest<Input>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let environment = try context.users
-        let hash = environment.passwords.hash(request.input.password)
+        let hash = try environment.passwords.hash(request.input.password)
         let changed = try await context.database.transaction { sql -> Bool in
             guard let userId = try await OneTimeTokens.redeem(request.input.token, .reset, now: context.now, on: sql) else { return false }
             try await sql.update("users").set("password_hash", to: SQLBind(hash)).set("email_verified", to: SQLBind(true))

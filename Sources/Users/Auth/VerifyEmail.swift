@@ -7,7 +7,7 @@ import SQLKit
 
 /// `POST /auth/email/verify`: a live verification token marks its account's email verified; emits `UserUpdated`.
 struct VerifyEmail: HTTPFunction {
-    static let access = RouteAccess.open
+    static let access = Open()
 
     struct Input: Codable, Sendable, Validatable {
         var token: String
@@ -22,7 +22,7 @@ struct VerifyEmail: HTTPFunction {
         var emailVerified: Bool
     }
 
-    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Output> {
+    func handle(_ request: FunctionRequest<Input>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let userId = try await context.database.transaction { sql -> String? in
             guard let userId = try await OneTimeTokens.redeem(request.input.token, .verify, now: context.now, on: sql) else { return nil }
             try await sql.update("users").set("email_verified", to: SQLBind(true)).set("updated_at", to: SQLBind(context.now.iso))

@@ -7,17 +7,17 @@ import SQLKit
 
 /// `POST /profiles/company`: a company user creates their one company profile; emits `ProfileUpdated`.
 struct CreateCompanyProfile: HTTPFunction {
-    func handle(_ request: FunctionRequest<CompanyInput>, context: FunctionContext) async throws -> FunctionResponse<CompanyView> {
-        let caller = try await context.caller(request)
-        try caller.require(.company, detail: "Only company accounts have company profiles.")
-        let problems = request.input.problems(creating: true)
+    static let access = Access.people(.company, detail: "Only company accounts have company profiles.")
+
+    func handle(_ request: FunctionRequest<CompanyInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<CompanyView> {
+        let problems = try request.input.problems(creating: true)
         guard problems.isEmpty else { throw HTTPError.unprocessable(problems) }
         let now = context.now.iso
         var record = CompanyRecord(
             userId: caller.userId, name: "", bio: "", country: "", industry: "", verificationLevel: "none", totalSpentCents: 0,
             visible: true, createdAt: now, updatedAt: now
         )
-        record.apply(request.input)
+        try record.apply(request.input)
         let created = record
         let made = try await context.database.transaction { sql -> Bool in
             guard try await CompanyRecord.find(caller.userId, on: sql) == nil else { return false }
@@ -35,9 +35,9 @@ struct CreateCompanyProfile: HTTPFunction {
 
 /// `GET /profiles/company/me`: the caller's own company profile.
 struct GetOwnCompanyProfile: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<CompanyView> {
-        let caller = try await context.caller(request)
-        try caller.require(.company, detail: "Only company accounts have company profiles.")
+    static let access = Access.people(.company, detail: "Only company accounts have company profiles.")
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<CompanyView> {
         guard let record = try await context.database.withConnection({ sql in try await CompanyRecord.find(caller.userId, on: sql) }) else {
             throw HTTPError.notFound("You have no company profile yet; create one with POST /profiles/company.")
         }
@@ -47,14 +47,14 @@ struct GetOwnCompanyProfile: HTTPFunction {
 
 /// `PATCH /profiles/company/me`: changes the fields given; emits `ProfileUpdated`.
 struct UpdateCompanyProfile: HTTPFunction {
-    func handle(_ request: FunctionRequest<CompanyInput>, context: FunctionContext) async throws -> FunctionResponse<CompanyView> {
-        let caller = try await context.caller(request)
-        try caller.require(.company, detail: "Only company accounts have company profiles.")
-        let problems = request.input.problems(creating: false)
+    static let access = Access.people(.company, detail: "Only company accounts have company profiles.")
+
+    func handle(_ request: FunctionRequest<CompanyInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<CompanyView> {
+        let problems = try request.input.problems(creating: false)
         guard problems.isEmpty else { throw HTTPError.unprocessable(problems) }
         let updated = try await context.database.transaction { sql -> CompanyRecord? in
             guard var record = try await CompanyRecord.find(caller.userId, on: sql) else { return nil }
-            record.apply(request.input)
+            try record.apply(request.input)
             record.updatedAt = context.now.iso
             try await record.save(on: sql, inserting: false)
             try await context.profileChanged(
@@ -70,9 +70,9 @@ struct UpdateCompanyProfile: HTTPFunction {
 
 /// `DELETE /profiles/company/me`: removes the caller's company profile; emits `ProfileUpdated` with `deleted`.
 struct DeleteCompanyProfile: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
-        let caller = try await context.caller(request)
-        try caller.require(.company, detail: "Only company accounts have company profiles.")
+    static let access = Access.people(.company, detail: "Only company accounts have company profiles.")
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let deleted = try await context.database.transaction { sql -> Bool in
             guard try await CompanyRecord.find(caller.userId, on: sql) != nil else { return false }
             try await ProfileTerms.replace(kind: "company", userId: caller.userId, terms: [], on: sql)
@@ -89,8 +89,9 @@ struct DeleteCompanyProfile: HTTPFunction {
 
 /// `GET /profiles/company/{id}`: a company's public profile.
 struct GetCompanyProfile: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<CompanyView> {
-        let caller = try await context.caller(request)
+    static let access = Access.signedIn
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<CompanyView> {
         let id = try userId(request)
         let record = try await context.database.withConnection { sql in try await CompanyRecord.find(id, on: sql) }
         guard let record, record.visible || caller.isAdmin else { throw HTTPError.notFound("There is no company profile for user \(id).") }

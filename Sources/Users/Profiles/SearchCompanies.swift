@@ -8,6 +8,8 @@ import SQLKit
 /// `GET /profiles/company`: searches visible company profiles: `q` (words of name, bio, industry, by
 /// prefix), `industry`, `country`; `sort` = `recent` (default) or `name`; keyset pages.
 struct SearchCompanies: HTTPFunction {
+    static let access = Access.signedIn
+
     static let sorts: [String: Keyset] = [
         "recent": Keyset(column: "created_at", idColumn: "user_id", descending: true),
         "name": Keyset(column: "name", idColumn: "user_id", descending: false),
@@ -30,8 +32,7 @@ struct SearchCompanies: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<CompanyView>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<CompanyView>> {
         let filters = try request.read(Query.self)
         let (words, industry, country, page) = (filters.words, filters.industry, filters.country, filters.page)
         let sort = filters.sort

@@ -9,6 +9,8 @@ import SQLKit
 /// skills, matched by prefix), `skills` (comma-separated, all of them), `country`, `minRate`/`maxRate`
 /// (cents), `available`, `minRating`; `sort` = `rating` (default), `rate` or `recent`; keyset pages.
 struct SearchVAProfiles: HTTPFunction {
+    static let access = Access.signedIn
+
     static let sorts: [String: Keyset] = [
         "rating": Keyset(column: "average_rating", idColumn: "user_id", descending: true),
         "rate": Keyset(column: "hourly_rate_cents", idColumn: "user_id", descending: false),
@@ -41,8 +43,7 @@ struct SearchVAProfiles: HTTPFunction {
         }
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Page<VAProfileView>> {
-        let caller = try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Page<VAProfileView>> {
         let filters = try request.read(Query.self)
         let (words, skills, country, minRate, maxRate, available, minRating, page) =
             (filters.words, filters.skills, filters.country, filters.minRate, filters.maxRate, filters.available, filters.minRating, filters.page)

@@ -7,10 +7,10 @@ import SQLKit
 
 /// `POST /profiles/va`: a VA creates their one profile; emits `ProfileUpdated`.
 struct CreateVAProfile: HTTPFunction {
-    func handle(_ request: FunctionRequest<VAProfileInput>, context: FunctionContext) async throws -> FunctionResponse<VAProfileView> {
-        let caller = try await context.caller(request)
-        try caller.require(.va, detail: "Only VAs have VA profiles.")
-        let problems = request.input.problems(creating: true)
+    static let access = Access.people(.va, detail: "Only VAs have VA profiles.")
+
+    func handle(_ request: FunctionRequest<VAProfileInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<VAProfileView> {
+        let problems = try request.input.problems(creating: true)
         guard problems.isEmpty else { throw HTTPError.unprocessable(problems) }
         let now = context.now.iso
         var record = VAProfileRecord(
@@ -19,7 +19,7 @@ struct CreateVAProfile: HTTPFunction {
             totalReviews: 0, completedJobs: 0, earnedCents: 0, profileViews: 0, verificationLevel: "none", visible: true,
             createdAt: now, updatedAt: now
         )
-        record.apply(request.input)
+        try record.apply(request.input)
         let created = record
         let made = try await context.database.transaction { sql -> Bool in
             guard try await VAProfileRecord.find(caller.userId, on: sql) == nil else { return false }
@@ -37,9 +37,9 @@ struct CreateVAProfile: HTTPFunction {
 
 /// `GET /profiles/va/me`: the caller's own VA profile, earnings included.
 struct GetOwnVAProfile: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<VAProfileView> {
-        let caller = try await context.caller(request)
-        try caller.require(.va, detail: "Only VAs have VA profiles.")
+    static let access = Access.people(.va, detail: "Only VAs have VA profiles.")
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<VAProfileView> {
         guard let record = try await context.database.withConnection({ sql in try await VAProfileRecord.find(caller.userId, on: sql) }) else {
             throw HTTPError.notFound("You have no VA profile yet; create one with POST /profiles/va.")
         }
@@ -49,14 +49,14 @@ struct GetOwnVAProfile: HTTPFunction {
 
 /// `PATCH /profiles/va/me`: changes the fields given; emits `ProfileUpdated`.
 struct UpdateVAProfile: HTTPFunction {
-    func handle(_ request: FunctionRequest<VAProfileInput>, context: FunctionContext) async throws -> FunctionResponse<VAProfileView> {
-        let caller = try await context.caller(request)
-        try caller.require(.va, detail: "Only VAs have VA profiles.")
-        let problems = request.input.problems(creating: false)
+    static let access = Access.people(.va, detail: "Only VAs have VA profiles.")
+
+    func handle(_ request: FunctionRequest<VAProfileInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<VAProfileView> {
+        let problems = try request.input.problems(creating: false)
         guard problems.isEmpty else { throw HTTPError.unprocessable(problems) }
         let updated = try await context.database.transaction { sql -> VAProfileRecord? in
             guard var record = try await VAProfileRecord.find(caller.userId, on: sql) else { return nil }
-            record.apply(request.input)
+            try record.apply(request.input)
             record.updatedAt = context.now.iso
             try await record.save(on: sql, inserting: false)
             try await context.profileChanged(
@@ -72,9 +72,9 @@ struct UpdateVAProfile: HTTPFunction {
 
 /// `DELETE /profiles/va/me`: removes the caller's VA profile; emits `ProfileUpdated` with `deleted`.
 struct DeleteVAProfile: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
-        let caller = try await context.caller(request)
-        try caller.require(.va, detail: "Only VAs have VA profiles.")
+    static let access = Access.people(.va, detail: "Only VAs have VA profiles.")
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         let deleted = try await context.database.transaction { sql -> Bool in
             guard try await VAProfileRecord.find(caller.userId, on: sql) != nil else { return false }
             try await ProfileTerms.replace(kind: "va", userId: caller.userId, terms: [], on: sql)
@@ -91,8 +91,9 @@ struct DeleteVAProfile: HTTPFunction {
 
 /// `GET /profiles/va/{id}`: a VA's public profile; a view by anyone but its owner is counted.
 struct GetVAProfile: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<VAProfileView> {
-        let caller = try await context.caller(request)
+    static let access = Access.signedIn
+
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<VAProfileView> {
         let id = try userId(request)
         let record = try await context.database.withConnection { sql -> VAProfileRecord? in
             guard var record = try await VAProfileRecord.find(id, on: sql), record.visible || caller.isAdmin else { return nil }

@@ -10,6 +10,8 @@ import SQLKit
 
 /// Answers everything it was given, so tests can check the event the worker saw.
 struct Inspect: HTTPFunction {
+    static let access = Open()
+
     struct Output: Codable, ResponseBody {
         var method: String
         var path: String
@@ -23,7 +25,7 @@ struct Inspect: HTTPFunction {
         var remainingMs: Int64
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
+    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
         .ok(Output(
             method: request.method.rawValue, path: request.path, pathParameters: request.pathParameters, query: request.query,
             headers: request.headers.gatewayHeaders, bodyBase64: request.body.base64EncodedString(), requestId: context.requestId,
@@ -34,14 +36,18 @@ struct Inspect: HTTPFunction {
 
 /// Sends the request body back byte for byte with the request's content type.
 struct Mirror: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Bytes> {
+    static let access = Open()
+
+    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Bytes> {
         .ok(Bytes(request.body, contentType: request.header(.contentType) ?? "application/octet-stream"))
     }
 }
 
 /// Kills its own process in the middle of the invocation.
 struct Crash: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
+    static let access = Open()
+
+    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         kill(getpid(), SIGKILL)
         return .noContent
     }
@@ -49,7 +55,9 @@ struct Crash: HTTPFunction {
 
 /// Never answers: a busy loop that ignores everything.
 struct Hang: HTTPFunction {
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
+    static let access = Open()
+
+    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         var spin = 0
         while true { spin &+= 1 }
     }
@@ -57,12 +65,14 @@ struct Hang: HTTPFunction {
 
 /// Waits `?ms=` milliseconds, then answers its pid.
 struct Slow: HTTPFunction {
+    static let access = Open()
+
     struct Output: Codable, ResponseBody {
         var pid: Int32
         var waitedMs: Int
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
+    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let milliseconds = request.query["ms"].flatMap(Int.init) ?? 100
         try await Task.sleep(for: .milliseconds(milliseconds))
         return .ok(Output(pid: getpid(), waitedMs: milliseconds))
@@ -71,15 +81,19 @@ struct Slow: HTTPFunction {
 
 /// Throws an error that is not an HTTP error: the client must see a generic 500.
 struct Throw: HTTPFunction {
+    static let access = Open()
+
     struct SecretFailure: Error { var secret = "database password is hunter2" }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Empty> {
+    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Empty> {
         throw SecretFailure()
     }
 }
 
 /// A typed input with nested fields and validation.
 struct CreateThing: HTTPFunction {
+    static let access = Open()
+
     struct Input: Codable, Sendable, Validatable {
         struct Price: Codable, Sendable {
             var amountCents: Int
@@ -104,8 +118,8 @@ struct CreateThing: HTTPFunction {
         var title: String
     }
 
-    func handle(_ request: FunctionRequest<Input>, context: FunctionContext) async throws -> FunctionResponse<Output> {
-        .created(Output(id: context.requestId, title: request.input.title), location: "/things/\(context.requestId)")
+    func handle(_ request: FunctionRequest<Input>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
+        .created(Output(id: context.requestId, title: try request.input.title), location: "/things/\(context.requestId)")
     }
 }
 
@@ -163,9 +177,11 @@ struct HitRecorded: Event {
 
 /// `POST /fx/burst?n=`: publishes n `HitRecorded` events in one transaction.
 struct Burst: HTTPFunction {
+    static let access = Open()
+
     struct Output: Codable, ResponseBody { var published: Int }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
+    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let count = min(max(request.query["n"].flatMap(Int.init) ?? 1, 1), 100_000)
         try await context.database.transaction { sql in
             for index in 0..<count {
@@ -178,9 +194,11 @@ struct Burst: HTTPFunction {
 
 /// `GET /fx/latency`: publish-to-consumer latency percentiles of every `HitRecorded` seen.
 struct Latency: HTTPFunction {
+    static let access = Open()
+
     struct Output: Codable, ResponseBody { var count: Int; var p50: Double; var p99: Double }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
+    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
         struct Row: Decodable { var ms: Double }
         let values = try await context.database.withConnection { sql in
             try await sql.select().column("ms").from("latencies").orderBy("ms").all(decoding: Row.self).map(\.ms)
@@ -203,9 +221,11 @@ struct Fragile: QueueFunction {
 
 /// `GET /fx/seen?consumer=`: how many events that consumer has processed.
 struct Seen: HTTPFunction {
+    static let access = Open()
+
     struct Output: Codable, ResponseBody { var seen: Int }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
+    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let consumer = request.query["consumer"] ?? ""
         let seen = try await context.database.withConnection { sql in
             struct Count: Decodable { var count: Int }
@@ -271,12 +291,14 @@ struct Disconnect: WebSocketFunction {
 /// Records a hit in the service's database, publishes `HitRecorded`, and answers how many hits there are,
 /// all in one transaction.
 struct Hit: HTTPFunction {
+    static let access = Open()
+
     struct Output: Codable, ResponseBody {
         var hits: Int
         var engine: String
     }
 
-    func handle(_ request: FunctionRequest<Empty>, context: FunctionContext) async throws -> FunctionResponse<Output> {
+    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let database = try context.database
         let requestId = context.requestId
         let hits = try await database.transaction { sql in
