@@ -48,7 +48,8 @@ struct GuardedPostgres: SQLDatabase {
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
         let (connection, inner, session, deadline) = (connection, inner, session, deadline)
-        let text = serialize(query).sql
+        // Only a raw statement can be a `COMMIT`; a builder's query is never one.
+        let text = query is SQLQueryString ? serialize(query).sql : ""
         return connection.eventLoop.flatSubmit {
             guard !connection.isClosed else {
                 return connection.eventLoop.makeFailedFuture(ConnectionLost(detail: "the server closed the connection"))

@@ -73,10 +73,11 @@ import Testing
     }
 
     /// Nothing listening where the contracts service should be: a quick 503, and the hire waits.
-    @Test func contractsNotRunningAnswers503AtOnce() async throws {
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
+    func contractsNotRunningAnswers503AtOnce(engine: ServiceDatabase.Engine) async throws {
         let users = ContractsStandIn()
         try await StandIn.serve(users.router) { port in
-            try await ServiceHarness<Marketplace>.with(.sqlite, services: [.users: "http://127.0.0.1:\(port)", .contracts: "http://127.0.0.1:9"]) { market in
+            try await ServiceHarness<Marketplace>.with(engine, services: [.users: "http://127.0.0.1:\(port)", .contracts: "http://127.0.0.1:9"]) { market in
                 let company = Self.id()
                 let (_, ids) = try await Self.proposals(market, company: company, vas: [Self.id()])
                 let started = ContinuousClock.now

@@ -18,7 +18,6 @@ struct CreateContract: HTTPFunction {
         let input = try request.input
         let linking = input.proposalId != nil || input.jobId != nil || input.jobPostingId != nil
         if linking { try caller.requireService(.marketplace, detail: "Only the marketplace links a contract to a proposal or job.") }
-        if caller.service == nil { try caller.require(.company, detail: "Contracts are created by the hiring company.") }
         var missing: [Problem.FieldError] = []
         if input.title == nil { missing.append(.init(field: "title", message: "is required")) }
         if input.vaUserId == nil { missing.append(.init(field: "vaUserId", message: "is required")) }
