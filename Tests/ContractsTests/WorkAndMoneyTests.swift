@@ -23,6 +23,10 @@ import Testing
                 return try await contracts.call(.post, "/contracts/\(contract.id)/milestones", json: #"{"title":"\#(title)","amountCents":\#(cents)}"#, as: .person(company, .company)).json(MilestoneRecord.self)
             }
             #expect(try await contracts.call(.post, "/contracts/\(contract.id)/milestones", json: #"{"title":"Design","amountCents":100}"#, as: .person(va, .va)).status == .forbidden)
+            // Who may call is decided before the body is read: the VA's, or an outsider's, invalid amount tells them nothing.
+            #expect(try await contracts.call(.post, "/contracts/\(contract.id)/milestones", json: #"{"title":"Design","amountCents":0}"#, as: .person(va, .va)).status == .forbidden)
+            #expect(try await contracts.call(.post, "/contracts/\(contract.id)/milestones", json: #"{"amountCents":0}"#, as: .person(newId(), .company)).status == .notFound)
+            #expect(try await contracts.call(.post, "/contracts/\(contract.id)/milestones", json: #"{"amountCents":0}"#, as: .person(company, .company)).problemFields == ["amountCents"])
             let design = try await milestone("Design", 40_000)
             #expect(try await contracts.call(.patch, "/milestones/\(design.id)", json: #"{"amountCents":45000}"#, as: .person(company, .company)).json(MilestoneRecord.self).amountCents == 45_000)
             #expect(try await contracts.call(.post, "/milestones/\(design.id)/submit", as: .person(va, .va)).problemFields == ["status"])

@@ -39,6 +39,7 @@ import Testing
             // Only the job's company (or an admin) accepts.
             #expect(try await market.call(.post, "/proposals/\(ids[0])/accept", as: .person(va, .va)).status == .forbidden)
             #expect(try await market.call(.post, "/proposals/\(ids[0])/accept", as: .person(Self.id(), .company)).status == .notFound)
+            #expect(try await market.call(.post, "/proposals/\(ids[0])/accept", json: #"{"startDate":"soon"}"#, as: .person(Self.id(), .company)).status == .notFound)
             #expect(try await market.call(.post, "/proposals/\(ids[0])/accept", json: #"{"startDate":"soon"}"#, as: .person(company, .company)).problemFields == ["startDate"])
             let accepted = try await market.call(.post, "/proposals/\(ids[0])/accept", json: #"{"terms":"Weekdays"}"#, as: .person(company, .company))
             #expect(accepted.status == .created)

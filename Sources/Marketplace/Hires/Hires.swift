@@ -63,7 +63,6 @@ struct AcceptProposal: HTTPFunction {
 
     func handle(_ request: FunctionRequest<AcceptInput>, caller: Caller, context: FunctionContext) async throws -> FunctionResponse<JobRecord> {
         let id = try request.parameter("id")
-        let input = try request.input
         let now = context.now
         let database = try context.database
         let (job, intent) = try await database.transaction { sql -> (JobRecord, String?) in
@@ -73,6 +72,7 @@ struct AcceptProposal: HTTPFunction {
             }
             var (proposal, posting) = try await Proposals.seen(id, by: caller, on: sql)
             guard posting.companyUserId == caller.userId || caller.isAdmin else { throw HTTPError.forbidden("Only the company that posted the job may accept proposals.") }
+            let input = try request.input
             if proposal.status == .accepted, let job = try await JobRecord.find(proposal: proposal.id, on: sql) {
                 return (job, job.contractId == nil ? try await Hires.intent(for: job, on: sql) : nil)
             }
