@@ -37,6 +37,10 @@ public struct Access: RouteAccess {
         Access(roles: [], services: Set(services), detail: detail)
     }
 
+    /// Anyone, known by their token when they send one: a route whose answer depends on who asks, if
+    /// anyone (a public file for all, a private one for its owner). A token that is sent must be valid.
+    public static var anyoneKnown: AnyoneKnown { AnyoneKnown() }
+
     /// The callers either rule admits.
     public func or(_ other: Access) -> Access {
         Access(
@@ -67,4 +71,14 @@ public struct Access: RouteAccess {
         let names = (roles ?? []).map(\.rawValue).sorted() + (services ?? []).map { "the \($0.rawValue) service" }.sorted()
         return "Only \(names.joined(separator: " or ")) may do this."
     }
+}
+
+/// The rule of `Access.anyoneKnown`: the handler receives the verified caller, or nil for an anonymous one.
+public struct AnyoneKnown: RouteAccess {
+    public func admit(_ headers: HTTPFields, context: FunctionContext) async throws -> Caller? {
+        guard let authorization = headers[.authorization] else { return nil }
+        return try await context.caller(authorization: authorization)
+    }
+
+    public var declaration: AccessDeclaration { .open }
 }

@@ -14,10 +14,9 @@ import SQLKit
 /// one 416; a matching `If-None-Match` answers 304. A file larger than `INLINE_BYTES` is a redirect to a
 /// presigned GET for five minutes (the storage honours `Range` the same way).
 struct DownloadFile: HTTPFunction {
-    static let access = Open()
+    static let access = Access.anyoneKnown
 
-    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<FileBytes> {
-        let caller = request.header(.authorization) == nil ? nil : try await context.caller(request)
+    func handle(_ request: FunctionRequest<Empty>, caller: Caller?, context: FunctionContext) async throws -> FunctionResponse<FileBytes> {
         let id = try request.parameter("id")
         let file = try await context.database.withConnection { sql in try await FileRecord.readable(id, by: caller, on: sql) }
         guard file.status == .ready, let sha256 = file.sha256 else { throw HTTPError(409, detail: "The file's upload has not been completed.") }
