@@ -7,15 +7,16 @@ CONTROL_DIR holds `upstream` (the base URL calls are forwarded to) and, when pre
 to the next call, which then clears it):
 - `drop`: forward the call and wait for its answer, then close the caller's connection without a byte of
   it, as a network cut after the callee did the work would;
-- `kill <data dir> <function>`: forward the call and, while the callee handles it, SIGKILL the worker
-  processes of `function` started by the runner using `data dir`, then pass on what the runner answers.
+- `kill <data dir> <function>`: at the first call that arrives while a worker process of `function`
+  (started by the runner using `data dir`) exists, SIGKILL those workers before forwarding it. Put in
+  front of a service that `function` itself calls, and with `function` not yet started, this kills the
+  worker in the middle of handling its own invocation.
 """
 import os
 import signal
 import socket
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,11 +26,21 @@ lock = threading.Lock()
 
 
 def take_fault():
+    """The fault for this call, cleared once taken; a kill is taken only when its victims are there."""
     path = os.path.join(control, "fault")
     with lock:
         if not os.path.exists(path):
             return None
         fault = open(path).read().split()
+        if fault[0] == "kill":
+            victims = workers(fault[1], fault[2])
+            if not victims:
+                return None
+            for pid in victims:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
         os.remove(path)
         return fault
 
@@ -46,15 +57,6 @@ def workers(data_dir, function):
     return found
 
 
-def kill_soon(data_dir, function):
-    time.sleep(0.05)
-    for pid in workers(data_dir, function):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-
-
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -67,8 +69,6 @@ class Handler(BaseHTTPRequestHandler):
         fault = take_fault()
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length", "connection")}
         request = urllib.request.Request(upstream + self.path, data=body if body else None, method=self.command, headers=headers)
-        if fault and fault[0] == "kill":
-            threading.Thread(target=kill_soon, args=(fault[1], fault[2])).start()
         try:
             response = urllib.request.urlopen(request, timeout=30)
         except urllib.error.HTTPError as error:

@@ -23,15 +23,19 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres], Fault.allCases)
     func anAcceptWhoseCallFailsHalfWayEndsWithOneHireAndOneContract(engine: ServiceDatabase.Engine, fault: Fault) async throws {
-        let control = NSTemporaryDirectory() + "faulty-proxy-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: control, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: control) }
-        let fixtures = FileManager.default.currentDirectoryPath + "/Tests/Fixtures"
-        // The marketplace reaches the contracts service through the proxy; nothing else calls it.
-        try await PythonServer.with(module: "faulty_proxy", arguments: ["{port}", control], environment: ["PYTHONPATH": fixtures]) { port in
-            try await Backend.with(engine, environment: ["BLYTZ_SERVICE_URL_CONTRACTS": "http://127.0.0.1:\(port)"]) { api in
-                let contracts = try #require(api.runner.urls.services["contracts"])
-                try contracts.write(toFile: control + "/upstream", atomically: true, encoding: .utf8)
+        // The marketplace reaches the contracts service, and the contracts service the user service, through
+        // proxies that fail one call each on demand; nothing else calls the contracts service.
+        let contractsControl = NSTemporaryDirectory() + "faulty-proxy-\(UUID().uuidString)"
+        let usersControl = NSTemporaryDirectory() + "faulty-proxy-\(UUID().uuidString)"
+        for control in [contractsControl, usersControl] { try FileManager.default.createDirectory(atPath: control, withIntermediateDirectories: true) }
+        defer { for control in [contractsControl, usersControl] { try? FileManager.default.removeItem(atPath: control) } }
+        let fixtures = ["PYTHONPATH": FileManager.default.currentDirectoryPath + "/Tests/Fixtures"]
+        try await PythonServer.with(module: "faulty_proxy", arguments: ["{port}", contractsControl], environment: fixtures) { contractsProxy in
+        try await PythonServer.with(module: "faulty_proxy", arguments: ["{port}", usersControl], environment: fixtures) { usersProxy in
+            let environment = ["BLYTZ_SERVICE_URL_CONTRACTS": "http://127.0.0.1:\(contractsProxy)", "BLYTZ_SERVICE_URL_USERS": "http://127.0.0.1:\(usersProxy)"]
+            try await Backend.with(engine, environment: environment) { api in
+                try #require(api.runner.urls.services["contracts"]).write(toFile: contractsControl + "/upstream", atomically: true, encoding: .utf8)
+                try #require(api.runner.urls.services["users"]).write(toFile: usersControl + "/upstream", atomically: true, encoding: .utf8)
                 let company = try await api.register("company")
                 let va = try await api.register("va")
                 #expect(try await api.call(.POST, "/profiles/va", token: va.accessToken, json: #"{"name":"Vera Cruz","country":"PH","hourlyRateCents":1000,"skills":["Zendesk"]}"#).status == 201)
@@ -40,12 +44,12 @@ import Testing
                 let proposal = #"{"jobPostingId":"\#(jobId)","coverLetter":"I know Zendesk well.","bidType":"fixed","bidCents":20000}"#
                 #expect(try await eventually { try await api.call(.POST, "/proposals", token: va.accessToken, json: proposal).status == 201 })
                 let proposalId = try #require(try await api.call(.GET, "/proposals?jobPostingId=\(jobId)", token: company.accessToken).json(Page<Item>.self).items.first?.id)
-                // A contracts worker is up, so the kill lands on the one handling the call.
-                _ = try await api.call(.GET, "/contracts", token: company.accessToken)
-
-                let order = switch fault {
-                case .contractsKilled: "kill \(api.runner.dataDirectory) contracts-create"
-                case .answerLost: "drop"
+                // Killed: no contracts-create worker runs before the accept, so the one found while the user
+                // service is being asked about the parties is the one handling the accept's call.
+                // Lost: the answer to the marketplace is cut after the contract was made.
+                let (control, order) = switch fault {
+                case .contractsKilled: (usersControl, "kill \(api.runner.dataDirectory) contracts-create")
+                case .answerLost: (contractsControl, "drop")
                 }
                 try order.write(toFile: control + "/fault", atomically: true, encoding: .utf8)
                 let first = try await api.call(.POST, "/proposals/\(proposalId)/accept", token: company.accessToken)
@@ -71,6 +75,7 @@ import Testing
                 #expect(made.count == 1, "\(made)")
                 #expect(made.first?.id == hires.first?.contractId && made.first?.proposalId == proposalId)
             }
+        }
         }
     }
 }
