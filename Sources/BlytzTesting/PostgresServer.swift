@@ -13,7 +13,7 @@ import SQLKit
 /// ```
 /// try await PostgresServer.with { server in
 ///     let url = server.url(database: "queue")
-///     try server.restart(.immediate)
+///     try await server.restart(.immediate)
 /// }
 /// ```
 public struct PostgresServer: Sendable {

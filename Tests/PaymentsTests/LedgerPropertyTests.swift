@@ -38,8 +38,11 @@ import Testing
         init(_ n: [Int]) {
             together = n[5] % 3 == 2
             switch n[0] % 10 {
-            case 0..<4: move = .charge(payer: n[1] % 2, payee: n[2] % 2, cents: 1 + n[3] * 37 % 50_000, currency: n[4] % 2 == 0 ? "USD" : "JPY",
-                                       escrow: n[4] % 4 != 3, declined: n[2] % 9 == 8)
+            case 0..<4:
+                // A contract has one currency: escrow under the parties' contract is in theirs.
+                let (payer, payee, escrow) = (n[1] % 2, n[2] % 2, n[4] % 4 != 3)
+                let currency = (escrow ? payer + payee : n[4]) % 2 == 0 ? "USD" : "JPY"
+                move = .charge(payer: payer, payee: payee, cents: 1 + n[3] * 37 % 50_000, currency: currency, escrow: escrow, declined: n[2] % 9 == 8)
             case 4..<6: move = .release(n[1])
             case 6..<8: move = .refund(n[1], cents: n[2] % 2 == 0 ? nil : 1 + n[3] * 29 % 30_000, admin: n[4] % 3 != 0)
             case 8: move = .dispute(n[1], Outcome(rawValue: n[2] % 3)!)

@@ -52,10 +52,14 @@ struct StripeProvider: PaymentProvider {
     }
 
     func confirm(_ providerRef: String, context: FunctionContext) async throws -> ChargeUpdate {
-        // The intent as it stands, with its charge's balance transaction (and so the fee).
-        let (status, body) = try await send(.GET, "/v1/payment_intents/\(providerRef)?" + Self.encode([("expand[]", Self.feeExpansion)]), form: [], idempotencyKey: nil)
-        let intent = try decode(StripeIntent.self, status: status, body: body)
+        let intent = try await retrieve(providerRef)
         return intent.update ?? ChargeUpdate(status: .processing, providerRef: intent.id)
+    }
+
+    /// The intent as it stands, with its charge's balance transaction (and so the fee).
+    func retrieve(_ providerRef: String) async throws -> StripeIntent {
+        let (status, body) = try await send(.GET, "/v1/payment_intents/\(providerRef)?" + Self.encode([("expand[]", Self.feeExpansion)]), form: [], idempotencyKey: nil)
+        return try decode(StripeIntent.self, status: status, body: body)
     }
 
     func refund(_ providerRef: String, amountCents: Int, currency: String, idempotencyKey: String, context: FunctionContext) async throws -> String {
@@ -75,8 +79,7 @@ struct StripeProvider: PaymentProvider {
     }
 
     func processorFee(of providerRef: String, context: FunctionContext) async throws -> Int? {
-        let (status, body) = try await send(.GET, "/v1/payment_intents/\(providerRef)?" + Self.encode([("expand[]", Self.feeExpansion)]), form: [], idempotencyKey: nil)
-        let intent = try decode(StripeIntent.self, status: status, body: body)
+        let intent = try await retrieve(providerRef)
         return intent.status == "succeeded" ? intent.processorFeeCents : nil
     }
 

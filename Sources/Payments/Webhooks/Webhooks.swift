@@ -50,11 +50,16 @@ struct ProviderWebhook: HTTPFunction {
 }
 
 enum Webhooks {
-    /// `event`, with the processor's fee read from the provider when it reports a charge that succeeded
-    /// after an extra step: a webhook's PaymentIntent does not carry its balance transaction. A fee that
-    /// cannot be read stays 0, logged.
-    static func withProcessorFee(_ event: ProviderEvent, from provider: any PaymentProvider, context: FunctionContext) async -> ProviderEvent {
+    /// `event`, with the processor's fee read from the provider when it reports that the charge of a payment
+    /// still waiting for it succeeded (after an extra step): a webhook's PaymentIntent does not carry its
+    /// balance transaction. Nothing is asked for a payment already charged (the charge brought its fee) or
+    /// unknown here. A fee that cannot be read stays 0, logged.
+    static func withProcessorFee(_ event: ProviderEvent, from provider: any PaymentProvider, context: FunctionContext) async throws -> ProviderEvent {
         guard var update = event.update, case .succeeded = update.status, update.processorFeeCents == 0, let ref = event.providerRef else { return event }
+        let waiting = try await context.database.withConnection { sql in
+            try await payment(for: event, provider: provider.name, on: sql).map { [.pending, .processing, .requiresAction].contains($0.status) } ?? false
+        }
+        guard waiting else { return event }
         var event = event
         do {
             update.processorFeeCents = try await provider.processorFee(of: ref, context: context) ?? 0
@@ -75,7 +80,7 @@ enum Webhooks {
         } catch let rejection as WebhookRejection {
             throw HTTPError(400, detail: rejection.detail, errors: [.init(field: WebhookSignature.header.capitalized, message: rejection.detail)])
         }
-        let event = await withProcessorFee(verified, from: provider, context: context)
+        let event = try await withProcessorFee(verified, from: provider, context: context)
         let now = context.now
         do {
             let (outcome, payouts) = try await context.database.transaction { sql -> (WebhookOutcome, [String]) in
