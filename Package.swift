@@ -57,8 +57,8 @@ let testDependencies: [Target.Dependency] = [
 let testTargets: [Target] = [
     ("BlytzSDKTests", []),
     ("BlytzManifestTests", ["BlytzManifest"]),
-    ("BlytzDataTests", [.product(name: "PostgresKit", package: "postgres-kit"), .product(name: "NIOPosix", package: "swift-nio")]),
-    ("BlytzRunnerTests", ["BlytzRunner", "BlytzManifest", "Users", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
+    ("BlytzDataTests", ["BlytzAWS", "SigV4", .product(name: "PostgresKit", package: "postgres-kit"), .product(name: "NIOPosix", package: "swift-nio")]),
+    ("BlytzRunnerTests", ["BlytzRunner", "BlytzManifest", "BlytzAWS", "SigV4", "Users", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
     ("UsersTests", ["Users"]),
     ("CommunicationTests", ["Communication", "BlytzRunner", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
     ("MarketplaceTests", ["Marketplace", "BlytzRunner"]),
@@ -130,7 +130,7 @@ let package = Package(
         .target(
             name: "BlytzData",
             dependencies: [
-                "Blytz",
+                "Blytz", "BlytzAWS",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
@@ -175,6 +175,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // AWS's SNS, SQS and API Gateway management API, signed with SigV4: the event path and pushes on AWS.
+        .target(
+            name: "BlytzAWS",
+            dependencies: [
+                "Blytz", "SigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // fork/exec with a parent-death signal, which Foundation's Process cannot set.
         .target(name: "CBlytzSpawn"),
         // The local runner: gateway, service ports, Runtime API, worker pools, schedules, WebSockets.
@@ -197,6 +208,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings
         ),

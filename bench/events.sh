@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The events benchmark, for both queue backends in one run:
+# The events benchmark, for the three event paths in one run (the embedded queue, the PostgreSQL queue,
+# and AWS's SNS and SQS, here moto's server):
 # - throughput: N events published in one transaction, until the consumer has processed them all
 #   (outbox → relay → queue → SQS batches → consumer, its effects recorded once through the inbox);
 # - latency: events published one at a time (one per request), from publishing to the consumer's
@@ -14,10 +15,16 @@ samples=${2:-300}
 build_release blytz blytz-fixtures
 work=$(mktemp -d)
 pg_dir="$work/postgres"
-cleanup() { kill "${runner_pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; local/postgres stop "$pg_dir" || true; rm -rf "$work"; }
+cleanup() { kill "${runner_pid:-0}" "${moto_pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; local/postgres stop "$pg_dir" || true; rm -rf "$work"; }
 trap cleanup EXIT
 server=$(local/postgres start "$pg_dir")
 base=${server%/postgres}
+python=local/.venv/bin/python
+[ -x "$python" ] || { python3 -m venv local/.venv && "$python" -m pip install -q -r local/tools/requirements.txt; }
+moto_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$python" -m moto.server -p "$moto_port" -H 127.0.0.1 > "$work/moto.log" 2>&1 &
+moto_pid=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$moto_port") 2>/dev/null && break; sleep 0.1; done
 
 run() { # name, then environment assignments
   local name=$1; shift
@@ -60,3 +67,4 @@ PY
 echo
 run embedded
 run postgres "FIXTURES_DATABASE_URL=$base/bench_service" "BLYTZ_QUEUE_URL=$base/bench_queue"
+run aws "FIXTURES_DATABASE_URL=$base/bench_aws_service" "BLYTZ_QUEUE_URL=aws://127.0.0.1:$moto_port" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing

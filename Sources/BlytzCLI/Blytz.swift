@@ -27,7 +27,7 @@ struct BlytzCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blytz",
         abstract: "Run, check and call BlytzWork's functions.",
-        subcommands: [Local.self, Validate.self, Routes.self, OpenAPI.self, Template.self, PackageCommand.self, New.self, Invoke.self, Migrate.self, Seed.self, Events.self, ServicePassThrough.self]
+        subcommands: [Local.self, Serve.self, Compose.self, Health.self, Validate.self, Routes.self, OpenAPI.self, Template.self, PackageCommand.self, New.self, Invoke.self, Migrate.self, Seed.self, Events.self, ServicePassThrough.self]
     )
 }
 
@@ -87,7 +87,6 @@ struct Local: AsyncParsableCommand {
     var maxBodyBytes = 6 * 1024 * 1024
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
         var options = Runner.Options(
             manifestPath: manifestOptions.manifest,
             dataDirectory: data.path,
@@ -97,12 +96,133 @@ struct Local: AsyncParsableCommand {
         options.gatewayPort = port
         options.watch = watch
         options.maxBodyBytes = maxBodyBytes
-        let level = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        let logger = Logger(label: "blytz") { JSONLogHandler(label: $0, level: level) }
+        try await Runner.serve(options, label: "blytz")
+    }
+}
+
+extension Runner {
+    /// Runs a runner with JSON logs at `LOG_LEVEL`; a bad manifest ends it with the reasons and status 1.
+    static func serve(_ options: Options, label: String) async throws {
+        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let logger = Logger(label: label) { JSONLogHandler(label: $0, level: level) }
         do {
             try await Runner(options: options, logger: logger).run()
         } catch let error as ManifestError {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve one service as a process of its own, for running replicas behind a reverse proxy.",
+        discussion: """
+            The service's routes and WebSocket path listen on --host and its port; its worker pools, outbox relay, queue consumers, \
+            schedules and WebSocket connections run inside. Replicas share the event queue (BLYTZ_QUEUE_URL, PostgreSQL): each event \
+            reaches each subscribed function once per delivery attempt, each schedule slot fires once, and a push reaches a WebSocket \
+            connection whichever replica holds it. Other services are called at BLYTZ_SERVICE_URL_<NAME>, else through \
+            BLYTZ_GATEWAY_URL/api. The runner's own endpoints (/_local/*, /@connections/*) listen on loopback only (--admin-port).
+            """
+    )
+
+    @Argument(help: "The service to serve.")
+    var service: String
+
+    @OptionGroup var manifestOptions: ManifestOptions
+
+    @OptionGroup var data: DataDirectoryOption
+
+    @Option(name: .long, help: "The address the service listens on.")
+    var host = "0.0.0.0"
+
+    @Option(name: .long, help: "The service's port (default: the manifest's).")
+    var port: Int?
+
+    @Option(name: .long, help: "The loopback port of the runner's own endpoints (0: a free one; the ready line says which).")
+    var adminPort = 0
+
+    @Option(name: .long, help: "Largest request body accepted, in bytes.")
+    var maxBodyBytes = 6 * 1024 * 1024
+
+    @Option(name: .long, help: "Seconds SIGTERM waits for in-flight work.")
+    var drainTimeout = 10
+
+    func run() async throws {
+        var options = Runner.Options(manifestPath: manifestOptions.manifest, dataDirectory: data.path, binDirectory: manifestOptions.binDirectory)
+        options.scope = .service(service)
+        options.host = host
+        options.servicePort = port
+        options.adminPort = adminPort
+        options.maxBodyBytes = maxBodyBytes
+        options.drainTimeout = .seconds(drainTimeout)
+        try await Runner.serve(options, label: "blytz.\(service)")
+    }
+}
+
+struct Compose: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the self-hosted deployment: a compose file (Traefik, PostgreSQL, a migration and each service's replicas), its image recipe and a settings example.",
+        discussion: "Writes <directory>/compose.yaml, Dockerfile, Dockerfile.dockerignore and env.example; build the image from the package root."
+    )
+
+    @OptionGroup var manifestOptions: ManifestOptions
+
+    @Option(name: .long, help: "Where to write the files.")
+    var directory = "deploy"
+
+    @Option(name: .long, help: "Replicas of every service.")
+    var replicas = 2
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Replicas of one service, as service=count.")
+    var scale: [String] = []
+
+    @Option(name: .long, help: "The image every container runs.")
+    var image = ComposeFile.Options().image
+
+    func run() throws {
+        let manifest = try Manifest.load(path: manifestOptions.manifest, executables: nil)
+        var options = ComposeFile.Options()
+        options.defaultReplicas = replicas
+        options.image = image
+        options.directory = directory
+        guard !directory.hasPrefix("/"), !directory.split(separator: "/").contains("..") else {
+            throw ValidationError("--directory is a folder inside the package (the image is built from the package root)")
+        }
+        for item in scale {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, manifest.service(named: parts[0]) != nil, let count = Int(parts[1]), count >= 0 else {
+                throw ValidationError("--scale takes service=count with a service of the manifest; got '\(item)'")
+            }
+            options.replicas[parts[0]] = count
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let files = [
+            ("compose.yaml", try ComposeFile.compose(manifest, options: options)),
+            ("Dockerfile", ComposeFile.dockerfile(manifest, options: options)),
+            ("Dockerfile.dockerignore", ComposeFile.dockerignore(options: options)),
+            ("env.example", ComposeFile.environmentExample(manifest)),
+        ]
+        for (name, text) in files {
+            try text.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8)
+            print("wrote \(directory)/\(name)")
+        }
+    }
+}
+
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exit 0 when the service on this machine answers GET /health with 200 (a container's health check)."
+    )
+
+    @Option(name: .long, help: "The service's port (default: $BLYTZ_HEALTH_PORT, else 3000).")
+    var port: Int?
+
+    func run() async throws {
+        let port = port ?? ProcessInfo.processInfo.environment["BLYTZ_HEALTH_PORT"].flatMap(Int.init) ?? 3000
+        let status = try? await LocalClient.get(host: "127.0.0.1", port: port, path: "/health")
+        guard status == 200 else {
+            FileHandle.standardError.write(Data("unhealthy: GET http://127.0.0.1:\(port)/health answered \(status.map(String.init) ?? "nothing")\n".utf8))
             throw ExitCode(1)
         }
     }
@@ -140,23 +260,42 @@ func writeJSON(_ document: JSONValue, to output: String?) throws {
 
 struct Template: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write the AWS SAM template of every function (its zip, HTTP and WebSocket routes, queues, schedules).",
-        discussion: "Database URLs, the service key and each service's secrets are NoEcho parameters: give them to `sam deploy --parameter-overrides`."
+        abstract: "Write the AWS deployment: a root stack (the APIs, the parameters) and a SAM stack per service (its functions, routes, queues, schedules).",
+        discussion: """
+            Writes <directory>/template.json and <directory>/<service>.json. Database URLs, the service key and each service's secrets are NoEcho \
+            parameters of the root stack: give them to `sam deploy --parameter-overrides`.
+            """
     )
 
     @OptionGroup var manifestOptions: ManifestOptions
 
-    @Option(name: .shortAndLong, help: "Where to write it (default: standard output).")
-    var output: String?
+    @Option(name: .long, help: "Where to write the stacks.")
+    var directory = ".build/sam"
 
-    @Option(help: "The directory the template names the functions' zips in.")
+    @Option(help: "The directory holding the functions' zips (`blytz package --output`; the stacks name it relative to themselves), or an s3:// prefix.")
     var packages = SAMTemplate.defaultPackages
 
     func run() throws {
         let manifest = try Manifest.load(path: manifestOptions.manifest, executables: manifestOptions.lookup())
-        let result = try SAMTemplate.build(manifest, packages: packages)
+        let result = try SAMTemplate.build(manifest, packages: packages.contains("://") ? packages : Self.relative(packages, from: directory))
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let root = "\(directory)/\(SAMTemplate.rootFile)"
+        try writeJSON(result.root, to: root)
+        print("wrote \(root): the HTTP and WebSocket APIs, the parameters, a nested stack per service")
+        for (service, stack) in result.services.sorted(by: { $0.key < $1.key }) {
+            try writeJSON(stack, to: "\(directory)/\(service).json")
+            print("wrote \(directory)/\(service).json: \(manifest.functions(of: service).count) functions of \(service)")
+        }
         for note in result.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
-        try writeJSON(result.template, to: output)
+    }
+
+    /// `path` as seen from `directory` (both relative to the current one, or absolute).
+    static func relative(_ path: String, from directory: String) -> String {
+        let target = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
+        let base = URL(fileURLWithPath: directory).standardizedFileURL.pathComponents
+        let shared = zip(target, base).prefix { $0 == $1 }.count
+        let parts = Array(repeating: "..", count: base.count - shared) + target.dropFirst(shared)
+        return parts.isEmpty ? "." : parts.joined(separator: "/")
     }
 }
 
@@ -403,6 +542,19 @@ struct Events: AsyncParsableCommand {
 
 /// Calls the runner's local endpoints.
 enum LocalClient {
+    /// The status of `GET path`.
+    static func get(host: String, port: Int, path: String) async throws -> Int {
+        let connection = try await HTTPClientConnection.connect(host: host, port: port)
+        do {
+            let response = try await connection.request(.GET, path, headers: [:], body: nil)
+            await connection.close()
+            return response.status
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
     static func post(_ url: URL, body: Data) async throws -> (Int, Data) {
         guard let host = url.host, let port = url.port else { throw ValidationError("the gateway URL needs a host and a port") }
         let connection = try await HTTPClientConnection.connect(host: host, port: port)

@@ -28,7 +28,7 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
         return .sqlite(path: "\(dataDirectory)/\(database).sqlite")
     }
 
-    static func parse(_ url: String) throws(Invalid) -> DatabaseLocation {
+    public static func parse(_ url: String) throws(Invalid) -> DatabaseLocation {
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") { return .postgres(url: url) }
         if url.hasPrefix("sqlite://") { return .sqlite(path: String(url.dropFirst("sqlite://".count))) }
         throw Invalid(description: "database URL '\(url)' is neither postgres:// nor sqlite://")

@@ -37,14 +37,10 @@ public struct Migrator: Sendable {
     /// Applies what is pending; returns the versions it applied.
     @discardableResult
     public func migrate(_ database: ServiceDatabase, logger: Logger) async throws -> [Int] {
-        try await database.transaction { sql in try await PlatformTables.create(on: sql) }
+        try await database.transaction(serialisedBy: service) { sql in try await PlatformTables.create(on: sql) }
         var applied: [Int] = []
         for migration in migrations {
-            let didApply = try await database.transaction { [service, migrations] sql in
-                // Serialise concurrent migrators: SQLite's BEGIN IMMEDIATE already holds the write lock.
-                if database.engine == .postgres {
-                    try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: Int64(truncatingIfNeeded: service.hashValueStable)))").run()
-                }
+            let didApply = try await database.transaction(serialisedBy: service) { [service, migrations] sql in
                 let history = try await sql.select().columns("version", "name").from("_blytz_migrations").orderBy("version")
                     .all(decoding: Record.self)
                 try Self.check(history, against: migrations, service: service)

@@ -105,21 +105,43 @@ public enum Outbox {
 
     /// Events not yet handed to the event queue, oldest first.
     public static func pending(_ database: ServiceDatabase, limit: Int = 100) async throws -> [OutboxEntry] {
-        try await database.withConnection { sql in
-            try await sql.select().columns("seq", "id", "type", "envelope", "sent_at").from("_blytz_outbox")
-                .where("sent_at", .is, SQLLiteral.null).orderBy("seq").limit(limit)
-                .all(decoding: OutboxEntry.self)
+        try await database.withConnection { sql in try await pendingQuery(sql, limit: limit).all(decoding: OutboxEntry.self) }
+    }
+
+    private static func pendingQuery(_ sql: any SQLDatabase, limit: Int) -> SQLSelectBuilder {
+        sql.select().columns("seq", "id", "type", "envelope", "sent_at").from("_blytz_outbox")
+            .where("sent_at", .is, SQLLiteral.null).orderBy("seq").limit(limit)
+    }
+
+    private static func markSent(_ ids: [String], on sql: any SQLDatabase) async throws {
+        try await sql.update("_blytz_outbox").set("sent_at", to: SQLBind(Date().formatted(.iso8601))).where("id", .in, SQLBind.group(ids)).run()
+    }
+
+    /// Hands up to `limit` pending events, oldest first, to `send` and marks them sent, in one transaction
+    /// that holds them: on PostgreSQL the relays of several replicas of a service each take different
+    /// events (`FOR UPDATE SKIP LOCKED`), so no event is handed over twice while its first hand-over is
+    /// under way. Returns how many were sent. `send` may run again for the same events when the
+    /// transaction is repeated on a fresh connection; it must tolerate that.
+    @discardableResult
+    public static func relay(_ database: ServiceDatabase, limit: Int, _ send: @escaping @Sendable ([OutboxEntry]) async throws -> Void) async throws -> Int {
+        let postgres = database.engine == .postgres
+        return try await database.transaction { sql in
+            var select = pendingQuery(sql, limit: limit)
+            if postgres { select = select.lockingClause(SQLRaw("FOR UPDATE SKIP LOCKED")) }
+            let pending = try await select.all(decoding: OutboxEntry.self)
+            guard !pending.isEmpty else { return 0 }
+            try await send(pending)
+            try await markSent(pending.map(\.id), on: sql)
+            return pending.count
         }
     }
 
     /// Marks events as handed to the event queue.
     public static func markSent(_ ids: [String], in database: ServiceDatabase) async throws {
         guard !ids.isEmpty else { return }
-        let now = Date().formatted(.iso8601)
-        try await database.transaction { sql in
-            try await sql.update("_blytz_outbox").set("sent_at", to: SQLBind(now)).where("id", .in, SQLBind.group(ids)).run()
-        }
+        try await database.transaction { sql in try await markSent(ids, on: sql) }
     }
+
 }
 
 extension ServiceDatabase {

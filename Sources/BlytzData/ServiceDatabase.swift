@@ -91,8 +91,16 @@ public final class ServiceDatabase: Sendable {
         do {
             try await server.withConnection { sql in
                 struct Found: Decodable { var datname: String }
-                let found = try await sql.select().column("datname").from("pg_database").where("datname", .equal, SQLBind(name)).first(decoding: Found.self)
-                if found == nil { try await sql.raw("CREATE DATABASE \(ident: name)").run() }
+                @Sendable func exists() async throws -> Bool {
+                    try await sql.select().column("datname").from("pg_database").where("datname", .equal, SQLBind(name)).first(decoding: Found.self) != nil
+                }
+                guard try await !exists() else { return }
+                do {
+                    try await sql.raw("CREATE DATABASE \(ident: name)").run()
+                } catch {
+                    // Another process starting at the same time may have created it first.
+                    guard try await exists() else { throw error }
+                }
             }
             await server.shutdown()
         } catch {
@@ -161,6 +169,19 @@ public final class ServiceDatabase: Sendable {
                 if ConnectionLost(error) == nil { try? await sql.raw("ROLLBACK").run() }
                 throw error
             }
+        }
+    }
+
+    /// A transaction that also excludes every other transaction serialised by the same `name`, in any
+    /// process: on PostgreSQL it first takes the transaction-scoped advisory lock of `name` (so replicas
+    /// starting together can create the same tables), on SQLite `BEGIN IMMEDIATE` already excludes them.
+    public func transaction<T: Sendable>(serialisedBy name: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let postgres = engine == .postgres
+        return try await transaction { sql in
+            if postgres {
+                try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: Int64(truncatingIfNeeded: name.hashValueStable)))").run()
+            }
+            return try await body(sql)
         }
     }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Blytz
+import BlytzAWS
 import Logging
 
 /// The key under which a worker's database sits in its dependencies.
@@ -65,12 +66,27 @@ public enum ServiceMain {
         functions: [String: any FunctionHandler], migrations: [Migration], setup: Setup? = nil, commands: [ServiceCommand] = []
     ) -> Never {
         FunctionRuntime.main(
-            functions,
+            functions.merging([OutboxSweep.name: OutboxSweep() as any FunctionHandler]) { own, _ in own },
             dependencies: { configuration, logger in
                 var dependencies = Dependencies()
                 let database = try ServiceDatabase.open(try location(configuration), maxConnections: poolSize(configuration), logger: logger)
                 dependencies[DatabaseKey.self] = database
                 dependencies.onShutdown { await database.shutdown() }
+                // On AWS, pushes go to API Gateway's management API, signed.
+                if let endpoint = configuration["BLYTZ_WEBSOCKET_ENDPOINT"], endpoint.contains(".execute-api."), let settings = AWSSettings({ configuration[$0] }) {
+                    dependencies.connections = APIGatewayConnections(endpoint: endpoint, settings: settings)
+                }
+                // On AWS, committed events leave the outbox for SNS right after the invocation that published them.
+                if let publisher = OutboxPublisher(configuration: configuration, database: database) {
+                    dependencies[OutboxPublisherKey.self] = publisher
+                    dependencies.afterPublishing {
+                        do {
+                            try await publisher.flush()
+                        } catch {
+                            logger.warning("handing the outbox to SNS failed; the sweep will", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
                 try await setup?(configuration, logger, &dependencies)
                 return dependencies
             },

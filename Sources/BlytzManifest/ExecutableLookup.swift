@@ -6,6 +6,8 @@ public struct ExecutableLookup: Sendable {
     public var binDirectory: String
     /// The folder of the manifest; relative `command` paths resolve against it.
     public var manifestDirectory: String
+    /// The services whose executables must be there (nil: every service's); `blytz serve` needs only its own.
+    public var required: Set<String>?
 
     /// Relative folders are resolved against the current directory: workers start in the manifest's folder.
     public init(binDirectory: String, manifestDirectory: String) {

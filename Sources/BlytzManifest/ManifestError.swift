@@ -4,6 +4,12 @@ public struct ManifestProblem: Sendable, Equatable, CustomStringConvertible {
     public var line: Int
     public var reason: String
 
+    public init(file: String, line: Int, reason: String) {
+        self.file = file
+        self.line = line
+        self.reason = reason
+    }
+
     public var description: String { "\(file):\(line): \(reason)" }
 }
 

@@ -64,7 +64,7 @@ struct ManifestValidator {
             case .queue, .schedule:
                 break
             }
-            if let executables {
+            if let executables, executables.required?.contains(service.name) ?? true {
                 if let command = function.command {
                     if executables.command(command) == nil {
                         add(function.line, "command '\(command[0])' of function '\(function.name)' is not an executable file")

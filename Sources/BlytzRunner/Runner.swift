@@ -14,10 +14,30 @@ import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
-/// `blytz local`: one process that serves every function of the manifest the way production does.
+/// Hosts services: `blytz serve <service>` runs one service as a process of its own (its worker pools,
+/// outbox relay, queue consumers, schedules and WebSocket connections, on its port), and `blytz local`
+/// composes every service and a gateway in one process. Both run the same parts.
 public struct Runner {
+    /// What one runner hosts.
+    public enum Scope: Sendable, Equatable {
+        /// Every service and the gateway, on loopback (`blytz local`).
+        case everything
+        /// One service on its port, reachable from other machines; its runner's own endpoints listen on
+        /// loopback only (`blytz serve <service>`).
+        case service(String)
+    }
+
     /// How the runner is started.
     public struct Options: Sendable {
+        public var scope: Scope = .everything
+        /// The address the service ports listen on (the gateway and the runner's own endpoints always
+        /// listen on loopback).
+        public var host = "127.0.0.1"
+        /// The served service's port, instead of the manifest's (`blytz serve --port`).
+        public var servicePort: Int?
+        /// The loopback port of a served service's runner endpoints (`/_local/*`, `/@connections/*`);
+        /// 0 picks a free one.
+        public var adminPort = 0
         public var manifestPath: String
         /// Logs and (later) databases and queues; `BLYTZ_DATA_DIR`, default `local/.data`.
         public var dataDirectory: String
@@ -49,26 +69,48 @@ public struct Runner {
     /// Validates the manifest, serves until SIGINT or SIGTERM, then drains and stops every worker.
     public func run() async throws {
         let manifestPath = URL(fileURLWithPath: options.manifestPath).standardizedFileURL.path
-        let lookup = ExecutableLookup(binDirectory: options.binDirectory, manifestDirectory: (manifestPath as NSString).deletingLastPathComponent)
+        var lookup = ExecutableLookup(binDirectory: options.binDirectory, manifestDirectory: (manifestPath as NSString).deletingLastPathComponent)
+        if case .service(let name) = options.scope { lookup.required = [name] }
         let manifest = try Manifest.load(path: manifestPath, executables: lookup)
         let dataDirectory = URL(fileURLWithPath: options.dataDirectory).standardizedFileURL.path
         try FileManager.default.createDirectory(atPath: "\(dataDirectory)/logs", withIntermediateDirectories: true)
         signal(SIGPIPE, SIG_IGN)
 
+        let served: [ServiceSpec]
+        switch options.scope {
+        case .everything:
+            served = manifest.services
+        case .service(let name):
+            guard let service = manifest.service(named: name) else {
+                throw ManifestError(problems: [ManifestProblem(file: manifestPath, line: 1, reason: "no service named '\(name)'; the manifest has \(manifest.services.map(\.name).joined(separator: ", "))")])
+            }
+            served = [service]
+        }
+        let servedNames = served.map(\.name)
+
         let group = MultiThreadedEventLoopGroup.singleton
         let spawner = ProcessSpawner(group: group)
-        let ports = PortRegistry(services: manifest.services.map(\.name))
+        let ports = PortRegistry(services: servedNames)
         let log = InvocationLog()
         let environment = ProcessInfo.processInfo.environment
-        let inherited = WorkerLauncher.inherited(from: environment, services: manifest.services.map(\.name), dataDirectory: dataDirectory)
-        let migrated = try await ServiceCommands(manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, environment: environment).migrate()
+        var inherited = WorkerLauncher.inherited(from: environment, services: manifest.services.map(\.name), dataDirectory: dataDirectory)
+        let migrated = try await ServiceCommands(manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, environment: environment).migrate(servedNames)
         for outcome in migrated {
             logger.info("migrations checked", metadata: ["service": "\(outcome.service)", "result": "\(outcome.output)"])
         }
-        // The outboxes of migrated services, and the queue their events go to.
-        let queue = try await EventQueue.open(try EventQueue.location(environment: environment, dataDirectory: dataDirectory), logger: logger)
+        // The outboxes of migrated services, and the queue their events go to: the event queue (whose
+        // database also keeps the schedules' slots), or AWS's SNS and SQS (`BLYTZ_QUEUE_URL=aws://…`).
+        let aws = AWSEventPath.settings(environment["BLYTZ_QUEUE_URL"], environment: environment)
+        let queueLocation = aws == nil ? try EventQueue.location(environment: environment, dataDirectory: dataDirectory) : .sqlite(path: "\(dataDirectory)/events.sqlite")
+        let queue = try await EventQueue.open(queueLocation, logger: logger)
+        var provisioned: AWSEventPath.Provisioned?
+        if let aws {
+            let made = try await AWSEventPath.provision(manifest: manifest, settings: aws, served: servedNames)
+            inherited.merge(AWSEventPath.workerEnvironment(aws, topic: made.topic)) { $1 }
+            provisioned = made
+        }
         var outboxes: [String: ServiceDatabase] = [:]
-        for service in manifest.services where migrated.contains(where: { $0.service == service.name }) {
+        for service in served where migrated.contains(where: { $0.service == service.name }) {
             let location = try DatabaseLocation.resolve(service: service.name, database: service.database, environment: environment, dataDirectory: dataDirectory)
             outboxes[service.name] = try ServiceDatabase.open(location, maxConnections: 2, logger: logger)
         }
@@ -76,15 +118,21 @@ public struct Runner {
         let launcher = WorkerLauncher(
             spawner: spawner, group: group, manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, ports: ports, inherited: inherited
         )
-        let pools = Dictionary(uniqueKeysWithValues: manifest.functions.map {
+        let pools = Dictionary(uniqueKeysWithValues: manifest.functions.filter { servedNames.contains($0.service) }.map {
             ($0.name, FunctionPool(function: $0, launcher: launcher, logger: logger, afterPublishing: relayWakeup))
         })
-        let events = EventBus(
-            manifest: manifest, queue: queue, outboxes: outboxes, pools: pools, relayWakeup: relayWakeup, log: log, logger: logger, group: group
-        )
+        let events: any EventPath =
+            if let aws, let provisioned {
+                AWSEventPath(manifest: manifest, settings: aws, provisioned: provisioned, pools: pools, outboxes: outboxes, log: log, logger: logger)
+            } else {
+                EventBus(manifest: manifest, queue: queue, outboxes: outboxes, pools: pools, relayWakeup: relayWakeup, log: log, logger: logger, group: group)
+            }
+        // Replicas sharing a PostgreSQL queue share their WebSocket connections' whereabouts through it.
+        let connections = queue.database.engine == .postgres
+            ? ConnectionRegistry(database: queue.database, services: servedNames, logger: logger) : nil
         let core = RunnerCore(
-            manifest: manifest, lookup: lookup, pools: pools, events: events, log: log, ports: ports, group: group, dataDirectory: dataDirectory,
-            maxBodyBytes: options.maxBodyBytes, serviceKey: inherited["BLYTZ_SERVICE_KEY"] ?? ""
+            manifest: manifest, served: servedNames, lookup: lookup, pools: pools, events: events, connections: connections, log: log, ports: ports,
+            group: group, dataDirectory: dataDirectory, maxBodyBytes: options.maxBodyBytes, serviceKey: inherited["BLYTZ_SERVICE_KEY"] ?? ""
         )
 
         // Shutdown runs in reverse: listeners stop first, the pools (and their workers) last.
@@ -94,13 +142,24 @@ public struct Runner {
             events,
             Scheduler(core: core, state: ScheduleState(queue: queue), logger: logger),
         ]
+        if let connections {
+            services.append(ConnectionService(registry: connections, hub: core.hub))
+        }
         if options.watch {
             services.append(SourceWatcher(core: core, spawner: spawner, lookup: lookup, dataDirectory: dataDirectory, inherited: inherited, logger: logger))
         }
-        for service in manifest.services {
-            services.append(listener(core: core, service: service.name, port: options.ephemeralPorts ? 0 : service.port, websocket: service.websocketPath != nil))
+        switch options.scope {
+        case .everything:
+            for service in served {
+                services.append(listener(core: core, role: .service(service.name), host: options.host, port: options.ephemeralPorts ? 0 : service.port, websocket: service.websocketPath != nil))
+            }
+            services.append(listener(core: core, role: .gateway, host: "127.0.0.1", port: options.ephemeralPorts ? 0 : options.gatewayPort, websocket: true))
+        case .service:
+            let service = served[0]
+            let port = options.servicePort ?? (options.ephemeralPorts ? 0 : service.port)
+            services.append(listener(core: core, role: .service(service.name), host: options.host, port: port, websocket: service.websocketPath != nil))
+            services.append(listener(core: core, role: .runner, host: "127.0.0.1", port: options.adminPort, websocket: false))
         }
-        services.append(listener(core: core, service: nil, port: options.ephemeralPorts ? 0 : options.gatewayPort, websocket: true))
 
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // SIGTERM always ends the runner: a drain that overruns is escalated to cancellation, and a
@@ -117,18 +176,18 @@ public struct Runner {
         await spawner.shutdown()
     }
 
-    private func listener(core: RunnerCore, service: String?, port: Int, websocket: Bool) -> any Service {
-        let responder = RunnerResponder(core: core, service: service)
+    private func listener(core: RunnerCore, role: ListenerRole, host: String, port: Int, websocket: Bool) -> any Service {
+        let responder = RunnerResponder(core: core, role: role)
         var quiet = logger
         quiet.logLevel = .warning
         let onRunning: @Sendable (any Channel) async -> Void = { channel in
-            core.ports.bound(service, port: channel.localAddress?.port ?? port)
+            core.ports.bound(role.service, port: channel.localAddress?.port ?? port)
         }
-        let configuration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: port), serverName: nil, reuseAddress: true)
+        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil, reuseAddress: true)
         guard websocket else {
             return Application(responder: responder, server: .http1(), configuration: configuration, onServerRunning: onRunning, logger: quiet)
         }
-        let server = HTTPServerBuilder { responder in RunnerChannel(responder: responder, hub: core.hub, listener: service) }
+        let server = HTTPServerBuilder { responder in RunnerChannel(responder: responder, hub: core.hub, listener: role.service) }
         return Application(responder: responder, server: server, configuration: configuration, onServerRunning: onRunning, logger: quiet)
     }
 }

@@ -8,11 +8,13 @@ import Synchronization
 /// WebSocket hub and the invocation log.
 final class RunnerCore: Sendable {
     let manifest: Manifest
+    /// The services this runner hosts (every one for `blytz local`, one for `blytz serve`).
+    let served: [String]
     /// Where the service executables are.
     let lookup: ExecutableLookup
     let routes: RouteTable
     let pools: [String: FunctionPool]
-    let events: EventBus
+    let events: any EventPath
     let hub: WebSocketHub
     let log: InvocationLog
     let ports: PortRegistry
@@ -26,10 +28,11 @@ final class RunnerCore: Sendable {
     private let drainingFlag = Atomic<Bool>(false)
 
     init(
-        manifest: Manifest, lookup: ExecutableLookup, pools: [String: FunctionPool], events: EventBus, log: InvocationLog, ports: PortRegistry, group: any EventLoopGroup,
-        dataDirectory: String, maxBodyBytes: Int, serviceKey: String
+        manifest: Manifest, served: [String], lookup: ExecutableLookup, pools: [String: FunctionPool], events: any EventPath, connections: ConnectionRegistry?,
+        log: InvocationLog, ports: PortRegistry, group: any EventLoopGroup, dataDirectory: String, maxBodyBytes: Int, serviceKey: String
     ) {
         self.manifest = manifest
+        self.served = served
         self.lookup = lookup
         self.routes = RouteTable(manifest: manifest)
         self.pools = pools
@@ -40,7 +43,7 @@ final class RunnerCore: Sendable {
         self.dataDirectory = dataDirectory
         self.maxBodyBytes = maxBodyBytes
         self.objectCredentials = LocalObjects.credentials(serviceKey: serviceKey)
-        self.hub = WebSocketHub(manifest: manifest, pools: pools, log: log)
+        self.hub = WebSocketHub(manifest: manifest, served: served, pools: pools, connections: connections, log: log)
     }
 
     /// Whether shutdown has begun (`/ready` answers 503).

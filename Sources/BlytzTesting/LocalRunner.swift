@@ -74,17 +74,31 @@ public final class LocalRunner: Sendable {
     /// Starts `blytz local` for `manifest` on ephemeral ports with a fresh data directory.
     public static func start(manifest: String, arguments: [String] = [], environment: [String: String] = [:], dataDirectory: String? = nil) async throws -> LocalRunner {
         let directory = dataDirectory ?? NSTemporaryDirectory() + "blytz-test-" + UUID().uuidString
+        return try await launch(["local", "--manifest", manifest, "--ephemeral-ports", "--data-dir", directory, "--bin-dir", buildDirectory] + arguments, environment: environment, directory: directory)
+    }
+
+    /// Starts `blytz serve <service>` for `manifest` on `port` (its runner endpoints on a free loopback
+    /// port: `urls.gateway`), with its own log in `dataDirectory` (which replicas of one service may share).
+    public static func serve(
+        _ service: String, manifest: String, port: Int, environment: [String: String] = [:], dataDirectory: String, arguments: [String] = []
+    ) async throws -> LocalRunner {
+        try await launch(
+            ["serve", service, "--manifest", manifest, "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDirectory, "--bin-dir", buildDirectory] + arguments,
+            environment: environment, directory: dataDirectory, log: "\(dataDirectory)/serve-\(port).log"
+        )
+    }
+
+    private static func launch(_ arguments: [String], environment: [String: String], directory: String, log: String? = nil) async throws -> LocalRunner {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let logPath = log ?? directory + "/runner.log"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: buildDirectory + "/blytz")
-        process.arguments = ["local", "--manifest", manifest, "--ephemeral-ports", "--data-dir", directory, "--bin-dir", buildDirectory] + arguments
+        process.arguments = arguments
         let environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.environment = environment
         let stdout = Pipe()
-        let stderr = FileHandle(forWritingAtPath: directory + "/runner.log") ?? {
-            FileManager.default.createFile(atPath: directory + "/runner.log", contents: nil)
-            return FileHandle(forWritingAtPath: directory + "/runner.log")!
-        }()
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        guard let stderr = FileHandle(forWritingAtPath: logPath) else { throw StartFailed(description: "cannot write \(logPath)") }
         process.standardOutput = stdout
         process.standardError = stderr
         let output = OutputCollector()
@@ -102,8 +116,8 @@ public final class LocalRunner: Sendable {
         guard let line = await output.firstLine(where: { $0.contains(#""event":"ready""#) }),
             let urls = try? JSONDecoder().decode(URLs.self, from: Data(line.utf8))
         else {
-            let log = (try? String(contentsOfFile: directory + "/runner.log", encoding: .utf8)) ?? ""
-            throw StartFailed(description: "blytz local did not become ready:\n\(log)")
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            throw StartFailed(description: "blytz \(arguments[0]) did not become ready:\n\(log)")
         }
         return LocalRunner(process: process, urls: urls, dataDirectory: directory, environment: environment, output: output)
     }
@@ -122,6 +136,13 @@ public final class LocalRunner: Sendable {
 
     /// Lines the runner printed on standard output (ready line, invocation log).
     public var lines: [String] { output.lines }
+
+    /// The ids of the events `function` was handed in invocations that succeeded, from the invocation log.
+    public func deliveredEvents(to function: String) -> [String] {
+        struct Logged: Decodable { var fn: String; var status: Int; var events: [String]? }
+        return lines.compactMap { try? JSONDecoder().decode(Logged.self, from: Data($0.utf8)) }
+            .filter { $0.fn == function && $0.status == 200 }.flatMap { $0.events ?? [] }
+    }
 
     /// Waits until a line satisfying `predicate` has been printed.
     public func waitForLine(timeout: Duration = .seconds(10), where predicate: @escaping @Sendable (String) -> Bool) async -> String? {

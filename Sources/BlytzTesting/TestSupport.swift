@@ -58,19 +58,26 @@ public func blytz(_ arguments: [String], environment: [String: String] = [:]) th
     try runProcess(LocalRunner.buildDirectory + "/blytz", arguments, environment: environment)
 }
 
-/// Runs `executable arguments…` to completion with `environment` added; returns its status and its
-/// output (stdout and stderr).
-public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+/// Runs `executable arguments…` to completion with `environment` added (in `directory`, by default the
+/// current one); returns its status and its output (stdout and stderr).
+public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    // A file, not a pipe: a pipe's end inherited by a process another test starts at the same moment (a
+    // database server that daemonises) would keep a read waiting for its end long after this one exited.
+    let path = NSTemporaryDirectory() + "blytz-run-\(UUID().uuidString).out"
+    FileManager.default.createFile(atPath: path, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    guard let file = FileHandle(forWritingAtPath: path) else { throw TestSetupError(description: "cannot write \(path)") }
+    process.standardOutput = file
+    process.standardError = file
     try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    try? file.close()
+    let output = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
     return (process.terminationStatus, String(decoding: output, as: UTF8.self))
 }
 
@@ -82,4 +89,12 @@ public func workerPIDs(function: String, dataDirectory: String) -> [Int32] {
         let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         return variables.contains("_HANDLER=\(function)") && variables.contains("BLYTZ_DATA_DIR=\(dataDirectory)")
     }
+}
+
+/// Runs `command` in `directory` to completion; returns its output, or throws it when it fails.
+@discardableResult
+public func runSucceeding(_ command: [String], in directory: String) throws -> String {
+    let (status, output) = try runProcess(command[0], Array(command.dropFirst()), directory: directory)
+    guard status == 0 else { throw TestSetupError(description: "\(command.joined(separator: " ")) failed (\(status)): \(output)") }
+    return output
 }

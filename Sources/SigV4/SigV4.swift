@@ -39,12 +39,17 @@ public struct SigV4Signer: Sendable {
         public var path: String
         public var query: [(name: String, value: String)]
         public var headers: [(name: String, value: String)]
+        /// The path is exactly the bytes sent, reserved characters left as they are (`/@connections/…`, as
+        /// AWS's SDKs send API Gateway's management paths): the canonical path encodes it once, as the
+        /// service does on receipt.
+        public var verbatimPath: Bool
 
-        public init(method: String, path: String, query: [(name: String, value: String)] = [], headers: [(name: String, value: String)]) {
+        public init(method: String, path: String, query: [(name: String, value: String)] = [], headers: [(name: String, value: String)], verbatimPath: Bool = false) {
             self.method = method
             self.path = path
             self.query = query
             self.headers = headers
+            self.verbatimPath = verbatimPath
         }
     }
 
@@ -93,7 +98,9 @@ public struct SigV4Signer: Sendable {
 
     /// The canonical request and its signed header names.
     public static func canonicalRequest(_ request: Request, payloadHash: String, doubleEncodePath: Bool) -> (String, String) {
-        let path = canonicalPath(request.path, doubleEncode: doubleEncodePath)
+        let path = request.verbatimPath && doubleEncodePath
+            ? request.path.split(separator: "/", omittingEmptySubsequences: false).map { encode(String($0)) }.joined(separator: "/")
+            : canonicalPath(request.path, doubleEncode: doubleEncodePath)
         let encoded: [(name: String, value: String)] = request.query.map { (encode($0.name), encode($0.value)) }
         let sorted = encoded.sorted { a, b in a.name == b.name ? a.value < b.value : a.name < b.name }
         let query = sorted.map { "\($0.name)=\($0.value)" }.joined(separator: "&")

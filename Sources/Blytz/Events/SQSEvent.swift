@@ -45,6 +45,42 @@ public struct SQSEvent: Codable, Sendable, Equatable {
     }
 }
 
+extension SQSEvent.Message {
+    /// The event this message carries, as the bus delivered it: the body itself, or, when SNS delivered it
+    /// to the queue (the body is an SNS notification: `{"Type": "Notification", "Message": …}`), the
+    /// notification's `Message`.
+    public var event: String {
+        guard body.hasPrefix("{"), body.contains("\"Type\""),
+            let notification = try? JSONDecoder().decode(SNSNotification.self, from: Data(body.utf8)), notification.type == "Notification"
+        else { return body }
+        return notification.message
+    }
+}
+
+/// What SNS wraps a published message in when it delivers it to an SQS queue (without raw delivery).
+public struct SNSNotification: Codable, Sendable, Equatable {
+    public var type: String
+    public var messageId: String
+    public var topicArn: String
+    public var message: String
+    public var timestamp: String
+    public var messageAttributes: [String: Attribute]?
+
+    public struct Attribute: Codable, Sendable, Equatable {
+        public var type: String
+        public var value: String
+
+        enum CodingKeys: String, CodingKey {
+            case type = "Type", value = "Value"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case type = "Type", messageId = "MessageId", topicArn = "TopicArn", message = "Message", timestamp = "Timestamp"
+        case messageAttributes = "MessageAttributes"
+    }
+}
+
 /// The answer to a batch: the messages that failed and must be delivered again.
 public struct SQSBatchResponse: Codable, Sendable, Equatable {
     public struct ItemFailure: Codable, Sendable, Equatable {

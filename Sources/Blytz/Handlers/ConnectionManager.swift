@@ -18,4 +18,8 @@ public struct ConnectionGone: Error, Sendable, Equatable {
 /// The management endpoint answered something other than success.
 public struct ConnectionManagerError: Error, Sendable, Equatable {
     public var status: Int
+
+    public init(status: Int) {
+        self.status = status
+    }
 }

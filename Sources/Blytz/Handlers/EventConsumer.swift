@@ -80,7 +80,7 @@ struct EventBatch<Payload: ConsumedEvent> {
         }
         for record in records {
             do {
-                batch.events.append((record.messageId, try JSON.decoder().decode(ConsumedEnvelope<Payload>.self, from: Data(record.body.utf8)).envelope))
+                batch.events.append((record.messageId, try JSON.decoder().decode(ConsumedEnvelope<Payload>.self, from: Data(record.event.utf8)).envelope))
             } catch {
                 let reason = "the event does not decode as \(Payload.self): \(DecodingFailure.describe(error))"
                 context.logger.error("event does not decode", metadata: ["message.id": "\(record.messageId)", "error": "\(reason)"])

@@ -120,6 +120,24 @@ public struct Dependencies: Sendable {
         for action in shutdownActions.reversed() { await action() }
     }
 
+    /// Where handlers push to WebSocket connections, when not the runner's management endpoint
+    /// (API Gateway's, on AWS).
+    public var connections: (any ConnectionManager)?
+
+    /// What runs after an invocation that published events, before its response is sent.
+    private var publishedActions: [@Sendable () async -> Void] = []
+
+    /// Registers work for after an invocation published events, such as handing the committed outbox to
+    /// a bus (on Lambda, where nothing runs between invocations).
+    public mutating func afterPublishing(_ action: @escaping @Sendable () async -> Void) {
+        publishedActions.append(action)
+    }
+
+    /// Runs the work registered for after an invocation published events.
+    public func published() async {
+        for action in publishedActions { await action() }
+    }
+
     public subscript<Key: DependencyKey>(_ key: Key.Type) -> Key.Value? {
         get { storage[ObjectIdentifier(key)] as? Key.Value }
         set { storage[ObjectIdentifier(key)] = newValue }

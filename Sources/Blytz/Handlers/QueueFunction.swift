@@ -29,7 +29,7 @@ extension QueueFunction {
         for record in batch.records {
             let metadata = QueueMessageMetadata(record)
             do {
-                let message = try JSON.decoder().decode(Message.self, from: Data(record.body.utf8))
+                let message = try JSON.decoder().decode(Message.self, from: Data(record.event.utf8))
                 try await handle(message, metadata: metadata, context: context)
             } catch {
                 context.logger.warning("message failed", metadata: ["message.id": "\(record.messageId)", "error": "\(String(reflecting: error))"])
@@ -62,7 +62,7 @@ extension QueueBatchFunction {
         var failures: [String] = []
         for record in batch.records {
             do {
-                items.append(QueueItem(message: try JSON.decoder().decode(Message.self, from: Data(record.body.utf8)), metadata: .init(record)))
+                items.append(QueueItem(message: try JSON.decoder().decode(Message.self, from: Data(record.event.utf8)), metadata: .init(record)))
             } catch {
                 context.logger.warning("message does not decode", metadata: ["message.id": "\(record.messageId)", "error": "\(error)"])
                 failures.append(record.messageId)

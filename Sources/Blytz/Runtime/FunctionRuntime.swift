@@ -97,7 +97,7 @@ public enum FunctionRuntime {
             }
             let shared = Shared(
                 functionName: name, logger: logger, configuration: configuration, dependencies: built,
-                connections: RuntimeConnectionManager(endpoint: environment["BLYTZ_WEBSOCKET_ENDPOINT"], group: group)
+                connections: built.connections ?? RuntimeConnectionManager(endpoint: environment["BLYTZ_WEBSOCKET_ENDPOINT"], group: group)
             )
             do {
                 try await loop(connection, handler: handler, shared: shared)
@@ -116,7 +116,7 @@ public enum FunctionRuntime {
         var logger: Logger
         var configuration: Configuration
         var dependencies: Dependencies
-        var connections: RuntimeConnectionManager
+        var connections: any ConnectionManager
     }
 
     static func loop(_ connection: HTTPClientConnection, handler: any FunctionHandler, shared: Shared) async throws {
@@ -134,6 +134,7 @@ public enum FunctionRuntime {
             let event = Data(buffer: next.body)
             do {
                 let output = try await handler.invoke(event, context: context)
+                if context.effects.didPublish { await shared.dependencies.published() }
                 let headers: HTTPHeaders = context.effects.didPublish ? [Self.publishedHeader: "1"] : [:]
                 _ = try await connection.request(.POST, "\(base)/invocation/\(requestId)/response", headers: headers, body: ByteBuffer(data: output))
             } catch {

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// Moves events from each service's outbox to the event queue and delivers them to every subscribed
 /// queue function, in SQS-shaped batches: failed items (reported, thrown, timed out, or lost with a crashed
@@ -36,20 +37,30 @@ final class EventBus: Service, Sendable {
         self.log = log
         self.logger = logger
         self.group = group
-        subscriptions = manifest.functions.compactMap { function in
+        subscriptions = Self.subscriptions(of: manifest)
+        deliveryWakeups = Dictionary(uniqueKeysWithValues: subscriptions.map { ($0.function.name, Wakeup()) })
+    }
+
+    /// Every queue function of `manifest`, with its trigger.
+    static func subscriptions(of manifest: Manifest) -> [(function: FunctionSpec, queue: QueueTrigger)] {
+        manifest.functions.compactMap { function in
             if case .queue(let queue) = function.trigger { return (function, queue) }
             return nil
         }
-        deliveryWakeups = Dictionary(uniqueKeysWithValues: subscriptions.map { ($0.function.name, Wakeup()) })
+    }
+
+    /// The functions of `subscriptions` subscribed to events of `type` (`*` subscribes to every type).
+    static func subscribers(of type: String, in subscriptions: [(function: FunctionSpec, queue: QueueTrigger)]) -> [String] {
+        subscriptions.filter { $0.queue.events.contains(type) || $0.queue.events.contains("*") }.map(\.function.name)
     }
 
     /// The functions subscribed to events of `type`.
     func subscribers(of type: String) -> [String] {
-        subscriptions.filter { $0.queue.events.contains(type) || $0.queue.events.contains("*") }.map(\.function.name)
+        Self.subscribers(of: type, in: subscriptions)
     }
 
-    /// Queues an event directly (`blytz events publish`), bypassing any outbox.
-    func publish(type: String, subject: String?, data: Data) async throws -> String {
+    /// The envelope of an event published directly (`blytz events publish`): a fresh id, `blytz` as its source.
+    static func directEnvelope(type: String, subject: String?, data: Data) -> (id: String, envelope: String) {
         let id = UUID().uuidString.lowercased()
         var writer = JSONWriter(capacity: 256 + data.count)
         writer.object { json in
@@ -61,7 +72,12 @@ final class EventBus: Service, Sendable {
             json.field("data", raw: String(decoding: data, as: UTF8.self))
             json.field("traceparent", TraceContext.child(of: nil))
         }
-        let envelope = String(buffer: writer.buffer)
+        return (id, String(buffer: writer.buffer))
+    }
+
+    /// Queues an event directly (`blytz events publish`), bypassing any outbox.
+    func publish(type: String, subject: String?, data: Data) async throws -> String {
+        let (id, envelope) = Self.directEnvelope(type: type, subject: subject, data: data)
         let subscribers = self.subscribers(of: type)
         try await queue.enqueue([.init(id: id, type: type, envelope: envelope)], subscribers: { _ in subscribers }, now: wallClockMilliseconds())
         subscribers.forEach { deliveryWakeups[$0]?.signal() }
@@ -102,15 +118,23 @@ final class EventBus: Service, Sendable {
 
     private func drain(_ service: String, _ database: ServiceDatabase) async throws {
         while true {
-            let pending = try await Outbox.pending(database, limit: 500)
-            guard !pending.isEmpty else { return }
-            let events = pending.map { EventQueue.Event(id: $0.id, type: $0.type, envelope: $0.envelope) }
-            let routes = Dictionary(uniqueKeysWithValues: Set(pending.map(\.type)).map { ($0, subscribers(of: $0)) })
-            try await queue.enqueue(events, subscribers: { routes[$0] ?? [] }, now: wallClockMilliseconds())
-            try await Outbox.markSent(pending.map(\.id), in: database)
-            Set(routes.values.joined()).forEach { deliveryWakeups[$0]?.signal() }
-            if pending.count < 500 { return }
+            let routed = Routed()
+            let sent = try await Outbox.relay(database, limit: 500) { [self] pending in
+                let events = pending.map { EventQueue.Event(id: $0.id, type: $0.type, envelope: $0.envelope) }
+                let routes = Dictionary(uniqueKeysWithValues: Set(pending.map(\.type)).map { ($0, subscribers(of: $0)) })
+                try await queue.enqueue(events, subscribers: { routes[$0] ?? [] }, now: wallClockMilliseconds())
+                routed.add(routes.values.joined())
+            }
+            routed.functions.forEach { deliveryWakeups[$0]?.signal() }
+            if sent < 500 { return }
         }
+    }
+
+    /// The functions a relay queued deliveries for.
+    private final class Routed: Sendable {
+        private let names = Mutex<Set<String>>([])
+        func add(_ functions: some Sequence<String>) { names.withLock { $0.formUnion(functions) } }
+        var functions: Set<String> { names.withLock { $0 } }
     }
 
     // MARK: Delivery
@@ -184,7 +208,8 @@ final class EventBus: Service, Sendable {
         let elapsed = ContinuousClock.now - start
         log.record(
             function: function.name, requestID: requestID, status: failures.isEmpty ? 200 : (failures.count >= batch.count ? 502 : 207),
-            durationMs: elapsed.fractionalMilliseconds, coldStart: result.coldStart, trigger: "queue"
+            durationMs: elapsed.fractionalMilliseconds, coldStart: result.coldStart, trigger: "queue",
+            events: batch.map(\.event_id)
         )
     }
 

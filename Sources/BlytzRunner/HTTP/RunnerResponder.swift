@@ -17,15 +17,34 @@ struct RunnerRequestContext: RequestContext {
     }
 }
 
-/// Answers HTTP on one listener: the gateway (`service == nil`, routing `/api/<segment>/…`) or one
-/// service's own port. Routes come from the manifest; each request becomes an API Gateway v2.0 event
-/// for the function's pool.
+/// What a listener of the runner answers.
+enum ListenerRole: Sendable {
+    /// `blytz local`'s gateway: `/api/<segment>/…` routed to the owning service, and the runner's own
+    /// endpoints (`/_local/*`, `/@connections/*`, `/openapi.json`), on loopback.
+    case gateway
+    /// One service's port: its routes and WebSocket path, `/health` and `/ready`, nothing of the runner's.
+    case service(String)
+    /// A served service's runner endpoints (`/_local/*`, `/@connections/*`), on loopback only.
+    case runner
+
+    var service: String? {
+        if case .service(let name) = self { return name }
+        return nil
+    }
+
+    var isGateway: Bool {
+        if case .gateway = self { return true }
+        return false
+    }
+}
+
+/// Answers HTTP on one listener. Routes come from the manifest; each request becomes an API Gateway v2.0
+/// event for the function's pool.
 struct RunnerResponder: HTTPResponder {
     typealias Context = RunnerRequestContext
 
     let core: RunnerCore
-    /// The service this listener belongs to; nil for the gateway.
-    let service: String?
+    let role: ListenerRole
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let requestID = TraceContext.acceptableRequestID(request.headers[.requestID]) ?? TraceContext.requestID()
@@ -39,7 +58,7 @@ struct RunnerResponder: HTTPResponder {
         switch path {
         case "/health":
             return EventMapping.json(["status": "ok"])
-        case "/openapi.json" where service == nil && request.method == .get:
+        case "/openapi.json" where role.isGateway && request.method == .get:
             return await OpenAPIEndpoint.answer(core)
         case "/ready":
             return core.draining
@@ -50,13 +69,15 @@ struct RunnerResponder: HTTPResponder {
         }
         let servicePath: String
         let owner: String
-        if let service {
+        switch role {
+        case .service(let service):
             servicePath = path
             owner = service
-        } else {
+        case .gateway, .runner:
             if path.hasPrefix(LocalObjects.pathPrefix + "/") { return await LocalObjectEndpoint(core: core).answer(request, context: context) }
             if path.hasPrefix("/_local/") { return await LocalEndpoints(core: core).answer(request, path: path, requestID: requestID) }
             if path.hasPrefix("/@connections/") { return await core.hub.manage(request, path: path) }
+            guard role.isGateway else { return EventMapping.problem(404, "No runner endpoint \(path).") }
             guard path == "/api" || path.hasPrefix("/api/") else { return EventMapping.problem(404, "No route for \(path); the API lives under /api.") }
             servicePath = String(path.dropFirst(4))
             guard let found = core.routes.service(forPath: servicePath) else {

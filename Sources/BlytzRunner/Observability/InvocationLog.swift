@@ -13,7 +13,8 @@ final class InvocationLog: Sendable {
         self.fd = fd
     }
 
-    func record(function: String, requestID: String, status: Int, durationMs: Double, coldStart: Bool, trigger: String) {
+    /// Logs one invocation; a queue function's line names the events it was handed (`events`).
+    func record(function: String, requestID: String, status: Int, durationMs: Double, coldStart: Bool, trigger: String, events: [String]? = nil) {
         var writer = JSONWriter(capacity: 256)
         writer.object { json in
             json.field("time", Timestamp.iso8601(milliseconds: wallClockMilliseconds()))
@@ -25,6 +26,7 @@ final class InvocationLog: Sendable {
             json.field("durationMs", raw: String((durationMs * 1000).rounded() / 1000))
             json.field("coldStart", coldStart)
             json.field("trigger", trigger)
+            if let events { json.field("events", events) }
         }
         writer.buffer.writeInteger(UInt8(ascii: "\n"))
         let line = writer.buffer

@@ -76,11 +76,13 @@ struct WorkerLauncher: Sendable {
         environment["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST"
         environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = "\(function.memoryMB)"
         environment["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "\(function.timeout.milliseconds / 1000)"
-        environment["AWS_REGION"] = "local"
+        if environment["AWS_REGION"] == nil { environment["AWS_REGION"] = "local" }
         environment["BLYTZ_WEBSOCKET_ENDPOINT"] = urls.gateway
         if environment["BLYTZ_OBJECTS_ENDPOINT"] == nil { environment["BLYTZ_OBJECTS_ENDPOINT"] = urls.gateway + LocalObjects.pathPrefix }
-        for (name, url) in urls.services where environment["BLYTZ_SERVICE_URL_\(name.uppercased())"] == nil {
-            environment["BLYTZ_SERVICE_URL_\(name.uppercased())"] = url
+        // A service this runner does not host is reached through the gateway (`BLYTZ_GATEWAY_URL`, the
+        // reverse proxy in front of served services) unless its own URL is configured.
+        for other in manifest.services where environment["BLYTZ_SERVICE_URL_\(other.name.uppercased())"] == nil {
+            environment["BLYTZ_SERVICE_URL_\(other.name.uppercased())"] = urls.services[other.name] ?? inherited["BLYTZ_GATEWAY_URL"].map { $0 + "/api" }
         }
         environment.merge(function.environment) { $1 }
         do {

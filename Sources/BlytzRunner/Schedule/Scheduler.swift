@@ -8,7 +8,7 @@ import ServiceLifecycle
 
 /// Fires schedule-triggered functions on their cron expressions, each firing an EventBridge-shaped event.
 /// A firing that runs long does not delay the next one. Each slot is claimed in the schedule state before
-/// it fires, so a slot fires once across restarts (and across runners sharing a PostgreSQL queue); a slot
+/// it fires, so a slot fires once across restarts (and across replicas sharing a PostgreSQL queue); a slot
 /// missed while no runner ran is fired once at start, and how many were missed is logged.
 struct Scheduler: Service {
     let core: RunnerCore
@@ -17,7 +17,7 @@ struct Scheduler: Service {
 
     func run() async throws {
         let schedules = core.manifest.functions.compactMap { function -> (FunctionSpec, CronSchedule)? in
-            if case .schedule(let cron) = function.trigger { return (function, cron) }
+            if case .schedule(let cron) = function.trigger, core.pools[function.name] != nil { return (function, cron) }
             return nil
         }
         guard !schedules.isEmpty else { return try await gracefulShutdown() }

@@ -8,9 +8,11 @@ import NIOCore
 import NIOWebSocket
 import Synchronization
 
-/// WebSocket APIs the way API Gateway runs them: the runner holds every connection, invokes the
+/// WebSocket APIs the way API Gateway runs them: the runner holds its services' connections, invokes the
 /// service's `$connect` (which may refuse the upgrade), `$disconnect`, `$default` and named-action
-/// functions, and lets handlers push to a connection id through `/@connections/{id}`.
+/// functions, and lets handlers push to a connection id through `/@connections/{id}`. With a
+/// `ConnectionRegistry` (replicas sharing a PostgreSQL queue) a push reaches a connection another
+/// replica holds.
 final class WebSocketHub: Sendable {
     /// One open connection.
     struct Connection: Sendable {
@@ -50,7 +52,10 @@ final class WebSocketHub: Sendable {
     }
 
     let manifest: Manifest
+    /// The services whose WebSocket paths this runner accepts.
+    let served: [String]
     let pools: [String: FunctionPool]
+    let registry: ConnectionRegistry?
     let log: InvocationLog
     /// Routes per service: route key → function.
     let routes: [String: [String: String]]
@@ -58,12 +63,14 @@ final class WebSocketHub: Sendable {
     /// Largest message accepted from a client (API Gateway's frame limit is 32 KB, its message limit 128 KB).
     static let maxMessageBytes = 128 * 1024
 
-    init(manifest: Manifest, pools: [String: FunctionPool], log: InvocationLog) {
+    init(manifest: Manifest, served: [String], pools: [String: FunctionPool], connections: ConnectionRegistry?, log: InvocationLog) {
         self.manifest = manifest
+        self.served = served
         self.pools = pools
+        self.registry = connections
         self.log = log
         var routes: [String: [String: String]] = [:]
-        for function in manifest.functions {
+        for function in manifest.functions where served.contains(function.service) {
             if case .websocket(let route) = function.trigger { routes[function.service, default: [:]][route] = function.name }
         }
         self.routes = routes
@@ -81,7 +88,9 @@ final class WebSocketHub: Sendable {
             guard path.hasPrefix("/api/") else { return .notWebSocket }
             path.removeFirst(4)
         }
-        guard let service = manifest.services.first(where: { $0.websocketPath == path && (listener == nil || listener == $0.name) }) else {
+        guard let service = manifest.services.first(where: {
+            $0.websocketPath == path && served.contains($0.name) && (listener == nil || listener == $0.name)
+        }) else {
             return .notWebSocket
         }
         let connectionID = TraceContext.requestID()
@@ -110,6 +119,7 @@ final class WebSocketHub: Sendable {
         connections.withLock {
             $0[id] = Connection(service: service, outbound: outbound, connectedAt: connectedAt, lastActiveAt: connectedAt, sourceIP: sourceIP)
         }
+        await registry?.register(id, service: service, connectedAt: connectedAt, sourceIP: sourceIP)
         do {
             for try await message in inbound.messages(maxSize: Self.maxMessageBytes) {
                 connections.withLock { $0[id]?.lastActiveAt = wallClockMilliseconds() }
@@ -134,8 +144,28 @@ final class WebSocketHub: Sendable {
             // The client went away or sent a frame over the limit; the connection ends either way.
         }
         connections.withLock { _ = $0.removeValue(forKey: id) }
+        await registry?.unregister(id)
+        await runDisconnect(id, service: service, connectedAt: connectedAt)
+    }
+
+    private func runDisconnect(_ id: String, service: String, connectedAt: Int64) async {
         if let function = routes[service]?["$disconnect"] {
             _ = await invoke(function, event: event(service: service, route: "$disconnect", type: "DISCONNECT", connectionID: id, connectedAt: connectedAt))
+        }
+    }
+
+    /// Runs `$disconnect` for a connection whose replica died.
+    func disconnected(_ orphan: ConnectionRegistry.Located) async {
+        await runDisconnect(orphan.id, service: orphan.service, connectedAt: orphan.connected_at)
+    }
+
+    /// Carries out a push another replica left for a connection held here.
+    func deliver(_ push: ConnectionRegistry.Push) async {
+        guard let connection = connections.withLock({ $0[push.connection] }) else { return }
+        switch push.kind {
+        case .text: try? await connection.outbound.write(.text(push.body))
+        case .binary: try? await connection.outbound.write(.binary(ByteBuffer(bytes: Data(base64Encoded: push.body) ?? Data())))
+        case .close: try? await connection.outbound.close(.normalClosure, reason: nil)
         }
     }
 
@@ -156,7 +186,7 @@ final class WebSocketHub: Sendable {
     func manage(_ request: Request, path: String) async -> Response {
         let id = String(path.dropFirst("/@connections/".count))
         guard let connection = connections.withLock({ $0[id] }) else {
-            return EventMapping.problem(410, "Connection \(id) is gone.")
+            return await manageElsewhere(request, id: id)
         }
         switch request.method {
         case .get:
@@ -185,6 +215,41 @@ final class WebSocketHub: Sendable {
             var headers = HTTPFields()
             headers[.allow] = "GET, POST, DELETE"
             return EventMapping.problem(405, "Use GET, POST or DELETE on a connection.", headers: headers)
+        }
+    }
+
+    /// The management endpoint for a connection another replica holds.
+    private func manageElsewhere(_ request: Request, id: String) async -> Response {
+        guard let registry, let located = try? await registry.locate(id), located.replica != registry.replica else {
+            return EventMapping.problem(410, "Connection \(id) is gone.")
+        }
+        do {
+            switch request.method {
+            case .get:
+                let at = Self.iso(located.connected_at)
+                return EventMapping.json(ConnectionInfo(connectedAt: at, lastActiveAt: at, identity: .init(sourceIp: located.source_ip)))
+            case .post:
+                guard let body = try? await request.body.collect(upTo: Self.maxMessageBytes) else {
+                    return EventMapping.problem(413, "A message may be at most \(Self.maxMessageBytes) bytes.")
+                }
+                if let text = body.getString(at: body.readerIndex, length: body.readableBytes), text.utf8.count == body.readableBytes {
+                    try await registry.send(.text, body: text, to: located)
+                } else {
+                    try await registry.send(.binary, body: Data(body.readableBytesView).base64EncodedString(), to: located)
+                }
+                return Response(status: .ok)
+            case .delete:
+                try await registry.send(.close, body: "", to: located)
+                return Response(status: .noContent)
+            default:
+                var headers = HTTPFields()
+                headers[.allow] = "GET, POST, DELETE"
+                return EventMapping.problem(405, "Use GET, POST or DELETE on a connection.", headers: headers)
+            }
+        } catch {
+            var headers = HTTPFields()
+            headers[.retryAfter] = "1"
+            return EventMapping.problem(503, "The connection registry is unavailable.", headers: headers)
         }
     }
 

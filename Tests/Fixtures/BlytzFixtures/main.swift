@@ -151,9 +151,16 @@ struct OnHit: QueueFunction {
     }
 }
 
-/// The batch form of `OnHit`: one transaction per batch records every new event and its latency.
+/// The batch form of `OnHit`: one transaction per batch records every new event and its latency. Every
+/// event it is handed is counted first, in a transaction of its own (`handed`), so that a benchmark sees
+/// how many events were delivered more than once.
 struct OnHitBatch: QueueBatchFunction {
     func handle(_ batch: [QueueItem<EventEnvelope<[String: String]>>], context: FunctionContext) async throws -> [String] {
+        try await context.database.transaction { sql in
+            var insert = sql.insert(into: "handed").columns("event_id")
+            for item in batch { insert = insert.values(SQLBind(item.message.id)) }
+            try await insert.run()
+        }
         let now = Date()
         let format = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         let latencies = Dictionary(batch.map { item in
@@ -192,6 +199,20 @@ struct Burst: HTTPFunction {
     }
 }
 
+/// `POST /fx/doomed`: commits a `HitRecorded` and kills its own process before it can answer (or hand its
+/// outbox over): what it committed must still be delivered.
+struct Doomed: HTTPFunction {
+    static let access = Open()
+
+    func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Empty> {
+        try await context.database.transaction { sql in
+            try await context.publish(HitRecorded(hit: "doomed"), on: sql)
+        }
+        kill(getpid(), SIGKILL)
+        return .noContent
+    }
+}
+
 /// `GET /fx/latency`: publish-to-consumer latency percentiles of every `HitRecorded` seen.
 struct Latency: HTTPFunction {
     static let access = Open()
@@ -223,15 +244,19 @@ struct Fragile: QueueFunction {
 struct Seen: HTTPFunction {
     static let access = Open()
 
-    struct Output: Codable, ResponseBody { var seen: Int }
+    /// `seen`: processed once (the inbox); `handed`: deliveries to `fx-on-hit-batch`, of `handedEvents` events.
+    struct Output: Codable, ResponseBody { var seen: Int; var handed: Int; var handedEvents: Int }
 
     func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let consumer = request.query["consumer"] ?? ""
-        let seen = try await context.database.withConnection { sql in
-            struct Count: Decodable { var count: Int }
-            return try await sql.raw("SELECT COUNT(*) AS count FROM _blytz_inbox WHERE consumer = \(bind: consumer)").first(decoding: Count.self)?.count ?? 0
+        struct Count: Decodable { var count: Int }
+        let counts = try await context.database.withConnection { sql in
+            let seen = try await sql.raw("SELECT COUNT(*) AS count FROM _blytz_inbox WHERE consumer = \(bind: consumer)").first(decoding: Count.self)?.count ?? 0
+            let handed = try await sql.raw("SELECT COUNT(*) AS count FROM handed").first(decoding: Count.self)?.count ?? 0
+            let events = try await sql.raw("SELECT COUNT(DISTINCT event_id) AS count FROM handed").first(decoding: Count.self)?.count ?? 0
+            return Output(seen: seen, handed: handed, handedEvents: events)
         }
-        return .ok(Output(seen: seen))
+        return .ok(counts)
     }
 }
 
@@ -324,6 +349,9 @@ let migrations = [
             .column("ms", type: .real, .notNull)
             .run()
     },
+    Migration(3, "create handed") { sql in
+        try await sql.create(table: "handed").column("event_id", type: .text, .notNull).run()
+    },
 ]
 
 ServiceMain.main(functions: [
@@ -343,6 +371,7 @@ ServiceMain.main(functions: [
     "fx-ws-shout": Shout(),
     "fx-ws-disconnect": Disconnect(),
     "fx-hit": Hit(),
+    "fx-doomed": Doomed(),
     "fx-on-hit": OnHit(),
     "fx-seen": Seen(),
     "fx-fragile": Fragile(),

@@ -1,3 +1,4 @@
+import BlytzData
 import SQLKit
 
 /// The last slot each schedule fired, kept beside the event queue: a restarted runner neither fires a
@@ -11,7 +12,7 @@ public struct ScheduleState: Sendable {
 
     /// Creates the table when missing.
     public func prepare() async throws {
-        try await database.transaction { sql in
+        try await database.transaction(serialisedBy: "_blytz_schedules") { sql in
             try await sql.create(table: "_blytz_schedules").ifNotExists()
                 .column("function", type: .text, .primaryKey(autoIncrement: false))
                 .column("last_due", type: .bigint, .notNull)

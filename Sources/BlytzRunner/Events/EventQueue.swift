@@ -1,7 +1,6 @@
+import BlytzData
 import Foundation
 import Logging
-import NIOPosix
-import PostgresKit
 import SQLKit
 
 /// The durable event queue: one delivery per event and subscribing function, leased while a consumer
@@ -52,7 +51,7 @@ public final class EventQueue: Sendable {
         try await ServiceDatabase.createIfMissing(location, logger: logger)
         let database = try ServiceDatabase.open(location, maxConnections: 4, logger: logger)
         do {
-            try await database.transaction { sql in
+            try await database.transaction(serialisedBy: "_blytz_deliveries") { sql in
                 try await sql.create(table: "_blytz_deliveries").ifNotExists()
                     .column("seq", type: .bigint, .primaryKey(autoIncrement: true))
                     .column("function", type: .text, .notNull)
@@ -118,28 +117,7 @@ public final class EventQueue: Sendable {
     /// Calls `wake` with a function's name whenever any runner queues deliveries for it (PostgreSQL only;
     /// returns at once for SQLite, whose queue has a single runner). Reconnects until cancelled.
     public func listen(logger: Logger, wake: @escaping @Sendable (String) -> Void) async {
-        guard case .postgres(let url) = database.location, let configuration = try? SQLPostgresConfiguration(url: url) else { return }
-        var id = 0
-        while !Task.isCancelled {
-            id += 1
-            do {
-                let connection = try await PostgresConnection.connect(
-                    on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration.coreConfiguration, id: id, logger: logger
-                ).get()
-                do {
-                    try await connection.listen(on: Self.channel) { notifications in
-                        for try await notification in notifications { wake(notification.payload) }
-                    }
-                } catch {
-                    try? await connection.close()
-                    throw error
-                }
-                try? await connection.close()
-            } catch {
-                logger.warning("queue listener disconnected; reconnecting", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
+        await PostgresNotifications.listen(to: database.location, channel: Self.channel, logger: logger, heard: wake)
     }
 
     /// Leases up to `limit` ready deliveries of `function` until `now + lease`, counting an attempt each.
