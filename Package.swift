@@ -193,6 +193,7 @@ let package = Package(
             name: "BlytzRunner",
             dependencies: [
                 "Blytz", "BlytzData", "BlytzManifest", "BlytzObjects", "SigV4", "CBlytzSpawn",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

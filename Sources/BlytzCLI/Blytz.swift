@@ -202,7 +202,7 @@ struct Compose: ParsableCommand {
             ("Dockerfile", ComposeFile.dockerfile(manifest, options: options)),
             ("Dockerfile.dockerignore", ComposeFile.dockerignore(options: options)),
             ("env.example", ComposeFile.environmentExample(manifest)),
-        ]
+        ] + (try ComposeFile.legacyRoutes(manifest).map { [(ComposeFile.legacyRoutesFile, $0)] } ?? [])
         for (name, text) in files {
             try text.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8)
             print("wrote \(directory)/\(name)")

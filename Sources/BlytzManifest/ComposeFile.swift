@@ -53,14 +53,20 @@ public enum ComposeFile {
             "BLYTZ_GATEWAY_URL": "http://traefik",
             "BLYTZ_DATA_DIR": quoted(dataDirectory),
         ]
+        var traefikCommand: [Node] = [
+            "--providers.docker=true", "--providers.docker.exposedbydefault=false", "--entrypoints.web.address=:80", "--ping=true",
+        ]
+        var traefikVolumes: [Node] = ["/var/run/docker.sock:/var/run/docker.sock:ro"]
+        if manifest.legacy != nil {
+            traefikCommand.append(Node("--providers.file.filename=\(legacyRoutesMount)"))
+            traefikVolumes.append(quoted("./\(legacyRoutesFile):\(legacyRoutesMount):ro"))
+        }
         var services: [(Node, Node)] = [
             ("traefik", [
                 "image": quoted(options.traefikImage),
-                "command": [
-                    "--providers.docker=true", "--providers.docker.exposedbydefault=false", "--entrypoints.web.address=:80", "--ping=true",
-                ],
+                "command": .sequence(.init(traefikCommand)),
                 "ports": [quoted("${BLYTZ_HTTP_PORT:-80}:80")],
-                "volumes": ["/var/run/docker.sock:/var/run/docker.sock:ro"],
+                "volumes": .sequence(.init(traefikVolumes)),
                 "healthcheck": ["test": ["CMD", "traefik", "healthcheck", "--ping"], "interval": "10s", "timeout": "3s", "retries": 3],
                 "restart": "unless-stopped",
             ]),
@@ -121,6 +127,33 @@ public enum ComposeFile {
             "volumes": ["postgres-data": [:], "blytz-data": [:]],
         ]
         return "# The self-hosted deployment of \(options.manifest), written by `blytz compose`: regenerate it, do not edit it.\n"
+            + (try Yams.serialize(node: document, width: -1))
+    }
+
+    /// The Traefik dynamic configuration beside the compose file that routes the monolith's prefixes.
+    public static let legacyRoutesFile = "traefik-legacy.yaml"
+    static let legacyRoutesMount = "/etc/traefik/legacy.yaml"
+    /// Above any rule length, Traefik's default priority, so the monolith's prefixes win over a service's segments.
+    public static let legacyPriority = 1_000_000
+
+    /// The Traefik routes of the manifest's `legacy` prefixes (file provider): each forwarded to the monolith
+    /// unchanged, nothing stripped, the client's Host passed on. Nil when the manifest names no monolith.
+    public static func legacyRoutes(_ manifest: Manifest) throws -> String? {
+        guard let legacy = manifest.legacy else { return nil }
+        guard !legacy.prefixes.isEmpty else { return "# The monolith owns no prefix any more: every path goes to the services.\n" }
+        let rule = legacy.prefixes.sorted().map { prefix in
+            let base = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+            return "Path(`\(base)`) || PathPrefix(`\(base)/`)"
+        }.joined(separator: " || ")
+        let document: Node = [
+            "http": [
+                "routers": ["legacy": [
+                    "rule": quoted(rule), "entryPoints": ["web"], "service": "legacy", "priority": .init(String(legacyPriority)),
+                ]],
+                "services": ["legacy": ["loadBalancer": ["passHostHeader": "true", "servers": [["url": quoted(legacy.upstream)]]]]],
+            ],
+        ]
+        return "# The monolith's remaining prefixes, written by `blytz compose` from the manifest's `legacy`: move a prefix out to switch its service on.\n"
             + (try Yams.serialize(node: document, width: -1))
     }
 

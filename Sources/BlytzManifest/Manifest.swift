@@ -6,6 +6,8 @@ public struct Manifest: Sendable {
     public var services: [ServiceSpec]
     /// Functions in the order the file lists them.
     public var functions: [FunctionSpec]
+    /// The monolith still serving the path prefixes not yet moved to a service, if any.
+    public var legacy: LegacyUpstream?
 
     /// The service named `name`.
     public func service(named name: String) -> ServiceSpec? {
@@ -115,5 +117,27 @@ public struct Scaling: Sendable, Equatable {
         self.max = max
         self.idle = idle
         self.backlog = backlog
+    }
+}
+
+/// The monolith the API is moving off, one service at a time: requests under a prefix it still owns go to
+/// it unchanged (path, headers, body and status), ahead of any service; a service is switched on by moving
+/// its prefixes out of this list.
+public struct LegacyUpstream: Sendable, Equatable {
+    /// The monolith's base URL (`http://monolith:4000`); `BLYTZ_LEGACY_URL` overrides it where it runs.
+    public var upstream: String
+    /// Path prefixes as clients send them (`/api/jobs`); each matches itself and what lies below it.
+    public var prefixes: [String]
+    public var line: Int
+
+    public init(upstream: String, prefixes: [String], line: Int = 0) {
+        self.upstream = upstream
+        self.prefixes = prefixes
+        self.line = line
+    }
+
+    /// Whether the monolith still answers `path`: a prefix matches whole segments, as the proxy's rule does.
+    public func owns(_ path: String) -> Bool {
+        prefixes.contains { path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
     }
 }

@@ -163,7 +163,7 @@ struct ManifestReader {
         var services: [ServiceSpec] = []
         var functions: [FunctionSpec] = []
         var defaults = FunctionDefaults()
-        let top = entries(root, "the manifest", allowed: ["version", "defaults", "services", "functions"])
+        let top = entries(root, "the manifest", allowed: ["version", "defaults", "services", "functions", "legacy"])
         if let version = top.first(where: { $0.key == "version" }), version.value.scalar?.string != "1" {
             problem(version.value, "version must be 1")
         }
@@ -185,7 +185,30 @@ struct ManifestReader {
                 }
             }
         }
-        return Manifest(file: file, services: services, functions: functions)
+        let legacy = top.first(where: { $0.key == "legacy" }).flatMap { self.legacy($0.value, line: $0.keyNode.mark?.line ?? 0) }
+        return Manifest(file: file, services: services, functions: functions, legacy: legacy)
+    }
+
+    mutating func legacy(_ node: Node, line: Int) -> LegacyUpstream? {
+        var upstream: String?
+        var prefixes: [String]?
+        let fields = entries(node, "legacy", allowed: ["upstream", "prefixes"])
+        for entry in fields {
+            if entry.key == "upstream" {
+                upstream = string(entry.value, "legacy.upstream")
+                if let url = upstream, !(url.hasPrefix("http://") || url.hasPrefix("https://")) || url.dropFirst(8).isEmpty {
+                    problem(entry.value, "legacy.upstream must be an http:// or https:// URL")
+                }
+            } else {
+                prefixes = strings(entry.value, "legacy.prefixes")
+                for prefix in prefixes ?? [] where !prefix.hasPrefix("/") || prefix == "/" {
+                    problem(entry.value, "legacy prefix '\(prefix)' must start with / and name at least one segment")
+                }
+            }
+        }
+        if upstream == nil { problem(node, "legacy has no 'upstream'") }
+        guard let upstream else { return nil }
+        return LegacyUpstream(upstream: upstream.hasSuffix("/") ? String(upstream.dropLast()) : upstream, prefixes: prefixes ?? [], line: line)
     }
 
     struct FunctionDefaults {

@@ -132,7 +132,8 @@ public struct Runner {
             ? ConnectionRegistry(database: queue.database, services: servedNames, logger: logger) : nil
         let core = RunnerCore(
             manifest: manifest, served: servedNames, lookup: lookup, pools: pools, events: events, connections: connections, log: log, ports: ports,
-            group: group, dataDirectory: dataDirectory, maxBodyBytes: options.maxBodyBytes, serviceKey: inherited["BLYTZ_SERVICE_KEY"] ?? ""
+            group: group, dataDirectory: dataDirectory, maxBodyBytes: options.maxBodyBytes, serviceKey: inherited["BLYTZ_SERVICE_KEY"] ?? "",
+            legacy: options.scope == .everything ? manifest.legacy.map { LegacyProxy(legacy: $0, environment: environment, group: group) } : nil
         )
 
         // Shutdown runs in reverse: listeners stop first, the pools (and their workers) last.
@@ -142,6 +143,9 @@ public struct Runner {
             events,
             Scheduler(core: core, state: ScheduleState(queue: queue), logger: logger),
         ]
+        if let legacy = core.legacy {
+            services.append(legacy)
+        }
         if let connections {
             services.append(ConnectionService(registry: connections, hub: core.hub))
         }

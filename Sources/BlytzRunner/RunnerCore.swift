@@ -25,12 +25,16 @@ final class RunnerCore: Sendable {
     let maxBodyBytes: Int
     /// What presigned URLs of the local object endpoint are signed with (from the service key).
     let objectCredentials: AWSCredentials
+    /// The monolith the gateway forwards its remaining prefixes to, if the manifest names one.
+    let legacy: LegacyProxy?
     private let drainingFlag = Atomic<Bool>(false)
 
     init(
         manifest: Manifest, served: [String], lookup: ExecutableLookup, pools: [String: FunctionPool], events: any EventPath, connections: ConnectionRegistry?,
-        log: InvocationLog, ports: PortRegistry, group: any EventLoopGroup, dataDirectory: String, maxBodyBytes: Int, serviceKey: String
+        log: InvocationLog, ports: PortRegistry, group: any EventLoopGroup, dataDirectory: String, maxBodyBytes: Int, serviceKey: String,
+        legacy: LegacyProxy? = nil
     ) {
+        self.legacy = legacy
         self.manifest = manifest
         self.served = served
         self.lookup = lookup

@@ -30,6 +30,19 @@ import Testing
         #expect(manifest.function(named: "users-jwks")?.scaling.min == 1)
     }
 
+    @Test func aLegacyMonolithOwnsWholeSegmentsOfItsPrefixes() throws {
+        let text = Self.base + "\n  a: { service: users, http: GET /users/a }\nlegacy:\n  upstream: http://monolith:4000/\n  prefixes: [/api/jobs, /api/proposals/]\n"
+        let legacy = try #require(try Manifest.parse(text, file: "t.yaml").legacy)
+        #expect(legacy.upstream == "http://monolith:4000" && legacy.line == 7)
+        #expect(legacy.owns("/api/jobs") && legacy.owns("/api/jobs/1/proposals") && legacy.owns("/api/proposals/p1"))
+        #expect(!legacy.owns("/api/jobsboard") && !legacy.owns("/api/users/a") && !legacy.owns("/api"))
+        let bad = problems("", services: Self.base + "\n  a: { service: users, http: GET /users/a }\nlegacy:\n  upstream: monolith:4000\n  prefixes: [api/jobs, /]\n  colour: x\n")
+        #expect(bad.map(\.reason).contains("legacy.upstream must be an http:// or https:// URL"))
+        #expect(bad.map(\.reason).contains("legacy prefix 'api/jobs' must start with / and name at least one segment"))
+        #expect(bad.map(\.reason).contains("legacy prefix '/' must start with / and name at least one segment"))
+        #expect(bad.contains { $0.reason.contains("unknown key 'colour'") })
+    }
+
     @Test func readsEveryTriggerKindWithDefaults() throws {
         let manifest = try Manifest.parse(Self.base + """
 

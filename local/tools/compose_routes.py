@@ -11,8 +11,11 @@ reverse proxy configuration that routes the same way.
     compose_routes.py haproxy COMPOSE LISTEN_PORT SERVICE=HOST:PORT[,HOST:PORT…]…
         Prints an HAProxy configuration listening on 127.0.0.1:LISTEN_PORT that routes as the labels do
         (the same rules, /api stripped) to the given replicas of each service, health-checking /health
-        and retrying a request whose replica refused the connection on another one.
+        and retrying a request whose replica refused the connection on another one. Where the compose file
+        mounts the monolith's routes (the manifest's `legacy`), `legacy=HOST:PORT` names the monolith: its
+        prefixes go to it first and unchanged, as Traefik's higher priority for that router does.
 """
+import os
 import json
 import re
 import subprocess
@@ -29,6 +32,45 @@ def load(compose):
     return yaml.safe_load(output)
 
 
+def legacy_router(compose, config):
+    """The terms of the monolith's router from the file provider's file the compose file mounts, or None."""
+    traefik = config["services"].get("traefik") or {}
+    flags = [item for item in traefik.get("command") or [] if item.startswith("--providers.file.filename=")]
+    if not flags:
+        return None
+    mounted = flags[0].split("=", 1)[1]
+    for volume in traefik.get("volumes") or []:
+        source, target = (volume["source"], volume["target"]) if isinstance(volume, dict) else volume.split(":")[:2]
+        if target == mounted:
+            path = source if os.path.isabs(source) else os.path.join(os.path.dirname(os.path.abspath(compose)), source)
+            document = yaml.safe_load(open(path)) or {}
+            router = ((document.get("http") or {}).get("routers") or {}).get("legacy")
+            if router is None:
+                return []
+            servers = document["http"]["services"][router["service"]]["loadBalancer"]["servers"]
+            if not servers or router.get("priority", 0) < 100000:
+                raise SystemExit("the legacy router has no server or does not outrank the services' rules")
+            return parse_rule("legacy", router["rule"])
+    raise SystemExit(f"traefik reads {mounted}, which no volume provides")
+
+
+def parse_rule(name, rule):
+    terms = []
+    for term in rule.split(" || "):
+        match = RULE_TERM.match(term.strip())
+        if not match:
+            raise SystemExit(f"{name}: a rule term this check does not understand: {term!r}")
+        terms.append((match.group(1), match.group(2)))
+    return terms
+
+
+def owners_of(table, legacy, path):
+    """Who answers `path`: the monolith first where its router matches (its priority is higher), else the services."""
+    if legacy and matches(legacy, path):
+        return ["legacy"]
+    return [name for name, (terms, _) in table.items() if matches(terms, path)]
+
+
 def routers(config):
     """Service → (terms of its rule, its labels), for each service Traefik routes to."""
     found = {}
@@ -39,13 +81,7 @@ def routers(config):
         rule = labels.get(f"traefik.http.routers.{name}.rule")
         if rule is None:
             continue
-        terms = []
-        for term in rule.split(" || "):
-            match = RULE_TERM.match(term.strip())
-            if not match:
-                raise SystemExit(f"{name}: a rule term this check does not understand: {term!r}")
-            terms.append((match.group(1), match.group(2)))
-        found[name] = (terms, labels)
+        found[name] = (parse_rule(name, rule), labels)
     return found
 
 
@@ -62,6 +98,7 @@ def sample(path):
 def check(compose, routes_json):
     config = load(compose)
     table = routers(config)
+    legacy = legacy_router(compose, config)
     rows = json.load(open(routes_json))
     problems = []
     checked = 0
@@ -70,13 +107,14 @@ def check(compose, routes_json):
         if not gateway:
             continue
         path = sample("/" + gateway.split("/", 3)[3])
-        owners = [name for name, (terms, _) in table.items() if matches(terms, path)]
-        if owners != [row["service"]]:
-            problems.append(f"{row['function']} ({path}) is routed to {owners or 'nothing'}, not {row['service']}")
+        owners = owners_of(table, legacy, path)
+        expected = "legacy" if row.get("legacy") else row["service"]
+        if owners != [expected]:
+            problems.append(f"{row['function']} ({path}) is routed to {owners or 'nothing'}, not {expected}")
         checked += 1
     for path in ["/_local/functions", "/@connections/abc", "/openapi.json", "/health", "/api", "/api/", "/api/no-such-segment/x",
                  "/api/_local/functions", "/api/@connections/abc"]:
-        owners = [name for name, (terms, _) in table.items() if matches(terms, path)]
+        owners = owners_of(table, legacy, path)
         if owners:
             problems.append(f"{path} is routed to {owners}; nothing should be")
     for name, (_, labels) in table.items():
@@ -99,7 +137,9 @@ def check(compose, routes_json):
 
 
 def haproxy(compose, listen, backends):
-    table = routers(load(compose))
+    config = load(compose)
+    table = routers(config)
+    legacy = legacy_router(compose, config)
     lines = [
         "global",
         "  maxconn 4096",
@@ -115,6 +155,10 @@ def haproxy(compose, listen, backends):
         f"frontend api",
         f"  bind 127.0.0.1:{listen}",
     ]
+    if legacy and "legacy" in backends:
+        for kind, value in legacy:
+            lines.append(f"  acl to_legacy {'path' if kind == 'Path' else 'path_beg'} {value}")
+        lines.append("  use_backend legacy if to_legacy")
     for name, (terms, _) in sorted(table.items()):
         if name not in backends:
             continue
@@ -123,6 +167,11 @@ def haproxy(compose, listen, backends):
             lines.append(f"  acl to_{name} {test} {value}")
         lines.append(f"  use_backend {name} if to_{name}")
     for name, addresses in sorted(backends.items()):
+        if name == "legacy":
+            # The monolith gets the request as the client sent it: nothing stripped, nothing retried elsewhere.
+            lines += ["backend legacy", "  http-request set-header X-Forwarded-Proto http"]
+            lines += [f"  server legacy{index} {address}" for index, address in enumerate(addresses)]
+            continue
         lines += [
             f"backend {name}",
             "  balance roundrobin",

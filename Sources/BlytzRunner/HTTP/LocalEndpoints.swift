@@ -118,6 +118,8 @@ public struct RoutesListing: Sendable {
         public var trigger: String
         public var gateway: String?
         public var direct: String?
+        /// True while the manifest's monolith still owns this route's path: the gateway forwards it there.
+        public var legacy: Bool?
     }
 
     public var rows: [Row]
@@ -136,6 +138,7 @@ public struct RoutesListing: Sendable {
             case .http(_, let pattern):
                 row.gateway = "\(base)/api\(pattern)"
                 row.direct = "\(direct)\(pattern)"
+                if manifest.legacy?.owns("/api\(pattern)") == true { row.legacy = true }
             case .websocket:
                 if let path = service?.websocketPath {
                     row.gateway = "\(base.replacingOccurrences(of: "http", with: "ws"))/api\(path)"

@@ -78,6 +78,9 @@ struct RunnerResponder: HTTPResponder {
             if path.hasPrefix("/_local/") { return await LocalEndpoints(core: core).answer(request, path: path, requestID: requestID) }
             if path.hasPrefix("/@connections/") { return await core.hub.manage(request, path: path) }
             guard role.isGateway else { return EventMapping.problem(404, "No runner endpoint \(path).") }
+            if let legacy = core.legacy, legacy.legacy.owns(path) {
+                return await legacy.forward(request, peer: context.channel.remoteAddress?.ipAddress)
+            }
             guard path == "/api" || path.hasPrefix("/api/") else { return EventMapping.problem(404, "No route for \(path); the API lives under /api.") }
             servicePath = String(path.dropFirst(4))
             guard let found = core.routes.service(forPath: servicePath) else {
