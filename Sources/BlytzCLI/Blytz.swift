@@ -27,7 +27,7 @@ struct BlytzCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blytz",
         abstract: "Run, check and call BlytzWork's functions.",
-        subcommands: [Local.self, Serve.self, Compose.self, Health.self, Validate.self, Routes.self, OpenAPI.self, Template.self, PackageCommand.self, New.self, Invoke.self, Migrate.self, Seed.self, Events.self, ServicePassThrough.self]
+        subcommands: [Local.self, Serve.self, Compose.self, Health.self, Validate.self, Routes.self, OpenAPI.self, Template.self, PackageCommand.self, New.self, Invoke.self, Migrate.self, Seed.self, Import.self, Events.self, ServicePassThrough.self]
     )
 }
 

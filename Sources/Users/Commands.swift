@@ -14,6 +14,8 @@ enum Commands {
         ServiceCommand("rotate-key", run: rotateKey),
         ServiceCommand("seed", run: seed),
         ServiceCommand("seed-profiles", run: seedProfiles),
+        ServiceCommand("import", run: Import.run),
+        ServiceCommand("invite", run: Import.invite),
     ]
 
     /// Asks at the terminal without echoing; nil when there is none.

@@ -35,7 +35,8 @@ struct Login: HTTPFunction {
         }
         let found = try await database.withConnection { sql in try await UserRecord.find(email: email, on: sql) }
         let user = found.flatMap { $0.status == .deleted ? nil : $0 }
-        guard environment.passwords.verify(input.password, hash: user?.passwordHash), let user else {
+        // An imported account has no password until its owner sets one through the reset flow.
+        guard environment.passwords.verify(input.password, hash: user.flatMap { $0.passwordHash.isEmpty ? nil : $0.passwordHash }), let user else {
             try await database.transaction { sql in try await throttle.recordFailure(email: email, address: address, on: sql, now: context.now) }
             throw HTTPError(401, detail: "The email or password is incorrect.")
         }

@@ -1,0 +1,322 @@
+import Foundation
+import Blytz
+import BlytzData
+import BlytzEvents
+import BlytzServices
+import Logging
+import SQLKit
+
+/// `users import --from postgres://…`: the monolith's users, VA profiles and companies, with what this
+/// service derives from them (skills, search terms, ratings, jobs done, money earned and spent) rebuilt
+/// from the monolith's own rows. Imported accounts have no password: `users invite --imported` mails each
+/// the reset link that sets one. The mapping is the README's table ("Moving the data").
+enum Import {
+    @Sendable
+    static func run(_ arguments: [String], database: ServiceDatabase, configuration: Configuration, logger: Logger) async throws -> String {
+        let options = try LegacyImport.Options(arguments: arguments)
+        let report = try await LegacyImport(options: options, service: "users", target: database, logger: logger).run { session in
+            try await users(session)
+            try await vaProfiles(session)
+            try await companies(session)
+        }
+        return jsonText(report)
+    }
+
+    static let column = LegacyImport.column
+    static let time = LegacyImport.time
+    static let json = LegacyImport.json
+
+    /// The file id the files service gives an object the monolith knows by URL.
+    static func fileId(_ url: String?) -> String? { url.map { LegacyImport.id("file", $0) } }
+
+    /// A monolith row's owner, as the new services name users.
+    static func userId(_ legacyUserId: String) -> String { LegacyImport.id("users", legacyUserId) }
+
+    // MARK: users
+
+    struct UserRow: Decodable, Sendable {
+        var legacyId: String
+        var email: String
+        var role: String
+        var preferences: String?
+        var createdAt: String
+        var updatedAt: String
+        var vaName: String?
+        var vaAvatarUrl: String?
+        var companyName: String?
+        var earlierSameEmail: Int
+    }
+
+    static func users(_ session: LegacyImport.Session) async throws {
+        try await session.copy("users", into: "users", columns: [
+            "t.email AS email", "t.role AS role", "\(json("preferences")) AS preferences", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
+            #"(SELECT v.name FROM {schema}.va_profiles v WHERE v."userId" = t.id) AS va_name"#,
+            #"(SELECT v."avatarUrl" FROM {schema}.va_profiles v WHERE v."userId" = t.id) AS va_avatar_url"#,
+            #"(SELECT c.name FROM {schema}.companies c WHERE c."userId" = t.id) AS company_name"#,
+            // Emails compare case-insensitively here: the account made first keeps an address two share.
+            #"(SELECT count(*) FROM {schema}.users u WHERE lower(btrim(u.email)) = lower(btrim(t.email)) AND (u."createdAt", u.id) < (t."createdAt", t.id))::int AS earlier_same_email"#,
+        ], as: UserRow.self) { row, sql, report in
+            let email = row.email.normalizedEmail
+            guard email.isPlausibleEmail else { return .skipped("invalid email") }
+            guard row.earlierSameEmail == 0 else { return .skipped("email already used by an earlier account (case-insensitive)") }
+            // The profile says what an account is; the role column is what the user last chose.
+            let role: Caller.Role
+            switch (row.vaName != nil, row.companyName != nil) {
+            case (true, false):
+                role = .va
+                if row.role != "va" { report.map("role '\(row.role)' with only a VA profile → va") }
+            case (false, true):
+                role = .company
+                if row.role != "company" { report.map("role '\(row.role)' with only a company → company") }
+            case (true, true):
+                role = row.role == "company" ? .company : .va
+                report.map("both profiles → the role column's \(role.rawValue)")
+            case (false, false):
+                guard let named = Caller.Role(rawValue: row.role), Caller.Role.people.contains(named) else { return .skipped("unknown role '\(row.role)'") }
+                role = named
+            }
+            let id = userId(row.legacyId)
+            if let holder = try await UserRecord.find(email: email, on: sql), holder.id != id { return .skipped("email taken by an account made in the new system") }
+            let displayName = row.vaName ?? row.companyName
+            if try await UserRecord.find(id, on: sql) != nil {
+                // Never the password or sessions: the account may have been claimed since the last run.
+                try await sql.update(UserRecord.table).set("email", to: SQLBind(email)).set("role", to: SQLBind(role.rawValue))
+                    .set("preferences", to: SQLBind(row.preferences ?? "{}")).set("display_name", to: SQLBind(displayName))
+                    .set("avatar_file_id", to: SQLBind(fileId(row.vaAvatarUrl))).set("updated_at", to: SQLBind(row.updatedAt))
+                    .where("id", .equal, SQLBind(id)).run()
+            } else {
+                try await UserRecord(
+                    id: id, email: email, passwordHash: "", role: role, status: .active, emailVerified: false, preferences: row.preferences ?? "{}",
+                    displayName: displayName, avatarFileId: fileId(row.vaAvatarUrl), lastSeenAt: nil, createdAt: row.createdAt, updatedAt: row.updatedAt
+                ).insert(on: sql)
+            }
+            return .written
+        }
+    }
+
+    // MARK: VA profiles
+
+    struct VAProfileRow: Decodable, Sendable {
+        var legacyId: String
+        var userLegacyId: String
+        var name: String
+        var bio: String
+        var country: String
+        var timezone: String?
+        var hourlyRateCents: Int
+        var skills: String
+        var available: Bool
+        var languages: String?
+        var workExperience: String?
+        var education: String?
+        var profileViews: Int
+        var verificationLevel: String
+        var avatarUrl: String?
+        var resumeUrl: String?
+        var createdAt: String?
+        var reviewCount: Int
+        var ratingSum: Int
+        var completedJobs: Int
+        var earnedCents: Int
+        var spentCents: Int
+    }
+
+    /// A profile's reviews, contracts done and money, recomputed from the monolith's rows (its own
+    /// counters drift): reviews naming the profile, completed or paid contracts, net payments received.
+    static let vaDerived = [
+        #"(SELECT count(*) FROM {schema}.reviews r WHERE r."targetId" = t.id AND r."targetType" IS DISTINCT FROM 'company')::int AS review_count"#,
+        #"(SELECT coalesce(sum(r.rating), 0) FROM {schema}.reviews r WHERE r."targetId" = t.id AND r."targetType" IS DISTINCT FROM 'company')::int AS rating_sum"#,
+        #"(SELECT count(*) FROM {schema}.contracts c WHERE c."vaProfileId" = t.id AND c.status IN ('completed', 'paid'))::int AS completed_jobs"#,
+    ] + money
+
+    /// Money received (net of the platform's fee, less refunds) and paid (gross, less refunds) by the
+    /// profile's owner, in cents, over succeeded and refunded payments.
+    static let money = [
+        #"(SELECT coalesce(sum(p.amount - coalesce(p."platformFee", 0) - coalesce(p."refundAmount", 0)), 0) FROM {schema}.payments p WHERE p."receiverId" = t."userId" AND p.status IN ('succeeded', 'refunded'))::bigint AS earned_cents"#,
+        #"(SELECT coalesce(sum(p.amount - coalesce(p."refundAmount", 0)), 0) FROM {schema}.payments p WHERE p."userId" = t."userId" AND p.status IN ('succeeded', 'refunded'))::bigint AS spent_cents"#,
+    ]
+
+    static let owner = [
+        "t.\"userId\" AS user_legacy_id",
+        #"(SELECT to_char(u."createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM {schema}.users u WHERE u.id = t."userId") AS created_at"#,
+    ]
+
+    static func vaProfiles(_ session: LegacyImport.Session) async throws {
+        try await session.copy("va_profiles", into: "va_profiles", columns: owner + [
+            "t.name AS name", "coalesce(t.bio, '') AS bio", "upper(btrim(t.country)) AS country", "t.timezone AS timezone",
+            "t.\"hourlyRate\"::bigint * 100 AS hourly_rate_cents", "\(LegacyImport.textArray("skills")) AS skills", "t.availability AS available",
+            "\(json("languages")) AS languages", "\(json("workExperience")) AS work_experience", "\(json("education")) AS education",
+            "t.\"profileViews\" AS profile_views", "t.\"verificationLevel\" AS verification_level", "t.\"avatarUrl\" AS avatar_url", "t.\"resumeUrl\" AS resume_url",
+        ] + vaDerived, as: VAProfileRow.self) { row, sql, report in
+            let id = userId(row.userLegacyId)
+            guard let user = try await UserRecord.find(id, on: sql) else { return .skipped("owner not imported") }
+            let skills = VAProfileInput.normalized(fromJSONText(row.skills, fallback: [String]()))
+            if skills.count != fromJSONText(row.skills, fallback: [String]()).count { report.map("skills trimmed and deduplicated") }
+            let createdAt = row.createdAt ?? user.createdAt
+            let profile = VAProfileRecord(
+                userId: id, name: row.name.trimmingCharacters(in: .whitespacesAndNewlines), bio: row.bio, country: row.country, timezone: row.timezone,
+                hourlyRateCents: row.hourlyRateCents, currency: "USD", skills: jsonText(skills),
+                languages: jsonText(languages(row.languages, report: &report)), availability: row.available ? "full-time" : "unavailable", available: row.available,
+                workExperience: jsonText(workExperience(row.workExperience, since: createdAt, report: &report)),
+                education: jsonText(education(row.education, report: &report)),
+                averageRating: row.reviewCount == 0 ? 0 : Double(row.ratingSum) / Double(row.reviewCount), ratingSum: row.ratingSum, totalReviews: row.reviewCount,
+                completedJobs: row.completedJobs, earnedCents: row.earnedCents, profileViews: row.profileViews,
+                verificationLevel: verificationLevel(row.verificationLevel, report: &report),
+                avatarFileId: fileId(row.avatarUrl), resumeFileId: fileId(row.resumeUrl), visible: true, createdAt: createdAt, updatedAt: user.updatedAt
+            )
+            try await sql.delete(from: VAProfileRecord.table).where("user_id", .equal, SQLBind(id)).run()
+            try await profile.save(on: sql, inserting: true)
+            try await totals(userId: id, earned: row.earnedCents, spent: row.spentCents, on: sql)
+            return .written
+        }
+    }
+
+    // MARK: companies
+
+    struct CompanyRow: Decodable, Sendable {
+        var legacyId: String
+        var userLegacyId: String
+        var name: String
+        var bio: String
+        var country: String
+        var website: String?
+        var industry: String?
+        var companySize: String?
+        var foundedYear: Int?
+        var logoUrl: String?
+        var verificationLevel: String
+        var createdAt: String?
+        var updatedAt: String
+        var earnedCents: Int
+        var spentCents: Int
+    }
+
+    /// The monolith's company sizes in the new service's bands.
+    static let companySizes = ["1-10": "2-10", "11-50": "11-50", "51-200": "51-200", "201+": "201-1000"]
+
+    static func companies(_ session: LegacyImport.Session) async throws {
+        try await session.copy("companies", into: "companies", columns: owner + [
+            "t.name AS name", "coalesce(t.bio, t.description, '') AS bio", "upper(btrim(t.country)) AS country", "t.website AS website",
+            "t.industry AS industry", "t.\"companySize\" AS company_size", "t.\"foundedYear\" AS founded_year", "t.\"logoUrl\" AS logo_url",
+            "t.\"verificationLevel\" AS verification_level", "\(time("updatedAt")) AS updated_at",
+        ] + money, as: CompanyRow.self) { row, sql, report in
+            let id = userId(row.userLegacyId)
+            guard let user = try await UserRecord.find(id, on: sql) else { return .skipped("owner not imported") }
+            var size: String?
+            if let given = row.companySize {
+                guard let mapped = companySizes[given] ?? (CompanyRecord.sizes.contains(given) ? given : nil) else { return .skipped("unknown company size '\(given)'") }
+                if mapped != given { report.map("company size '\(given)' → '\(mapped)'") }
+                size = mapped
+            }
+            let company = CompanyRecord(
+                userId: id, name: row.name.trimmingCharacters(in: .whitespacesAndNewlines), bio: row.bio, country: row.country, website: row.website,
+                industry: (row.industry ?? "").lowercased(), companySize: size, foundedYear: row.foundedYear, logoFileId: fileId(row.logoUrl),
+                verificationLevel: verificationLevel(row.verificationLevel, report: &report), totalSpentCents: row.spentCents, visible: true,
+                createdAt: row.createdAt ?? user.createdAt, updatedAt: row.updatedAt
+            )
+            try await sql.delete(from: CompanyRecord.table).where("user_id", .equal, SQLBind(id)).run()
+            try await company.save(on: sql, inserting: true)
+            try await totals(userId: id, earned: row.earnedCents, spent: row.spentCents, on: sql)
+            return .written
+        }
+    }
+
+    // MARK: conversions
+
+    static func totals(userId: String, earned: Int, spent: Int, on sql: any SQLDatabase) async throws {
+        try await sql.delete(from: "user_totals").where("user_id", .equal, SQLBind(userId)).run()
+        try await sql.insert(into: "user_totals").columns("user_id", "currency", "earned_cents", "spent_cents")
+            .values(SQLBind(userId), SQLBind("USD"), SQLBind(earned), SQLBind(spent)).run()
+    }
+
+    static func verificationLevel(_ level: String, report: inout LegacyImport.TableReport) -> String {
+        if ["basic", "professional", "premium"].contains(level) { return level }
+        report.map("verification level '\(level)' → basic")
+        return "basic"
+    }
+
+    static func entries(_ text: String?) -> [[String: JSONValue]] {
+        guard let text else { return [] }
+        return fromJSONText(text, fallback: [JSONValue]()).compactMap { if case .object(let fields) = $0 { fields } else { nil } }
+    }
+
+    static func string(_ value: JSONValue?) -> String? {
+        if case .string(let text) = value, !text.trimmingCharacters(in: .whitespaces).isEmpty { return text.trimmingCharacters(in: .whitespaces) }
+        return nil
+    }
+
+    /// `[{code, level}]` → `[{language, proficiency}]`; entries without a code or with an unknown level are dropped and counted.
+    static func languages(_ text: String?, report: inout LegacyImport.TableReport) -> [Language] {
+        entries(text).compactMap { entry in
+            guard let code = string(entry["code"]), let level = string(entry["level"]), Language.proficiencies.contains(level) else {
+                report.flag("language entry dropped (no code or unknown level)")
+                return nil
+            }
+            return Language(language: code, proficiency: level)
+        }
+    }
+
+    /// `[{company, role, years, description?}]` → jobs dated `YYYY-01` of the year `years` before the profile was made.
+    static func workExperience(_ text: String?, since createdAt: String, report: inout LegacyImport.TableReport) -> [WorkExperience] {
+        let year = Int(createdAt.prefix(4)) ?? 2026
+        return entries(text).compactMap { entry in
+            guard let company = string(entry["company"]), let title = string(entry["role"]) else {
+                report.flag("work experience entry dropped (no company or role)")
+                return nil
+            }
+            var years = 0
+            if case .number(let value) = entry["years"] { years = max(0, Int(value.rounded())) }
+            report.map("work experience dated from 'years'")
+            return WorkExperience(title: title, company: company, startDate: String(format: "%04d-01", year - years), endDate: nil, description: string(entry["description"]))
+        }
+    }
+
+    /// `[{institution, degree, field?, startDate, endDate?}]` → years.
+    static func education(_ text: String?, report: inout LegacyImport.TableReport) -> [Education] {
+        entries(text).compactMap { entry in
+            guard let institution = string(entry["institution"]) else {
+                report.flag("education entry dropped (no institution)")
+                return nil
+            }
+            return Education(
+                institution: institution, degree: string(entry["degree"]), field: string(entry["field"]),
+                startYear: string(entry["startDate"]).flatMap { Int($0.prefix(4)) }, endYear: string(entry["endDate"]).flatMap { Int($0.prefix(4)) }
+            )
+        }
+    }
+
+    // MARK: invitations
+
+    /// `invite --imported [--ttl-hours 72]`: a password-setting link, by the reset flow's mail, to every
+    /// imported account that has no password yet and was not invited in the last day.
+    @Sendable
+    static func invite(_ arguments: [String], database: ServiceDatabase, configuration: Configuration, logger: Logger) async throws -> String {
+        guard arguments.contains("--imported") else { throw CommandRefusal("usage: invite --imported [--ttl-hours 72]") }
+        let hours = Commands.option("ttl-hours", in: arguments).flatMap(Int.init) ?? 72
+        guard (1...24 * 30).contains(hours) else { throw CommandRefusal("--ttl-hours must be from 1 to 720") }
+        let now = Date()
+        let ids = try await database.withConnection { sql in
+            try await sql.select().column("id").from(UserRecord.table).where("password_hash", .equal, SQLBind("")).where("status", .equal, SQLBind("active"))
+                .all().map { try $0.decode(column: "id", as: String.self) }
+        }
+        var invited = 0
+        for id in ids {
+            let sent = try await database.transaction { sql -> Bool in
+                guard let user = try await UserRecord.find(id, on: sql), user.passwordHash.isEmpty else { return false }
+                guard try await !OneTimeTokens.issuedRecently(.reset, userId: id, within: .seconds(86_400), now: now, on: sql) else { return false }
+                try await OneTimeTokens.void(.reset, userId: id, now: now, on: sql)
+                let reset = try await OneTimeTokens.issue(.reset, userId: id, ttl: .seconds(hours * 3600), now: now, on: sql)
+                let event = PasswordResetRequested(userId: id, email: user.email, token: reset.token.value, expiresAt: reset.expiresAt)
+                try await Outbox.write(
+                    EventEnvelope(id: UUID().uuidString.lowercased(), type: PasswordResetRequested.type, version: PasswordResetRequested.version, source: "users",
+                                  time: now.iso, subject: event.subject, data: event, traceparent: nil),
+                    on: sql
+                )
+                return true
+            }
+            if sent { invited += 1 }
+        }
+        struct Invited: Encodable { var invited: Int; var withoutPassword: Int }
+        return jsonText(Invited(invited: invited, withoutPassword: ids.count))
+    }
+}
