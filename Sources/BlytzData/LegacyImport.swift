@@ -144,6 +144,14 @@ public struct LegacyImport: Sendable {
     public static func column(_ name: String) -> String { "t.\"\(name)\"" }
     /// Float dollars as whole cents: `round(numeric × 100)`, half away from zero; NULL stays NULL.
     public static func cents(_ name: String) -> String { "round(\(column(name))::numeric * 100)::bigint" }
+    /// Dollars read in Swift (free text, JSON) as whole cents, half away from zero, as `cents` rounds in SQL.
+    public static func wholeCents(_ dollars: Decimal) -> Int {
+        var exact = dollars * 100
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &exact, 0, .plain)
+        return NSDecimalNumber(decimal: rounded).intValue
+    }
+
     /// Whether converting `name` to cents rounds away a fraction of a cent.
     public static func rounds(_ name: String) -> String { "coalesce(\(column(name))::numeric * 100 <> round(\(column(name))::numeric * 100), false)" }
     /// The exact cents of `name` before rounding, as a float for the report's sums.
@@ -156,6 +164,14 @@ public struct LegacyImport: Sendable {
     public static func json(_ name: String) -> String { "CASE WHEN \(column(name)) IS NULL OR \(column(name)) = 'null'::jsonb THEN NULL ELSE \(column(name))::text END" }
 
     // MARK: Running
+
+    /// A service's `import` command: `body` copies the monolith's tables this service owns.
+    public static func command(service: String, _ body: @escaping @Sendable (Session) async throws -> Void) -> ServiceCommand {
+        ServiceCommand("import") { arguments, database, _, logger in
+            let options = try Options(arguments: arguments)
+            return jsonText(try await LegacyImport(options: options, service: service, target: database, logger: logger).run(body))
+        }
+    }
 
     /// Holds a repeatable-read, read-only transaction open on the monolith and exports its snapshot
     /// (`pg_export_snapshot()`) for `body`, so the processes it starts read the same instant.
@@ -278,10 +294,11 @@ public struct LegacyImport: Sendable {
 
         /// Copies `table` (aliased `t`): `columns` are the SQL expressions to read, decoded as `Row` (with a
         /// `legacyId` from `t.id`). Rows come in id order, `batch` at a time; each is passed to `write` with the
-        /// service's database unless the bookkeeping shows it unchanged since the last run. `verify` re-reads
-        /// a row's import and returns what differs, for `--verify`.
+        /// service's database unless the bookkeeping shows it unchanged since the last run. `--verify` finds
+        /// each imported row in `target` by `key` (the column holding `LegacyImport.id(table, legacy id)`),
+        /// and `verify`, where given, re-reads a row's import and returns what differs.
         public func copy<Row: Decodable & Sendable>(
-            _ table: String, into target: String, columns: [String], joins: String = "", where condition: String? = nil, batch: Int = 1000, as type: Row.Type,
+            _ table: String, into target: String, key: String? = "id", columns: [String], joins: String = "", where condition: String? = nil, batch: Int = 1000, as type: Row.Type,
             write: @escaping @Sendable (Row, any SQLDatabase, inout TableReport) async throws -> Outcome,
             verify: (@Sendable (Row, any SQLDatabase) async throws -> String?)? = nil
         ) async throws {
@@ -315,6 +332,13 @@ public struct LegacyImport: Sendable {
                         }
                         if entry.outcome != "written" { report.skip("skipped on import: \(entry.outcome)"); continue }
                         var difference: String? = entry.fingerprint == item.fingerprint ? nil : "changed in the monolith since its import"
+                        if difference == nil, let key {
+                            let id = LegacyImport.id(table, item.id)
+                            let found = try await `import`.target.withConnection { sql in
+                                try await sql.select().column(SQLIdentifier(key)).from(target).where(SQLIdentifier(key), .equal, SQLBind(id)).first() != nil
+                            }
+                            if !found { difference = "imported, but \(target) has no row \(id)" }
+                        }
                         if difference == nil, let verify {
                             let row = item.row
                             difference = try await `import`.target.withConnection { sql in try await verify(row, sql) }

@@ -64,8 +64,9 @@ public enum Communication: BlytzService {
         dependencies[CommunicationEnvironmentKey.self] = CommunicationEnvironment(configuration: configuration)
     }
 
-    /// `mail [--to address]`: the development mailbox, as JSON.
+    /// `mail [--to address]`: the development mailbox, as JSON; `import --from postgres://…`: the monolith's notifications and chats.
     public static let commands: [ServiceCommand] = [
+        Import.command,
         ServiceCommand("mail", needsDatabase: false) { arguments, _, configuration, _ in
             let to = arguments.firstIndex(of: "--to").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
             return String(decoding: DevMailboxFiles.listing(dataDirectory: configuration.dataDirectory, to: to), as: UTF8.self)

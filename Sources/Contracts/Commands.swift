@@ -10,6 +10,7 @@ import SQLKit
 enum Commands {
     static let all: [ServiceCommand] = [
         ServiceCommand("seed", run: seed),
+        Import.command,
     ]
 
     /// `seed`: a signed hourly contract between the demo company and a demo VA (read from the user service,

@@ -110,5 +110,9 @@ enum Schema {
             // The last number issued in each year: taken under the row's lock, so numbers are gapless.
             try await sql.raw("CREATE TABLE invoice_numbers (year INTEGER PRIMARY KEY, last INTEGER NOT NULL)").run()
         },
+        Migration(2, "the monolith's invoice numbers") { sql in
+            // An imported invoice is renumbered in this service's sequence; the number the monolith gave it stays here.
+            try await sql.raw("ALTER TABLE invoices ADD COLUMN legacy_number TEXT").run()
+        },
     ]
 }

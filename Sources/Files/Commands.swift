@@ -13,6 +13,7 @@ import SigV4
 enum Commands {
     static let all: [ServiceCommand] = [
         ServiceCommand("seed", run: seed),
+        Import.command,
     ]
 
     /// `seed`: a featured portfolio item with an image for the demo VA (read from the user service, which

@@ -48,5 +48,8 @@ enum Schema {
                 """).run()
             try await sql.raw("CREATE INDEX portfolio_by_va ON portfolio_items (va_user_id, rank, created_at, id)").run()
         },
+        Migration(2, "files known by their URL elsewhere") { sql in
+            try await sql.raw("ALTER TABLE files ADD COLUMN external_url TEXT").run()
+        },
     ]
 }

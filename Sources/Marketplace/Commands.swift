@@ -14,6 +14,7 @@ enum Commands {
         ServiceCommand("seed", run: seed),
         ServiceCommand("seed-postings", run: seedPostings),
         ServiceCommand("seed-people", run: seedPeople),
+        Import.command,
     ]
 
     /// `backfill`: fills the copy of people from the user service (every visible VA and company profile,

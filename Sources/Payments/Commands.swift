@@ -10,6 +10,7 @@ import SQLKit
 enum Commands {
     static let all: [ServiceCommand] = [
         ServiceCommand("seed", run: seed),
+        Import.command,
     ]
 
     /// `seed`: on the contracts service's demo contracts (announced by their events, which the running

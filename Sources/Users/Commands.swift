@@ -14,7 +14,7 @@ enum Commands {
         ServiceCommand("rotate-key", run: rotateKey),
         ServiceCommand("seed", run: seed),
         ServiceCommand("seed-profiles", run: seedProfiles),
-        ServiceCommand("import", run: Import.run),
+        Import.command,
         ServiceCommand("invite", run: Import.invite),
     ]
 

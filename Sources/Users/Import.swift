@@ -11,26 +11,16 @@ import SQLKit
 /// from the monolith's own rows. Imported accounts have no password: `users invite --imported` mails each
 /// the reset link that sets one. The mapping is the README's table ("Moving the data").
 enum Import {
-    @Sendable
-    static func run(_ arguments: [String], database: ServiceDatabase, configuration: Configuration, logger: Logger) async throws -> String {
-        let options = try LegacyImport.Options(arguments: arguments)
-        let report = try await LegacyImport(options: options, service: "users", target: database, logger: logger).run { session in
-            try await users(session)
-            try await vaProfiles(session)
-            try await companies(session)
-        }
-        return jsonText(report)
+    static let command = LegacyImport.command(service: "users") { session in
+        try await users(session)
+        try await vaProfiles(session)
+        try await companies(session)
     }
 
-    static let column = LegacyImport.column
     static let time = LegacyImport.time
     static let json = LegacyImport.json
-
-    /// The file id the files service gives an object the monolith knows by URL.
-    static func fileId(_ url: String?) -> String? { url.map { LegacyImport.id("file", $0) } }
-
-    /// A monolith row's owner, as the new services name users.
-    static func userId(_ legacyUserId: String) -> String { LegacyImport.id("users", legacyUserId) }
+    static let fileId = Monolith.fileId
+    static let userId = Monolith.userId
 
     // MARK: users
 
@@ -96,38 +86,31 @@ enum Import {
 
     // MARK: VA profiles
 
+    /// What only this service keeps of a VA profile, beside what others keep (`Monolith.VAProfileRow`).
     struct VAProfileRow: Decodable, Sendable {
-        var legacyId: String
-        var userLegacyId: String
-        var name: String
-        var bio: String
-        var country: String
-        var timezone: String?
-        var hourlyRateCents: Int
-        var skills: String
-        var available: Bool
+        var shared: Monolith.VAProfileRow
         var languages: String?
         var workExperience: String?
         var education: String?
         var profileViews: Int
-        var verificationLevel: String
-        var avatarUrl: String?
         var resumeUrl: String?
-        var createdAt: String?
-        var reviewCount: Int
-        var ratingSum: Int
-        var completedJobs: Int
         var earnedCents: Int
         var spentCents: Int
-    }
 
-    /// A profile's reviews, contracts done and money, recomputed from the monolith's rows (its own
-    /// counters drift): reviews naming the profile, completed or paid contracts, net payments received.
-    static let vaDerived = [
-        #"(SELECT count(*) FROM {schema}.reviews r WHERE r."targetId" = t.id AND r."targetType" IS DISTINCT FROM 'company')::int AS review_count"#,
-        #"(SELECT coalesce(sum(r.rating), 0) FROM {schema}.reviews r WHERE r."targetId" = t.id AND r."targetType" IS DISTINCT FROM 'company')::int AS rating_sum"#,
-        #"(SELECT count(*) FROM {schema}.contracts c WHERE c."vaProfileId" = t.id AND c.status IN ('completed', 'paid'))::int AS completed_jobs"#,
-    ] + money
+        init(from decoder: any Decoder) throws {
+            shared = try Monolith.VAProfileRow(from: decoder)
+            let container = try decoder.container(keyedBy: Key.self)
+            languages = try container.decodeIfPresent(String.self, forKey: .languages)
+            workExperience = try container.decodeIfPresent(String.self, forKey: .workExperience)
+            education = try container.decodeIfPresent(String.self, forKey: .education)
+            profileViews = try container.decode(Int.self, forKey: .profileViews)
+            resumeUrl = try container.decodeIfPresent(String.self, forKey: .resumeUrl)
+            earnedCents = try container.decode(Int.self, forKey: .earnedCents)
+            spentCents = try container.decode(Int.self, forKey: .spentCents)
+        }
+
+        enum Key: String, CodingKey { case languages, workExperience, education, profileViews, resumeUrl, earnedCents, spentCents }
+    }
 
     /// Money received (net of the platform's fee, less refunds) and paid (gross, less refunds) by the
     /// profile's owner, in cents, over succeeded and refunded payments.
@@ -136,33 +119,25 @@ enum Import {
         #"(SELECT coalesce(sum(p.amount - coalesce(p."refundAmount", 0)), 0) FROM {schema}.payments p WHERE p."userId" = t."userId" AND p.status IN ('succeeded', 'refunded'))::bigint AS spent_cents"#,
     ]
 
-    static let owner = [
-        "t.\"userId\" AS user_legacy_id",
-        #"(SELECT to_char(u."createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM {schema}.users u WHERE u.id = t."userId") AS created_at"#,
-    ]
-
     static func vaProfiles(_ session: LegacyImport.Session) async throws {
-        try await session.copy("va_profiles", into: "va_profiles", columns: owner + [
-            "t.name AS name", "coalesce(t.bio, '') AS bio", "upper(btrim(t.country)) AS country", "t.timezone AS timezone",
-            "t.\"hourlyRate\"::bigint * 100 AS hourly_rate_cents", "\(LegacyImport.textArray("skills")) AS skills", "t.availability AS available",
+        try await session.copy("va_profiles", into: "va_profiles", key: nil, columns: Monolith.vaProfileColumns + [
             "\(json("languages")) AS languages", "\(json("workExperience")) AS work_experience", "\(json("education")) AS education",
-            "t.\"profileViews\" AS profile_views", "t.\"verificationLevel\" AS verification_level", "t.\"avatarUrl\" AS avatar_url", "t.\"resumeUrl\" AS resume_url",
-        ] + vaDerived, as: VAProfileRow.self) { row, sql, report in
-            let id = userId(row.userLegacyId)
+            "t.\"profileViews\" AS profile_views", "t.\"resumeUrl\" AS resume_url",
+        ] + money, as: VAProfileRow.self) { row, sql, report in
+            let id = row.shared.userId
             guard let user = try await UserRecord.find(id, on: sql) else { return .skipped("owner not imported") }
-            let skills = VAProfileInput.normalized(fromJSONText(row.skills, fallback: [String]()))
-            if skills.count != fromJSONText(row.skills, fallback: [String]()).count { report.map("skills trimmed and deduplicated") }
-            let createdAt = row.createdAt ?? user.createdAt
+            let snapshot = Monolith.snapshot(row.shared, report: &report)
+            let createdAt = row.shared.createdAt ?? user.createdAt
             let profile = VAProfileRecord(
-                userId: id, name: row.name.trimmingCharacters(in: .whitespacesAndNewlines), bio: row.bio, country: row.country, timezone: row.timezone,
-                hourlyRateCents: row.hourlyRateCents, currency: "USD", skills: jsonText(skills),
-                languages: jsonText(languages(row.languages, report: &report)), availability: row.available ? "full-time" : "unavailable", available: row.available,
+                userId: id, name: snapshot.name, bio: snapshot.bio, country: snapshot.country, timezone: snapshot.timezone,
+                hourlyRateCents: snapshot.hourlyRateCents, currency: snapshot.currency, skills: jsonText(snapshot.skills),
+                languages: jsonText(languages(row.languages, report: &report)), availability: snapshot.availability, available: snapshot.available,
                 workExperience: jsonText(workExperience(row.workExperience, since: createdAt, report: &report)),
                 education: jsonText(education(row.education, report: &report)),
-                averageRating: row.reviewCount == 0 ? 0 : Double(row.ratingSum) / Double(row.reviewCount), ratingSum: row.ratingSum, totalReviews: row.reviewCount,
-                completedJobs: row.completedJobs, earnedCents: row.earnedCents, profileViews: row.profileViews,
-                verificationLevel: verificationLevel(row.verificationLevel, report: &report),
-                avatarFileId: fileId(row.avatarUrl), resumeFileId: fileId(row.resumeUrl), visible: true, createdAt: createdAt, updatedAt: user.updatedAt
+                averageRating: snapshot.averageRating, ratingSum: row.shared.ratingSum, totalReviews: snapshot.totalReviews,
+                completedJobs: snapshot.completedJobs, earnedCents: row.earnedCents, profileViews: row.profileViews,
+                verificationLevel: snapshot.verificationLevel, avatarFileId: snapshot.avatarFileId, resumeFileId: fileId(row.resumeUrl), visible: true,
+                createdAt: createdAt, updatedAt: user.updatedAt
             )
             try await sql.delete(from: VAProfileRecord.table).where("user_id", .equal, SQLBind(id)).run()
             try await profile.save(on: sql, inserting: true)
@@ -174,45 +149,37 @@ enum Import {
     // MARK: companies
 
     struct CompanyRow: Decodable, Sendable {
-        var legacyId: String
-        var userLegacyId: String
-        var name: String
-        var bio: String
-        var country: String
-        var website: String?
-        var industry: String?
-        var companySize: String?
-        var foundedYear: Int?
-        var logoUrl: String?
-        var verificationLevel: String
-        var createdAt: String?
-        var updatedAt: String
+        var shared: Monolith.CompanyRow
         var earnedCents: Int
         var spentCents: Int
+
+        init(from decoder: any Decoder) throws {
+            shared = try Monolith.CompanyRow(from: decoder)
+            let container = try decoder.container(keyedBy: VAProfileRow.Key.self)
+            earnedCents = try container.decode(Int.self, forKey: .earnedCents)
+            spentCents = try container.decode(Int.self, forKey: .spentCents)
+        }
     }
 
     /// The monolith's company sizes in the new service's bands.
     static let companySizes = ["1-10": "2-10", "11-50": "11-50", "51-200": "51-200", "201+": "201-1000"]
 
     static func companies(_ session: LegacyImport.Session) async throws {
-        try await session.copy("companies", into: "companies", columns: owner + [
-            "t.name AS name", "coalesce(t.bio, t.description, '') AS bio", "upper(btrim(t.country)) AS country", "t.website AS website",
-            "t.industry AS industry", "t.\"companySize\" AS company_size", "t.\"foundedYear\" AS founded_year", "t.\"logoUrl\" AS logo_url",
-            "t.\"verificationLevel\" AS verification_level", "\(time("updatedAt")) AS updated_at",
-        ] + money, as: CompanyRow.self) { row, sql, report in
-            let id = userId(row.userLegacyId)
+        try await session.copy("companies", into: "companies", key: nil, columns: Monolith.companyColumns + money, as: CompanyRow.self) { row, sql, report in
+            let id = row.shared.userId
             guard let user = try await UserRecord.find(id, on: sql) else { return .skipped("owner not imported") }
             var size: String?
-            if let given = row.companySize {
+            if let given = row.shared.companySize {
                 guard let mapped = companySizes[given] ?? (CompanyRecord.sizes.contains(given) ? given : nil) else { return .skipped("unknown company size '\(given)'") }
                 if mapped != given { report.map("company size '\(given)' → '\(mapped)'") }
                 size = mapped
             }
+            let snapshot = Monolith.snapshot(row.shared, report: &report)
             let company = CompanyRecord(
-                userId: id, name: row.name.trimmingCharacters(in: .whitespacesAndNewlines), bio: row.bio, country: row.country, website: row.website,
-                industry: (row.industry ?? "").lowercased(), companySize: size, foundedYear: row.foundedYear, logoFileId: fileId(row.logoUrl),
-                verificationLevel: verificationLevel(row.verificationLevel, report: &report), totalSpentCents: row.spentCents, visible: true,
-                createdAt: row.createdAt ?? user.createdAt, updatedAt: row.updatedAt
+                userId: id, name: snapshot.name, bio: row.shared.bio, country: snapshot.country, website: row.shared.website,
+                industry: snapshot.industry, companySize: size, foundedYear: row.shared.foundedYear, logoFileId: snapshot.logoFileId,
+                verificationLevel: snapshot.verificationLevel, totalSpentCents: row.spentCents, visible: true,
+                createdAt: row.shared.createdAt ?? user.createdAt, updatedAt: row.shared.updatedAt
             )
             try await sql.delete(from: CompanyRecord.table).where("user_id", .equal, SQLBind(id)).run()
             try await company.save(on: sql, inserting: true)
@@ -227,12 +194,6 @@ enum Import {
         try await sql.delete(from: "user_totals").where("user_id", .equal, SQLBind(userId)).run()
         try await sql.insert(into: "user_totals").columns("user_id", "currency", "earned_cents", "spent_cents")
             .values(SQLBind(userId), SQLBind("USD"), SQLBind(earned), SQLBind(spent)).run()
-    }
-
-    static func verificationLevel(_ level: String, report: inout LegacyImport.TableReport) -> String {
-        if ["basic", "professional", "premium"].contains(level) { return level }
-        report.map("verification level '\(level)' → basic")
-        return "basic"
     }
 
     static func entries(_ text: String?) -> [[String: JSONValue]] {

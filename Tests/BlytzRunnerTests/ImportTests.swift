@@ -1,3 +1,4 @@
+import Blytz
 import BlytzData
 import BlytzTesting
 import Foundation
@@ -105,12 +106,120 @@ import Testing
             let acme = try await backend.call(.GET, "/profiles/company/\(LegacyImport.id("users", Self.acme))", token: maria.accessToken)
             #expect(acme.status == 200 && acme.text.contains(#""companySize":"11-50""#), "\(acme.text)")
 
+            let acmeSession = try await Self.claim(backend, legacyId: Self.acme, email: "owner@acme.example")
+            try await Self.checkTheRestOfTheJourney(backend, reports: reports, maria: maria.accessToken, acme: acmeSession.accessToken)
+
             // A second run changes nothing, and says so.
             let again = try Self.runImport(backend, from: monolith)
+            #expect(again.count == 6)
             for report in again.values {
                 for table in report.tables { #expect(table.written == 0, "\(report.service) \(table.source) wrote \(table.written) again") }
             }
             #expect(Self.table(again, "users", "users")?.unchanged == 6 && Self.table(again, "users", "users")?.skipped.values.reduce(0, +) == 2)
+            let said = try blytz(["import", "--from", monolith, "--data-dir", backend.runner.dataDirectory, "--only", "files"], environment: backend.settings)
+            #expect(said.output.contains("nothing changed since the last run"), "\(said.output)")
+
+            // The monolith changes: a new account, an edited posting, a deleted notification. The next run
+            // brings just that, and reports what it no longer finds.
+            try await Self.execute(#"""
+                INSERT INTO blytz_hire.users (id, email, role, "lastSeenAt", "createdAt", "updatedAt") VALUES ('FbLateComer0000000000000009', 'late@example.com', 'va', now(), now(), now())
+                """#, on: monolith)
+            try await Self.execute(#"UPDATE blytz_hire.job_postings SET title = 'Bookkeeper, two shops', "updatedAt" = now() WHERE id = 'cposting0000000000000000001'"#, on: monolith)
+            try await Self.execute(#"DELETE FROM blytz_hire.notifications WHERE id = 'cnotif0000000000000000003'"#, on: monolith)
+            let delta = try Self.runImport(backend, from: monolith)
+            #expect(Self.table(delta, "users", "users")?.written == 1)
+            #expect(Self.table(delta, "marketplace", "job_postings")?.written == 1 && Self.table(delta, "marketplace", "proposals")?.written == 0)
+            #expect(Self.table(delta, "communication", "notifications")?.deletedInSource == 1)
+            let posting = LegacyImport.id("job_postings", "cposting0000000000000000001")
+            #expect(try await backend.call(.GET, "/jobs/\(posting)", token: maria.accessToken).text.contains("Bookkeeper, two shops"))
+
+            // --verify finds both sides alike, then names a row the new side lost.
+            let verified = try Self.runImport(backend, from: monolith, ["--verify"])
+            #expect(verified.values.allSatisfy { $0.mode == "verify" && $0.tables.allSatisfy { ($0.differences ?? []).isEmpty } })
+            try await Self.withDatabase(backend, "marketplace") { sql in
+                try await sql.raw("DELETE FROM proposals WHERE id = \(bind: LegacyImport.id("proposals", "cproposal00000000000000003"))").run()
+            }
+            let failed = try Self.runImport(backend, from: monolith, ["--verify"], expectFailure: true)
+            #expect(Self.table(failed, "marketplace", "proposals")?.differences?.first?.contains("cproposal00000000000000003") == true)
+        }
+    }
+
+    /// The marketplace, contracts, payments, communication and files as the two parties see them.
+    static func checkTheRestOfTheJourney(_ backend: Backend, reports: [String: LegacyImport.Report], maria: String, acme: String) async throws {
+        struct Page: Decodable { var items: [[String: JSONValue]] }
+        func items(_ path: String, _ token: String) async throws -> [[String: JSONValue]] {
+            let reply = try await backend.call(.GET, path, token: token)
+            #expect(reply.status == 200, "\(path): \(reply.text)")
+            return try reply.json(Page.self).items
+        }
+        let posting = LegacyImport.id("job_postings", "cposting0000000000000000001")
+        #expect(try await items("/jobs/mine", acme).count == 2)
+        let job = try await backend.call(.GET, "/jobs/\(posting)", token: maria)
+        #expect(job.text.contains(#""budgetCents":1999"#) && job.text.contains(#""status":"open""#) && job.text.contains(#""excel""#), "\(job.text)")
+        #expect(try await backend.call(.GET, "/jobs/categories").text.contains(#"{"category":"finance","openJobs":1}"#))
+        let proposals = try await items("/proposals?jobPostingId=\(posting)", acme)
+        #expect(proposals.count == 2 && proposals.contains { $0["bidCents"] == .number(2501) }, "\(proposals)")
+        #expect(Self.table(reports, "marketplace", "proposals")?.rounded == 1)
+
+        let contracts = try await items("/contracts", acme)
+        #expect(contracts.count == 2)
+        let contract = LegacyImport.id("contracts", "ccontract0000000000000000001")
+        let milestones = try await items("/contracts/\(contract)/milestones", maria)
+        #expect(Set(milestones.compactMap { Self.text($0["status"]) }) == ["paid", "submitted"] && milestones.contains { $0["amountCents"] == .number(10) })
+        let invoices = try await items("/invoices", acme)
+        #expect(Set(invoices.compactMap { Self.text($0["number"]) }) == ["INV-2026-000001", "INV-2026-000002"], "\(invoices)")
+
+        // Payments: in the ledger, so the summary counts them; the 100× amount flagged, kept as it was.
+        #expect(try await items("/payments", acme).count == 4)
+        let refunded = try await backend.call(.GET, "/payments/\(LegacyImport.id("payments", "cpayment000000000000000003"))", token: acme)
+        #expect(refunded.text.contains(#""status":"partially_refunded""#) && refunded.text.contains(#""refundedCents":400"#), "\(refunded.text)")
+        let summary = try await backend.call(.GET, "/payments/summary", token: maria)
+        #expect(summary.text.contains(#""receivedCents":181709"#) || summary.text.contains("181709"), "\(summary.text)")
+        #expect(Self.table(reports, "payments", "payments")?.flagged.keys.contains { $0.hasPrefix("amount 100×") } == true)
+        #expect(Self.table(reports, "payments", "payments")?.centsWritten == 205_898)
+        let reviews = try await items("/reviews?targetUserId=\(LegacyImport.id("users", "cboth000000000000000000007"))", maria)
+        #expect(reviews.count == 1 && reviews[0]["rating"] == .number(4))
+
+        // Chat from the notifications table, and a payment notification of the new kind.
+        let notifications = try await items("/notifications", maria)
+        #expect(notifications.count == 1 && notifications[0]["type"] == .string("PaymentCompleted"), "\(notifications)")
+        let conversations = try await items("/chat/conversations", maria)
+        #expect(conversations.count == 1)
+        if case .string(let conversation)? = conversations.first?["id"] {
+            #expect(try await items("/chat/conversations/\(conversation)/messages", acme).count == 2)
+        }
+
+        // The portfolio keeps its file, an external link.
+        let portfolio = try await items("/portfolio?vaUserId=\(LegacyImport.id("users", Self.maria))", maria)
+        #expect(portfolio.count == 1)
+        if case .string(let file)? = portfolio.first?["fileId"] {
+            let shown = try await backend.call(.GET, "/files/\(file)", token: maria)
+            #expect(shown.text.contains(#""status":"external""#) && shown.text.contains("1700000000003_books.png"), "\(shown.text)")
+        }
+    }
+
+    static func text(_ value: JSONValue?) -> String? {
+        if case .string(let text)? = value { return text }
+        return nil
+    }
+
+    /// Runs `body` on a service's database as the backend configured it.
+    static func withDatabase(_ backend: Backend, _ service: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> Void) async throws {
+        let location: DatabaseLocation = backend.settings["\(service.uppercased())_DATABASE_URL"].map { .postgres(url: $0) }
+            ?? .sqlite(path: backend.runner.dataDirectory + "/\(service)_db.sqlite")
+        let database = try ServiceDatabase.open(location, maxConnections: 1, logger: Logger(label: "test"))
+        try await using(database, cleanup: { await $0.shutdown() }) { database in try await database.withConnection(body) }
+    }
+
+    @Test func aDryRunWritesNothing() async throws {
+        let monolith = try await Self.monolith()
+        try await Backend.with(.sqlite) { backend in
+            let reports = try Self.runImport(backend, from: monolith, ["--dry-run"])
+            #expect(reports.count == 6 && reports.values.allSatisfy { $0.mode == "dry-run" })
+            #expect(Self.table(reports, "marketplace", "job_postings")?.written == 2)
+            #expect(try await backend.call(.GET, "/jobs/categories").text == #"{"items":[]}"#)
+            let real = try Self.runImport(backend, from: monolith)
+            #expect(Self.table(real, "marketplace", "job_postings")?.written == 2)
         }
     }
 }

@@ -19,6 +19,9 @@ struct DownloadFile: HTTPFunction {
     func handle(_ request: FunctionRequest<Empty>, caller: Caller?, context: FunctionContext) async throws -> FunctionResponse<FileBytes> {
         let id = try request.parameter("id")
         let file = try await context.database.withConnection { sql in try await FileRecord.readable(id, by: caller, on: sql) }
+        if file.status == .external, let url = file.externalUrl {
+            return FunctionResponse(status: .found, headers: [.location: url, .cacheControl: "no-store"], body: nil)
+        }
         guard file.status == .ready, let sha256 = file.sha256 else { throw HTTPError(409, detail: "The file's upload has not been completed.") }
         let etag = "\"\(sha256)\""
         var headers: HTTPFields = [

@@ -63,7 +63,7 @@ struct PortfolioItem: Codable, Sendable, Equatable, ResponseBody {
                 errors.append(.init(field: field, message: "must be one of your own files"))
                 continue
             }
-            if file.status != .ready { errors.append(.init(field: field, message: "must be a file whose upload is complete")) }
+            if !file.status.isReadable { errors.append(.init(field: field, message: "must be a file whose upload is complete")) }
             if file.visibility != .public { errors.append(.init(field: field, message: "must be a public file: a portfolio is seen by everyone signed in")) }
         }
         if !errors.isEmpty { throw HTTPError.unprocessable(errors) }

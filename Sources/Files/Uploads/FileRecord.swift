@@ -10,9 +10,13 @@ enum Visibility: String, Codable, Sendable, CaseIterable {
     case `private`, `public`
 }
 
-/// `pending` until its bytes are in storage and checked (the presigned flow), then `ready`.
+/// `pending` until its bytes are in storage and checked (the presigned flow), then `ready`; `external`
+/// for a file known only by its URL elsewhere (one the monolith linked to), whose download redirects there.
 enum FileStatus: String, Codable, Sendable, CaseIterable {
-    case pending, ready
+    case pending, ready, external
+
+    /// Whether the file can be read: its bytes are here, or at its external URL.
+    var isReadable: Bool { self != .pending }
 }
 
 /// A row of `files`: whose file, what its bytes are (`contentType` as detected from them, `size`,
@@ -28,6 +32,8 @@ struct FileRecord: Codable, Sendable, Equatable, ResponseBody {
     var status: FileStatus
     /// When an unfinished upload is removed.
     var expiresAt: String?
+    /// Where an `external` file's bytes are.
+    var externalUrl: String? = nil
     var createdAt: String
     var updatedAt: String
 
@@ -49,9 +55,9 @@ struct FileRecord: Codable, Sendable, Equatable, ResponseBody {
     /// that it exists.
     static func readable(_ id: String, by caller: Caller?, on sql: any SQLDatabase) async throws -> FileRecord {
         guard let file = try await find(id, on: sql) else { throw HTTPError.notFound("There is no file \(id).") }
-        if file.status == .ready && file.visibility == .public { return file }
+        if file.status.isReadable && file.visibility == .public { return file }
         if let caller, caller.userId == file.ownerUserId || caller.isAdmin { return file }
-        if let caller, file.status == .ready, try await shares(of: file.id, on: sql).contains(caller.userId) { return file }
+        if let caller, file.status.isReadable, try await shares(of: file.id, on: sql).contains(caller.userId) { return file }
         throw HTTPError.notFound("There is no file \(id).")
     }
 

@@ -1,0 +1,330 @@
+import Blytz
+import BlytzData
+import BlytzEvents
+import BlytzServices
+import Foundation
+import Logging
+import SQLKit
+
+/// `marketplace import --from postgres://…`: the monolith's postings, proposals, hires, matches and votes,
+/// with what search and matching read of them rebuilt (terms, words, pay, category counts, proposal counts,
+/// match versions); and its copy of people made from the monolith's profiles by the rules the user service
+/// applies to the same rows, not from events (the import publishes none). The README's table ("Moving the
+/// data") is the mapping.
+enum Import {
+    static let command = LegacyImport.command(service: "marketplace") { session in
+        try await people(session)
+        try await postings(session)
+        try await proposals(session)
+        try await hires(session)
+        try await matches(session)
+        try await votes(session)
+    }
+
+    static let time = LegacyImport.time
+    static let cents = LegacyImport.cents
+
+    // MARK: people
+
+    static func people(_ session: LegacyImport.Session) async throws {
+        try await session.copy("va_profiles", into: "people", key: nil, columns: Monolith.vaProfileColumns, as: Monolith.VAProfileRow.self) { row, sql, report in
+            guard row.isVA else { return .skipped("the account is a company (it has both profiles)") }
+            let snapshot = Monolith.snapshot(row, report: &report)
+            try await apply(.profile(ProfileUpdated(userId: row.userId, kind: .va, deleted: false, vaProfile: snapshot)), role: .va, to: row.userId, version: snapshot.updatedAt, on: sql)
+            return .written
+        }
+        try await session.copy("companies", into: "people", key: nil, columns: Monolith.companyColumns, as: Monolith.CompanyRow.self) { row, sql, report in
+            guard row.isCompany else { return .skipped("the account is a VA (it has both profiles)") }
+            let snapshot = Monolith.snapshot(row, report: &report)
+            try await apply(.profile(ProfileUpdated(userId: row.userId, kind: .company, deleted: false, companyProfile: snapshot)), role: .company, to: row.userId, version: snapshot.updatedAt, on: sql)
+            return .written
+        }
+    }
+
+    /// The profile and the account, as the consumer of the user service's events applies them; an event
+    /// newer than the monolith's row still wins.
+    static func apply(_ change: PersonChange, role: Role, to userId: String, version: String, on sql: any SQLDatabase) async throws {
+        try await sql.update(PersonRecord.table).set("profile_version", to: SQLBind(nil as String?)).set("account_version", to: SQLBind(nil as String?))
+            .where("user_id", .equal, SQLBind(userId)).where("profile_version", .lessThanOrEqual, SQLBind(version)).run()
+        try await PersonChange.apply(change, to: userId, version: version, now: Date(), on: sql)
+        try await PersonChange.apply(.account(role: role, status: .active), to: userId, version: version, now: Date(), on: sql)
+    }
+
+    // MARK: postings
+
+    struct PostingRow: Decodable, Sendable {
+        var legacyId: String
+        var companyLegacyUserId: String?
+        var title: String
+        var description: String
+        var requirements: String?
+        var rateRange: String
+        var budgetCents: Int?
+        var budgetRounded: Bool
+        var budgetExactCents: Double?
+        var remote: Bool
+        var location: String?
+        var category: String?
+        var tags: String
+        var skills: String
+        var experienceLevel: String?
+        var jobType: String?
+        var duration: String?
+        var status: String?
+        var views: Int
+        var proposalCount: Int
+        var createdAt: String
+        var updatedAt: String
+    }
+
+    /// The monolith's posting statuses in the new lifecycle (NULL is the column's default, `open`).
+    static let postingStatuses: [String: PostingStatus] = ["open": .open, "active": .open, "in_progress": .filled, "filled": .filled, "closed": .closed]
+    static let experienceLevels: [String: ExperienceLevel] = ["entry": .entry, "mid": .intermediate, "senior": .expert, "executive": .expert]
+
+    static func postings(_ session: LegacyImport.Session) async throws {
+        try await session.copy("job_postings", into: "job_postings", columns: [
+            #"(SELECT c."userId" FROM {schema}.companies c WHERE c.id = t."companyId") AS company_legacy_user_id"#,
+            "t.title AS title", "t.description AS description",
+            #"(SELECT string_agg(value, E'\n') FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(t.requirements) = 'array' THEN t.requirements ELSE '[]'::jsonb END)) AS requirements"#,
+            "t.\"rateRange\" AS rate_range", "\(cents("budget")) AS budget_cents", "\(LegacyImport.rounds("budget")) AS budget_rounded",
+            "\(LegacyImport.exactCents("budget")) AS budget_exact_cents", "t.remote AS remote", "t.location AS location", "lower(t.category) AS category",
+            "\(LegacyImport.textArray("tags")) AS tags", "\(LegacyImport.textArray("skillsRequired")) AS skills", "t.\"experienceLevel\" AS experience_level",
+            "t.\"jobType\" AS job_type", "t.duration AS duration", "t.status AS status", "t.views AS views",
+            #"(SELECT count(*) FROM {schema}.proposals p WHERE p."jobPostingId" = t.id)::int AS proposal_count"#,
+            "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
+        ], as: PostingRow.self) { row, sql, report in
+            guard let owner = row.companyLegacyUserId else { return .skipped("orphan: its company is gone") }
+            let status: PostingStatus
+            if let given = row.status {
+                guard let mapped = postingStatuses[given] else { return .skipped("unknown status '\(given)'") }
+                if mapped.rawValue != given { report.map("status '\(given)' → \(mapped.rawValue)") }
+                status = mapped
+            } else {
+                status = .open
+                report.map("status NULL → open")
+            }
+            guard let jobType = JobType(rawValue: row.jobType ?? "fixed") else { return .skipped("unknown job type '\(row.jobType ?? "")'") }
+            if row.jobType == nil { report.map("job type NULL → fixed") }
+            var level: ExperienceLevel?
+            if let given = row.experienceLevel {
+                level = experienceLevels[given]
+                if level == nil { report.flag("unknown experience level '\(given)' left empty") } else if level?.rawValue != given { report.map("experience level '\(given)' → \(level!.rawValue)") }
+            }
+            var posting = PostingRecord(
+                id: LegacyImport.id("job_postings", row.legacyId), companyUserId: Monolith.userId(owner), title: row.title, description: row.description,
+                requirements: row.requirements, category: row.category, experienceLevel: level, jobType: jobType, budgetCents: nil, rateMinCents: nil,
+                rateMaxCents: nil, currency: "USD", duration: row.duration, remote: row.remote, location: row.location, timezone: nil, status: status,
+                views: row.views, proposalCount: row.proposalCount, publishedAt: row.createdAt, createdAt: row.createdAt, updatedAt: row.updatedAt
+            )
+            switch jobType {
+            case .fixed:
+                posting.budgetCents = row.budgetCents
+                report.money(read: row.budgetExactCents, written: row.budgetCents, rounded: row.budgetRounded)
+            case .hourly:
+                // The rate range is free text (`$15-25/hr`); where it does not read as one, the budget is the rate.
+                if let range = rateRange(row.rateRange) {
+                    (posting.rateMinCents, posting.rateMaxCents) = range
+                    report.map("hourly rate from the rate range text")
+                } else if let budget = row.budgetCents {
+                    (posting.rateMinCents, posting.rateMaxCents) = (budget, budget)
+                    report.money(read: row.budgetExactCents, written: budget, rounded: row.budgetRounded)
+                    report.flag("hourly rate range unreadable, the budget taken as the rate")
+                } else {
+                    report.flag("hourly posting without a readable rate")
+                }
+            }
+            let before = try await PostingRecord.find(posting.id, on: sql)
+            if before == nil { try await posting.insert(on: sql) } else { try await posting.update(on: sql) }
+            try await sql.update(PostingRecord.table).set("views", to: SQLBind(posting.views)).set("proposal_count", to: SQLBind(posting.proposalCount))
+                .where("id", .equal, SQLBind(posting.id)).run()
+            try await PostingTerms.replace(.skill, of: posting.id, with: fromJSONText(row.skills, fallback: [String]()), on: sql)
+            try await PostingTerms.replace(.tag, of: posting.id, with: fromJSONText(row.tags, fallback: [String]()), on: sql)
+            try await CategoryCounts.moved(from: before, to: posting, on: sql)
+            try await PostingTerms.index(try await PostingTerms.view(posting, on: sql), on: sql)
+            return .written
+        }
+    }
+
+    /// `$15-25/hr`, `$50-70/hour`, `15 - 25`, `$20/hr` as cents; nil for text that is not a rate.
+    static func rateRange(_ text: String) -> (Int, Int)? {
+        let numbers = text.split(whereSeparator: { !($0.isNumber || $0 == ".") }).compactMap { Decimal(string: String($0)) }
+        guard (1...2).contains(numbers.count) else { return nil }
+        let cents = numbers.map(LegacyImport.wholeCents)
+        guard cents.allSatisfy({ $0 > 0 }), cents[0] <= cents[cents.count - 1] else { return nil }
+        return (cents[0], cents[cents.count - 1])
+    }
+
+    // MARK: proposals
+
+    struct ProposalRow: Decodable, Sendable {
+        var legacyId: String
+        var postingLegacyId: String
+        var vaLegacyUserId: String?
+        var coverLetter: String
+        var bidType: String
+        var bidCents: Int
+        var bidRounded: Bool
+        var bidExactCents: Double
+        var hourlyRateCents: Int?
+        var estimatedHours: Double?
+        var deliveryTime: String
+        var status: String
+        var createdAt: String
+        var updatedAt: String
+    }
+
+    static let proposalStatuses: [String: ProposalStatus] = [
+        "pending": .pending, "viewed": .pending, "interviewed": .pending, "accepted": .accepted, "hired": .accepted, "rejected": .rejected, "withdrawn": .withdrawn,
+    ]
+
+    static func proposals(_ session: LegacyImport.Session) async throws {
+        try await session.copy("proposals", into: "proposals", columns: [
+            "t.\"jobPostingId\" AS posting_legacy_id", #"(SELECT v."userId" FROM {schema}.va_profiles v WHERE v.id = t."vaProfileId") AS va_legacy_user_id"#,
+            "t.\"coverLetter\" AS cover_letter", "t.\"bidType\" AS bid_type", "\(cents("bidAmount")) AS bid_cents", "\(LegacyImport.rounds("bidAmount")) AS bid_rounded",
+            "\(LegacyImport.exactCents("bidAmount")) AS bid_exact_cents", "\(cents("hourlyRate")) AS hourly_rate_cents",
+            "t.\"estimatedHours\" AS estimated_hours", "t.\"deliveryTime\" AS delivery_time", "t.status AS status",
+            "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
+        ], as: ProposalRow.self) { row, sql, report in
+            let postingId = LegacyImport.id("job_postings", row.postingLegacyId)
+            guard try await PostingRecord.find(postingId, on: sql) != nil else { return .skipped("its posting was not imported") }
+            guard let va = row.vaLegacyUserId else { return .skipped("orphan: its VA profile is gone") }
+            guard let status = proposalStatuses[row.status] else { return .skipped("unknown status '\(row.status)'") }
+            if status.rawValue != row.status { report.map("status '\(row.status)' → \(status.rawValue)") }
+            guard let bidType = JobType(rawValue: row.bidType) else { return .skipped("unknown bid type '\(row.bidType)'") }
+            let id = LegacyImport.id("proposals", row.legacyId)
+            let vaUserId = Monolith.userId(va)
+            let other = try await sql.select().column("id").from(ProposalRecord.table).where("job_posting_id", .equal, SQLBind(postingId))
+                .where("va_user_id", .equal, SQLBind(vaUserId)).where("id", .notEqual, SQLBind(id)).first()
+            guard other == nil else { return .skipped("the VA's second proposal for one posting") }
+            var hours: Int?
+            if let given = row.estimatedHours {
+                hours = Int(given.rounded(.up))
+                if Double(hours!) != given { report.map("estimated hours rounded up to whole hours") }
+            }
+            let proposal = ProposalRecord(
+                id: id, jobPostingId: postingId, vaUserId: vaUserId, coverLetter: row.coverLetter, bidType: bidType,
+                bidCents: bidType == .fixed ? row.bidCents : nil, hourlyRateCents: bidType == .hourly ? (row.hourlyRateCents ?? row.bidCents) : nil,
+                estimatedHours: hours, deliveryTime: row.deliveryTime, currency: "USD", status: status, createdAt: row.createdAt, updatedAt: row.updatedAt
+            )
+            report.money(read: row.bidExactCents, written: row.bidCents, rounded: row.bidRounded)
+            try await sql.delete(from: ProposalRecord.table).where("id", .equal, SQLBind(id)).run()
+            try await sql.insert(into: ProposalRecord.table).model(proposal, keyEncodingStrategy: .convertToSnakeCase).run()
+            return .written
+        }
+    }
+
+    // MARK: hires
+
+    struct HireRow: Decodable, Sendable {
+        var legacyId: String
+        var postingLegacyId: String
+        var proposalLegacyId: String?
+        var contractLegacyId: String?
+        var companyLegacyUserId: String?
+        var vaLegacyUserId: String?
+        var title: String
+        var createdAt: String
+        var updatedAt: String
+    }
+
+    static func hires(_ session: LegacyImport.Session) async throws {
+        try await session.copy("jobs", into: "jobs", columns: [
+            "t.\"jobPostingId\" AS posting_legacy_id",
+            // The proposal it came from: the one naming it, else its contract's.
+            #"coalesce((SELECT min(p.id) FROM {schema}.proposals p WHERE p."jobId" = t.id), (SELECT min(c."proposalId") FROM {schema}.contracts c WHERE c."jobId" = t.id)) AS proposal_legacy_id"#,
+            #"(SELECT min(c.id) FROM {schema}.contracts c WHERE c."jobId" = t.id) AS contract_legacy_id"#,
+            #"(SELECT c."userId" FROM {schema}.companies c WHERE c.id = t."companyId") AS company_legacy_user_id"#,
+            #"(SELECT v."userId" FROM {schema}.va_profiles v WHERE v.id = t."vaProfileId") AS va_legacy_user_id"#,
+            "t.title AS title", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
+        ], as: HireRow.self) { row, sql, _ in
+            guard let proposal = row.proposalLegacyId else { return .skipped("no proposal led to it") }
+            guard let contract = row.contractLegacyId else { return .skipped("no contract was made for it") }
+            guard let company = row.companyLegacyUserId, let va = row.vaLegacyUserId else { return .skipped("orphan: a party's profile is gone") }
+            let proposalId = LegacyImport.id("proposals", proposal)
+            guard try await ProposalRecord.find(proposalId, on: sql) != nil else { return .skipped("its proposal was not imported") }
+            let id = LegacyImport.id("jobs", row.legacyId)
+            let hire = JobRecord(
+                id: id, jobPostingId: LegacyImport.id("job_postings", row.postingLegacyId), proposalId: proposalId, companyUserId: Monolith.userId(company),
+                vaUserId: Monolith.userId(va), title: row.title, status: .active, contractId: LegacyImport.id("contracts", contract),
+                createdAt: row.createdAt, updatedAt: row.updatedAt
+            )
+            let taken = try await sql.select().column("id").from(JobRecord.table).where("proposal_id", .equal, SQLBind(proposalId)).where("id", .notEqual, SQLBind(id)).first()
+            guard taken == nil else { return .skipped("a second hire from one proposal") }
+            try await sql.delete(from: JobRecord.table).where("id", .equal, SQLBind(id)).run()
+            try await sql.insert(into: JobRecord.table).model(hire, keyEncodingStrategy: .convertToSnakeCase).run()
+            return .written
+        }
+    }
+
+    // MARK: matches and votes
+
+    struct MatchRow: Decodable, Sendable {
+        var legacyId: String
+        var postingLegacyId: String
+        var vaLegacyUserId: String?
+        var companyLegacyUserId: String?
+        var status: String
+        var createdAt: String
+        var updatedAt: String
+    }
+
+    static func matches(_ session: LegacyImport.Session) async throws {
+        try await session.copy("matches", into: "matches", columns: [
+            "t.\"jobPostingId\" AS posting_legacy_id", #"(SELECT v."userId" FROM {schema}.va_profiles v WHERE v.id = t."vaProfileId") AS va_legacy_user_id"#,
+            #"(SELECT c."userId" FROM {schema}.job_postings j JOIN {schema}.companies c ON c.id = j."companyId" WHERE j.id = t."jobPostingId") AS company_legacy_user_id"#,
+            "t.status AS status", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
+        ], as: MatchRow.self) { row, sql, report in
+            guard let va = row.vaLegacyUserId, let company = row.companyLegacyUserId else { return .skipped("orphan: a party's profile is gone") }
+            let postingId = LegacyImport.id("job_postings", row.postingLegacyId)
+            guard try await PostingRecord.find(postingId, on: sql) != nil else { return .skipped("its posting was not imported") }
+            let status: MatchStatus
+            switch row.status {
+            case "active": status = .active
+            case "archived", "hired":
+                status = .archived
+                if row.status == "hired" { report.map("status 'hired' → archived") }
+            default: return .skipped("unknown status '\(row.status)'")
+            }
+            let id = LegacyImport.id("matches", row.legacyId)
+            let match = MatchRecord(
+                id: id, jobPostingId: postingId, vaUserId: Monolith.userId(va), companyUserId: Monolith.userId(company), status: status, score: nil,
+                createdAt: row.createdAt, updatedAt: row.updatedAt
+            )
+            try await sql.delete(from: MatchRecord.table).where("id", .equal, SQLBind(id)).run()
+            try await sql.insert(into: MatchRecord.table).model(match, keyEncodingStrategy: .convertToSnakeCase).run()
+            return .written
+        }
+    }
+
+    struct VoteRow: Decodable, Sendable {
+        var legacyId: String
+        var postingLegacyId: String
+        var vaLegacyUserId: String?
+        var voterLegacyUserId: String
+        var companyLegacyUserId: String?
+        var like: Bool
+        var createdAt: String
+    }
+
+    static func votes(_ session: LegacyImport.Session) async throws {
+        try await session.copy("match_votes", into: "match_votes", key: nil, columns: [
+            "t.\"jobPostingId\" AS posting_legacy_id", #"(SELECT v."userId" FROM {schema}.va_profiles v WHERE v.id = t."vaProfileId") AS va_legacy_user_id"#,
+            "t.\"userId\" AS voter_legacy_user_id", "t.vote AS like",
+            #"(SELECT c."userId" FROM {schema}.job_postings j JOIN {schema}.companies c ON c.id = j."companyId" WHERE j.id = t."jobPostingId") AS company_legacy_user_id"#,
+            "\(time("createdAt")) AS created_at",
+        ], as: VoteRow.self) { row, sql, _ in
+            guard let va = row.vaLegacyUserId else { return .skipped("orphan: its VA profile is gone") }
+            let postingId = LegacyImport.id("job_postings", row.postingLegacyId)
+            guard try await PostingRecord.find(postingId, on: sql) != nil else { return .skipped("its posting was not imported") }
+            // A vote is the company's or the VA's side of the pair, by who cast it.
+            let side: String
+            if row.voterLegacyUserId == va { side = "va_vote" } else if row.voterLegacyUserId == row.companyLegacyUserId { side = "company_vote" } else { return .skipped("cast by neither party") }
+            let vote = (row.like ? Vote.like : .pass).rawValue
+            try await sql.raw("""
+                INSERT INTO match_votes (job_posting_id, va_user_id, \(unsafeRaw: side), updated_at) VALUES (\(bind: postingId), \(bind: Monolith.userId(va)), \(bind: vote), \(bind: row.createdAt))
+                ON CONFLICT (job_posting_id, va_user_id) DO UPDATE SET \(unsafeRaw: side) = excluded.\(unsafeRaw: side), updated_at = excluded.updated_at
+                """).run()
+            return .written
+        }
+    }
+}
