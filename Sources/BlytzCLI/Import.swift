@@ -8,8 +8,8 @@ import Logging
 
 /// `blytz import --from postgres://…`: copies the monolith's data into every service's database. The CLI
 /// knows no service by name and no table: it holds one repeatable-read snapshot of the monolith open,
-/// exports it, and runs each service's own `import` command in the manifest's order with that snapshot,
-/// so every service reads the same instant while each writes its own database through its own code.
+/// exports it, and runs each service's own `import` command with that snapshot, all at once, so every
+/// service reads the same instant while each writes its own database through its own code.
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Import the monolith's database into each service's database (or the named ones).",
@@ -60,17 +60,23 @@ struct Import: AsyncParsableCommand {
         let dataDirectory = data.path
         let outcomes: [(service: String, report: LegacyImport.Report?, failure: String?)]
         do {
+            // Services import side by side: each reads the same snapshot and writes only its own database.
             outcomes = try await LegacyImport.withExportedSnapshot(from: from, logger: Logger(label: "import")) { snapshot in
-                var outcomes: [(String, LegacyImport.Report?, String?)] = []
-                for service in services {
-                    guard let executable = lookup.executable(service.executable) else { continue }
-                    let outcome = try await Self.runImport(
-                        executable: executable, arguments: arguments + ["--snapshot", snapshot], service: service, manifest: manifest,
-                        environment: environment, dataDirectory: dataDirectory, directory: lookup.manifestDirectory
-                    )
-                    outcomes.append((service.name, outcome.report, outcome.failure))
+                try await withThrowingTaskGroup(of: (Int, String, LegacyImport.Report?, String?).self) { group in
+                    for (index, service) in services.enumerated() {
+                        guard let executable = lookup.executable(service.executable) else { continue }
+                        group.addTask {
+                            let outcome = try await Self.runImport(
+                                executable: executable, arguments: arguments + ["--snapshot", snapshot], service: service, manifest: manifest,
+                                environment: environment, dataDirectory: dataDirectory, directory: lookup.manifestDirectory
+                            )
+                            return (index, service.name, outcome.report, outcome.failure)
+                        }
+                    }
+                    var outcomes: [(Int, String, LegacyImport.Report?, String?)] = []
+                    for try await outcome in group { outcomes.append(outcome) }
+                    return outcomes.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2, $0.3) }
                 }
-                return outcomes
             }
         } catch {
             FileHandle.standardError.write(Data("import: \(error)\n".utf8))

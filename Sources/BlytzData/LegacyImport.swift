@@ -303,7 +303,7 @@ public struct LegacyImport: Sendable {
             verify: (@Sendable (Row, any SQLDatabase) async throws -> String?)? = nil
         ) async throws {
             var report = TableReport(source: table, target: target)
-            let progress = Progress(table: table)
+            let progress = Progress(table: "\(`import`.service) \(table)")
             let select = (["t.id AS legacy_id", "md5(t::text) AS fingerprint"] + columns).joined(separator: ", ")
             var last = ""
             var seen = Set<String>()
@@ -355,30 +355,22 @@ public struct LegacyImport: Sendable {
                     report = try await writer.write { sql in
                         var report = batchReport
                         let known = try await Self.bookkeeping(table, ids: decoded.map(\.id), on: sql)
-                        let now = Date().iso
+                        var done: [(id: String, fingerprint: String, outcome: String)] = []
                         for item in decoded {
                             if let entry = known[item.id], entry.fingerprint == item.fingerprint {
                                 if entry.outcome == "written" { report.unchanged += 1 } else { report.skip(entry.outcome) }
                                 continue
                             }
-                            let outcome = try await write(item.row, sql, &report)
-                            let label: String
-                            switch outcome {
+                            switch try await write(item.row, sql, &report) {
                             case .written:
                                 report.written += 1
-                                label = "written"
+                                done.append((item.id, item.fingerprint, "written"))
                             case .skipped(let reason):
                                 report.skip(reason)
-                                label = reason
+                                done.append((item.id, item.fingerprint, reason))
                             }
-                            try await sql.raw("""
-                                DELETE FROM _blytz_import WHERE source_table = \(bind: table) AND legacy_id = \(bind: item.id)
-                                """).run()
-                            try await sql.raw("""
-                                INSERT INTO _blytz_import (source_table, legacy_id, target_id, fingerprint, outcome, imported_at)
-                                VALUES (\(bind: table), \(bind: item.id), \(bind: LegacyImport.id(table, item.id)), \(bind: item.fingerprint), \(bind: label), \(bind: now))
-                                """).run()
                         }
+                        try await Self.record(done, of: table, on: sql)
                         return report
                     }
                 }
@@ -404,6 +396,20 @@ public struct LegacyImport: Sendable {
         }
 
         struct Entry { var fingerprint: String; var outcome: String }
+
+        /// The bookkeeping of a batch's rows, in one statement: what each became, and the fingerprint of
+        /// the monolith's row it was made from.
+        static func record(_ rows: [(id: String, fingerprint: String, outcome: String)], of table: String, on sql: any SQLDatabase) async throws {
+            guard !rows.isEmpty else { return }
+            let now = Date().iso
+            var insert = sql.insert(into: "_blytz_import").columns("source_table", "legacy_id", "target_id", "fingerprint", "outcome", "imported_at")
+            for row in rows {
+                insert = insert.values(SQLBind(table), SQLBind(row.id), SQLBind(LegacyImport.id(table, row.id)), SQLBind(row.fingerprint), SQLBind(row.outcome), SQLBind(now))
+            }
+            try await insert.onConflict(with: ["source_table", "legacy_id"]) { conflict in
+                conflict.set(excludedValueOf: "target_id").set(excludedValueOf: "fingerprint").set(excludedValueOf: "outcome").set(excludedValueOf: "imported_at")
+            }.run()
+        }
 
         static func bookkeeping(_ table: String, ids: [String], on sql: any SQLDatabase) async throws -> [String: Entry] {
             guard !ids.isEmpty else { return [:] }
