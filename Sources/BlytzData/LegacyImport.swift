@@ -313,7 +313,13 @@ public struct LegacyImport: Sendable {
                 let filter = ([#"t.id > \#(quoted(last))"#] + (condition.map { [$0] } ?? [])).joined(separator: " AND ")
                 let query = "SELECT \(select) FROM \(schema).\(table) t \(joins) WHERE \(filter) ORDER BY t.id LIMIT \(batch)"
                     .replacingOccurrences(of: "{schema}", with: schema)
-                let rows = try await monolith.raw(SQLQueryString(query)).all()
+                let rows: [any SQLRow]
+                do {
+                    rows = try await monolith.raw(SQLQueryString(query)).all()
+                } catch {
+                    // The server's own words (PostgreSQL's errors describe themselves only when reflected).
+                    throw Refusal("reading \(table) failed: \(String(reflecting: error))")
+                }
                 guard let lastRow = rows.last else { break }
                 last = try lastRow.decode(column: "legacy_id", as: String.self)
                 let decoded: [(id: String, fingerprint: String, row: Row)] = try rows.map { row in

@@ -22,18 +22,24 @@ public enum Monolith {
         #"(SELECT u.role FROM {schema}.users u WHERE u.id = t."userId") AS owner_role"#,
     ]
 
-    /// A `va_profiles` row (aliased `t`) as `VAProfileRow` reads it: the fields, and the figures the
-    /// monolith's counters drift from, recomputed from its rows (reviews naming the profile, completed or
-    /// paid contracts).
+    /// A `va_profiles` row (aliased `t`, with `vaProfileJoins`) as `VAProfileRow` reads it: the fields, and
+    /// the figures the monolith's counters drift from, recomputed from its rows (reviews naming the profile,
+    /// completed or paid contracts).
     public static let vaProfileColumns = ownerColumns + [
         "t.name AS name", "coalesce(t.bio, '') AS bio", "upper(btrim(t.country)) AS country", "t.timezone AS timezone",
         "t.\"hourlyRate\"::bigint * 100 AS hourly_rate_cents", "\(LegacyImport.textArray("skills")) AS skills", "t.availability AS available",
         "t.\"verificationLevel\" AS verification_level", "t.\"avatarUrl\" AS avatar_url",
-        #"(SELECT count(*) FROM {schema}.reviews r WHERE r."targetId" = t.id AND r."targetType" IS DISTINCT FROM 'company')::int AS review_count"#,
-        #"(SELECT coalesce(sum(r.rating), 0) FROM {schema}.reviews r WHERE r."targetId" = t.id AND r."targetType" IS DISTINCT FROM 'company')::int AS rating_sum"#,
-        #"(SELECT count(*) FROM {schema}.contracts c WHERE c."vaProfileId" = t.id AND c.status IN ('completed', 'paid'))::int AS completed_jobs"#,
+        "coalesce(reviewed.n, 0)::int AS review_count", "coalesce(reviewed.total, 0)::int AS rating_sum", "coalesce(done.n, 0)::int AS completed_jobs",
         #"EXISTS (SELECT 1 FROM {schema}.companies c WHERE c."userId" = t."userId") AS has_company"#,
     ]
+
+    /// What `vaProfileColumns` reads beside the row: per profile, its reviews and its contracts done. The
+    /// monolith indexes none of these columns, so they are aggregated once per batch and joined, not
+    /// looked up row by row.
+    public static let vaProfileJoins = #"""
+        LEFT JOIN (SELECT "targetId" AS key, count(*) AS n, sum(rating) AS total FROM {schema}.reviews WHERE "targetType" IS DISTINCT FROM 'company' GROUP BY 1) reviewed ON reviewed.key = t.id
+        LEFT JOIN (SELECT "vaProfileId" AS key, count(*) AS n FROM {schema}.contracts WHERE status IN ('completed', 'paid') GROUP BY 1) done ON done.key = t.id
+        """#
 
     public struct VAProfileRow: Decodable, Sendable {
         public var legacyId: String

@@ -116,14 +116,15 @@ enum Import {
     }
 
     static func milestones(_ session: LegacyImport.Session) async throws {
-        let paid = #"(SELECT p.id FROM {schema}.payments p WHERE p."milestoneId" = t.id AND p.status IN ('succeeded', 'refunded') ORDER BY p."createdAt", p.id LIMIT 1)"#
         try await session.copy("milestones", into: "milestones", columns: [
             "t.\"contractId\" AS contract_legacy_id", "t.title AS title", "t.description AS description", "t.status AS status",
             "to_char(t.\"dueDate\", 'YYYY-MM-DD') AS due_date", "\(time("completedAt")) AS completed_at", "\(time("approvedAt")) AS approved_at",
-            "\(paid) AS payment_legacy_id",
-            #"(SELECT to_char(coalesce(p."processedAt", p."createdAt"), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM {schema}.payments p WHERE p.id = "# + paid + ") AS paid_at",
+            #"paid.id AS payment_legacy_id"#, #"to_char(paid.at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS paid_at"#,
             "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
-        ] + money("amount", as: "amount"), as: MilestoneRow.self) { row, sql, report in
+        ] + money("amount", as: "amount"), joins: """
+            LEFT JOIN (SELECT DISTINCT ON ("milestoneId") "milestoneId" AS key, id, coalesce("processedAt", "createdAt") AS at FROM {schema}.payments
+                       WHERE "milestoneId" IS NOT NULL AND status IN ('succeeded', 'refunded') ORDER BY "milestoneId", "createdAt", id) paid ON paid.key = t.id
+            """, as: MilestoneRow.self) { row, sql, report in
             let contractId = LegacyImport.id("contracts", row.contractLegacyId)
             guard try await ContractRecord.find(contractId, on: sql) != nil else { return .skipped("its contract was not imported") }
             let status: MilestoneStatus

@@ -27,7 +27,7 @@ enum Import {
     // MARK: people
 
     static func people(_ session: LegacyImport.Session) async throws {
-        try await session.copy("va_profiles", into: "people", key: nil, columns: Monolith.vaProfileColumns, as: Monolith.VAProfileRow.self) { row, sql, report in
+        try await session.copy("va_profiles", into: "people", key: nil, columns: Monolith.vaProfileColumns, joins: Monolith.vaProfileJoins, as: Monolith.VAProfileRow.self) { row, sql, report in
             guard row.isVA else { return .skipped("the account is a company (it has both profiles)") }
             let snapshot = Monolith.snapshot(row, report: &report)
             try await apply(.profile(ProfileUpdated(userId: row.userId, kind: .va, deleted: false, vaProfile: snapshot)), role: .va, to: row.userId, version: snapshot.updatedAt, on: sql)
@@ -90,9 +90,8 @@ enum Import {
             "\(LegacyImport.exactCents("budget")) AS budget_exact_cents", "t.remote AS remote", "t.location AS location", "lower(t.category) AS category",
             "\(LegacyImport.textArray("tags")) AS tags", "\(LegacyImport.textArray("skillsRequired")) AS skills", "t.\"experienceLevel\" AS experience_level",
             "t.\"jobType\" AS job_type", "t.duration AS duration", "t.status AS status", "t.views AS views",
-            #"(SELECT count(*) FROM {schema}.proposals p WHERE p."jobPostingId" = t.id)::int AS proposal_count"#,
-            "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
-        ], as: PostingRow.self) { row, sql, report in
+            "coalesce(proposed.n, 0)::int AS proposal_count", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
+        ], joins: #"LEFT JOIN (SELECT "jobPostingId" AS key, count(*) AS n FROM {schema}.proposals GROUP BY 1) proposed ON proposed.key = t.id"#, as: PostingRow.self) { row, sql, report in
             guard let owner = row.companyLegacyUserId else { return .skipped("orphan: its company is gone") }
             let status: PostingStatus
             if let given = row.status {
@@ -231,12 +230,14 @@ enum Import {
         try await session.copy("jobs", into: "jobs", columns: [
             "t.\"jobPostingId\" AS posting_legacy_id",
             // The proposal it came from: the one naming it, else its contract's.
-            #"coalesce((SELECT min(p.id) FROM {schema}.proposals p WHERE p."jobId" = t.id), (SELECT min(c."proposalId") FROM {schema}.contracts c WHERE c."jobId" = t.id)) AS proposal_legacy_id"#,
-            #"(SELECT min(c.id) FROM {schema}.contracts c WHERE c."jobId" = t.id) AS contract_legacy_id"#,
+            "coalesce(named.id, contracted.proposal) AS proposal_legacy_id", "contracted.id AS contract_legacy_id",
             #"(SELECT c."userId" FROM {schema}.companies c WHERE c.id = t."companyId") AS company_legacy_user_id"#,
             #"(SELECT v."userId" FROM {schema}.va_profiles v WHERE v.id = t."vaProfileId") AS va_legacy_user_id"#,
             "t.title AS title", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
-        ], as: HireRow.self) { row, sql, _ in
+        ], joins: """
+            LEFT JOIN (SELECT "jobId" AS key, min(id) AS id FROM {schema}.proposals WHERE "jobId" IS NOT NULL GROUP BY 1) named ON named.key = t.id
+            LEFT JOIN (SELECT "jobId" AS key, min(id) AS id, min("proposalId") AS proposal FROM {schema}.contracts GROUP BY 1) contracted ON contracted.key = t.id
+            """, as: HireRow.self) { row, sql, _ in
             guard let proposal = row.proposalLegacyId else { return .skipped("no proposal led to it") }
             guard let contract = row.contractLegacyId else { return .skipped("no contract was made for it") }
             guard let company = row.companyLegacyUserId, let va = row.vaLegacyUserId else { return .skipped("orphan: a party's profile is gone") }

@@ -43,9 +43,12 @@ enum Import {
             #"(SELECT v.name FROM {schema}.va_profiles v WHERE v."userId" = t.id) AS va_name"#,
             #"(SELECT v."avatarUrl" FROM {schema}.va_profiles v WHERE v."userId" = t.id) AS va_avatar_url"#,
             #"(SELECT c.name FROM {schema}.companies c WHERE c."userId" = t.id) AS company_name"#,
+            "CASE WHEN same.first = t.id THEN 0 ELSE 1 END AS earlier_same_email",
+        ], joins: """
+            LEFT JOIN (SELECT lower(btrim(email)) AS key, (array_agg(id ORDER BY "createdAt", id))[1] AS first FROM {schema}.users GROUP BY 1) same
+                ON same.key = lower(btrim(t.email))
+            """, as: UserRow.self) { row, sql, report in
             // Emails compare case-insensitively here: the account made first keeps an address two share.
-            #"(SELECT count(*) FROM {schema}.users u WHERE lower(btrim(u.email)) = lower(btrim(t.email)) AND (u."createdAt", u.id) < (t."createdAt", t.id))::int AS earlier_same_email"#,
-        ], as: UserRow.self) { row, sql, report in
             let email = row.email.normalizedEmail
             guard email.isPlausibleEmail else { return .skipped("invalid email") }
             guard row.earlierSameEmail == 0 else { return .skipped("email already used by an earlier account (case-insensitive)") }
@@ -114,16 +117,19 @@ enum Import {
 
     /// Money received (net of the platform's fee, less refunds) and paid (gross, less refunds) by the
     /// profile's owner, in cents, over succeeded and refunded payments.
-    static let money = [
-        #"(SELECT coalesce(sum(p.amount - coalesce(p."platformFee", 0) - coalesce(p."refundAmount", 0)), 0) FROM {schema}.payments p WHERE p."receiverId" = t."userId" AND p.status IN ('succeeded', 'refunded'))::bigint AS earned_cents"#,
-        #"(SELECT coalesce(sum(p.amount - coalesce(p."refundAmount", 0)), 0) FROM {schema}.payments p WHERE p."userId" = t."userId" AND p.status IN ('succeeded', 'refunded'))::bigint AS spent_cents"#,
-    ]
+    static let money = ["coalesce(earned.cents, 0)::bigint AS earned_cents", "coalesce(spent.cents, 0)::bigint AS spent_cents"]
+    static let moneyJoins = """
+        LEFT JOIN (SELECT "receiverId" AS key, sum(amount - coalesce("platformFee", 0) - coalesce("refundAmount", 0)) AS cents FROM {schema}.payments
+                   WHERE status IN ('succeeded', 'refunded') GROUP BY 1) earned ON earned.key = t."userId"
+        LEFT JOIN (SELECT "userId" AS key, sum(amount - coalesce("refundAmount", 0)) AS cents FROM {schema}.payments
+                   WHERE status IN ('succeeded', 'refunded') GROUP BY 1) spent ON spent.key = t."userId"
+        """
 
     static func vaProfiles(_ session: LegacyImport.Session) async throws {
         try await session.copy("va_profiles", into: "va_profiles", key: nil, columns: Monolith.vaProfileColumns + [
             "\(json("languages")) AS languages", "\(json("workExperience")) AS work_experience", "\(json("education")) AS education",
             "t.\"profileViews\" AS profile_views", "t.\"resumeUrl\" AS resume_url",
-        ] + money, as: VAProfileRow.self) { row, sql, report in
+        ] + money, joins: Monolith.vaProfileJoins + "\n" + moneyJoins, as: VAProfileRow.self) { row, sql, report in
             let id = row.shared.userId
             guard let user = try await UserRecord.find(id, on: sql) else { return .skipped("owner not imported") }
             let snapshot = Monolith.snapshot(row.shared, report: &report)
@@ -143,6 +149,16 @@ enum Import {
             try await profile.save(on: sql, inserting: true)
             try await totals(userId: id, earned: row.earnedCents, spent: row.spentCents, on: sql)
             return .written
+        } verify: { row, sql in
+            guard let profile = try await VAProfileRecord.find(row.shared.userId, on: sql) else { return "no VA profile for \(row.shared.userId)" }
+            var ignored = LegacyImport.TableReport(source: "", target: "")
+            let expected = Monolith.snapshot(row.shared, report: &ignored)
+            let differing = [
+                ("name", profile.name == expected.name), ("hourlyRateCents", profile.hourlyRateCents == expected.hourlyRateCents),
+                ("skills", profile.skillList == expected.skills), ("country", profile.country == expected.country),
+                ("totalReviews", profile.totalReviews == expected.totalReviews), ("earnedCents", profile.earnedCents == row.earnedCents),
+            ].filter { !$0.1 }.map(\.0)
+            return differing.isEmpty ? nil : "differs in " + differing.joined(separator: ", ")
         }
     }
 
@@ -165,7 +181,7 @@ enum Import {
     static let companySizes = ["1-10": "2-10", "11-50": "11-50", "51-200": "51-200", "201+": "201-1000"]
 
     static func companies(_ session: LegacyImport.Session) async throws {
-        try await session.copy("companies", into: "companies", key: nil, columns: Monolith.companyColumns + money, as: CompanyRow.self) { row, sql, report in
+        try await session.copy("companies", into: "companies", key: nil, columns: Monolith.companyColumns + money, joins: moneyJoins, as: CompanyRow.self) { row, sql, report in
             let id = row.shared.userId
             guard let user = try await UserRecord.find(id, on: sql) else { return .skipped("owner not imported") }
             var size: String?
@@ -185,6 +201,13 @@ enum Import {
             try await company.save(on: sql, inserting: true)
             try await totals(userId: id, earned: row.earnedCents, spent: row.spentCents, on: sql)
             return .written
+        } verify: { row, sql in
+            guard let company = try await CompanyRecord.find(row.shared.userId, on: sql) else { return "no company for \(row.shared.userId)" }
+            let differing = [
+                ("name", company.name == row.shared.name.trimmingCharacters(in: .whitespacesAndNewlines)), ("country", company.country == row.shared.country),
+                ("totalSpentCents", company.totalSpentCents == row.spentCents),
+            ].filter { !$0.1 }.map(\.0)
+            return differing.isEmpty ? nil : "differs in " + differing.joined(separator: ", ")
         }
     }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Blytz
 import BlytzData
 import BlytzTesting
@@ -32,6 +35,18 @@ import Testing
                 }
             }
         }
+    }
+
+    /// A monolith of `users` users and their rows (about ten per user), generated in the database.
+    static func generated(users: Int) async throws -> String {
+        let url = try await TestDatabase.newPostgresURL()
+        try await execute(["Tests/Fixtures/monolith/schema.sql"], on: url)
+        let generator = NSTemporaryDirectory() + "blytz-generate-\(UUID().uuidString).sql"
+        try String(contentsOfFile: "Tests/Fixtures/monolith/generate.sql", encoding: .utf8).replacingOccurrences(of: "{n}", with: String(users))
+            .write(toFile: generator, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: generator) }
+        try await execute([generator], on: url)
+        return url
     }
 
     static func execute(_ statement: String, on url: String) async throws {
@@ -204,11 +219,62 @@ import Testing
     }
 
     /// Runs `body` on a service's database as the backend configured it.
-    static func withDatabase(_ backend: Backend, _ service: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> Void) async throws {
+    static func withDatabase<T: Sendable>(_ backend: Backend, _ service: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let location: DatabaseLocation = backend.settings["\(service.uppercased())_DATABASE_URL"].map { .postgres(url: $0) }
             ?? .sqlite(path: backend.runner.dataDirectory + "/\(service)_db.sqlite")
         let database = try ServiceDatabase.open(location, maxConnections: 1, logger: Logger(label: "test"))
-        try await using(database, cleanup: { await $0.shutdown() }) { database in try await database.withConnection(body) }
+        return try await using(database, cleanup: { await $0.shutdown() }) { database in try await database.withConnection(body) }
+    }
+
+    @Test func anImportKilledHalfWayResumesWhereItStopped() async throws {
+        let monolith = try await Self.generated(users: 6000)
+        try await Backend.with(.sqlite) { backend in
+            // The CLI and the services' imports it started are all killed once the users' import has committed
+            // its first batches.
+            let progress = backend.runner.dataDirectory + "/import-progress"
+            FileManager.default.createFile(atPath: progress, contents: nil)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: LocalRunner.buildDirectory + "/blytz")
+            process.arguments = ["import", "--from", monolith, "--only", "users", "--data-dir", backend.runner.dataDirectory]
+            process.environment = ProcessInfo.processInfo.environment.merging(backend.settings) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle(forWritingAtPath: progress)
+            try process.run()
+            struct Count: Decodable { var count: Int }
+            func imported() async throws -> Int {
+                try await Self.withDatabase(backend, "users") { sql in
+                    try await sql.raw("SELECT count(*) AS count FROM _blytz_import WHERE source_table = 'users'").first(decoding: Count.self)?.count ?? 0
+                }
+            }
+            // Its progress line says a batch of users has committed.
+            #expect(await eventually(within: .seconds(60)) { ((try? String(contentsOfFile: progress, encoding: .utf8)) ?? "").contains("users users: ") })
+            Self.killTree(process.processIdentifier)
+            process.waitUntilExit()
+            let before = try await imported()
+            #expect(before >= 1000 && before < 6000, "\(before) users imported when the import was killed")
+
+            let resumed = try Self.runImport(backend, from: monolith, ["--only", "users"])
+            let users = try #require(Self.table(resumed, "users", "users"))
+            #expect(users.read == 6000 && users.unchanged == before && users.written == 6000 - before, "\(users)")
+            try await Self.withDatabase(backend, "users") { sql in
+                let rows = try await sql.raw("SELECT count(*) AS count FROM users").first(decoding: Count.self)?.count
+                #expect(rows == 6000)
+            }
+            #expect(try Self.runImport(backend, from: monolith, ["--only", "users"]).values.allSatisfy { $0.tables.allSatisfy { $0.written == 0 } })
+        }
+    }
+
+    /// SIGKILLs `pid` and every process it started, children first.
+    static func killTree(_ pid: Int32) {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let child = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // `pid (name) state ppid …`: the parent is the second field after the name.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, Int32(fields[1]) == pid { killTree(child) }
+        }
+        kill(pid, SIGKILL)
     }
 
     @Test func aDryRunWritesNothing() async throws {
