@@ -43,43 +43,56 @@ enum Import {
             "\(LegacyImport.time("createdAt")) AS created_at",
             // A sender the monolith no longer has cannot be talked to.
             #"EXISTS (SELECT 1 FROM {schema}.users u WHERE u.id = t.data ->> 'senderId') AS sender_exists"#,
-        ], as: NotificationRow.self) { row, sql, report in
-            let recipient = Monolith.userId(row.userLegacyId)
-            guard row.type == "chat_message" else {
-                guard let type = types[row.type] else { return .skipped("unknown type '\(row.type)'") }
-                report.map("type '\(row.type)' → \(type)")
-                let id = LegacyImport.id("notifications", row.legacyId)
-                let notification = NotificationRecord(
-                    id: id, userId: recipient, type: type, title: row.title, message: row.message, link: nil, data: row.data ?? "{}",
-                    priority: row.priority == "high" ? "high" : "normal", read: row.read, eventId: nil, createdAt: row.createdAt
-                )
-                try await sql.delete(from: "notifications").where("id", .equal, SQLBind(id)).run()
-                try await sql.insert(into: "notifications").model(notification, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+        ], as: NotificationRow.self) { rows, sql, report in
+            var notifications: [NotificationRecord] = []
+            var messages: [MessageRecord] = []
+            var conversations: [String: ConversationRecord] = [:]
+            let outcomes = rows.map { row -> LegacyImport.Outcome in
+                let recipient = Monolith.userId(row.userLegacyId)
+                guard row.type == "chat_message" else {
+                    guard let type = types[row.type] else { return .skipped("unknown type '\(row.type)'") }
+                    report.map("type '\(row.type)' → \(type)")
+                    notifications.append(NotificationRecord(
+                        id: LegacyImport.id("notifications", row.legacyId), userId: recipient, type: type, title: row.title, message: row.message, link: nil,
+                        data: row.data ?? "{}", priority: row.priority == "high" ? "high" : "normal", read: row.read, eventId: nil, createdAt: row.createdAt
+                    ))
+                    return .written
+                }
+                guard let senderLegacy = row.senderLegacyId, row.senderExists else { return .skipped("chat message from a sender the monolith does not have") }
+                let sender = Monolith.userId(senderLegacy)
+                guard sender != recipient else { return .skipped("chat message to oneself") }
+                let (a, b) = sender < recipient ? (sender, recipient) : (recipient, sender)
+                let conversationId = LegacyImport.id("conversations", "\(a):\(b)")
+                if conversations[conversationId] == nil {
+                    conversations[conversationId] = ConversationRecord(id: conversationId, userA: a, userB: b, createdAt: row.createdAt, lastMessageAt: row.createdAt)
+                }
+                conversations[conversationId]!.createdAt = min(conversations[conversationId]!.createdAt, row.createdAt)
+                let type = ["text", "image", "file"].contains(row.messageType ?? "text") ? row.messageType ?? "text" : "text"
+                messages.append(MessageRecord(
+                    id: LegacyImport.id("messages", row.legacyId), conversationId: conversationId, senderUserId: sender, recipientUserId: recipient,
+                    content: row.message, type: type, status: row.read ? "read" : "delivered", metadata: "{}", createdAt: row.createdAt,
+                    readAt: row.read ? row.createdAt : nil, deletedAt: nil
+                ))
+                report.map("chat message → a message of its pair's conversation")
                 return .written
             }
-            guard let senderLegacy = row.senderLegacyId, row.senderExists else { return .skipped("chat message from a sender the monolith does not have") }
-            let sender = Monolith.userId(senderLegacy)
-            guard sender != recipient else { return .skipped("chat message to oneself") }
-            let (a, b) = sender < recipient ? (sender, recipient) : (recipient, sender)
-            let conversationId = LegacyImport.id("conversations", "\(a):\(b)")
-            let preview = String(row.message.prefix(100))
-            if try await ConversationRecord.find(conversationId, on: sql) == nil {
-                let conversation = ConversationRecord(id: conversationId, userA: a, userB: b, createdAt: row.createdAt, lastMessageAt: row.createdAt, lastMessagePreview: preview)
-                try await sql.insert(into: "conversations").model(conversation, keyEncodingStrategy: .convertToSnakeCase).run()
+            if !notifications.isEmpty {
+                try await sql.delete(from: "notifications").where("id", .in, SQLBind.group(notifications.map(\.id))).run()
+                try await sql.insert(into: "notifications").models(notifications, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
             }
-            let id = LegacyImport.id("messages", row.legacyId)
-            let type = ["text", "image", "file"].contains(row.messageType ?? "text") ? row.messageType ?? "text" : "text"
-            let message = MessageRecord(
-                id: id, conversationId: conversationId, senderUserId: sender, recipientUserId: recipient, content: row.message, type: type,
-                status: row.read ? "read" : "delivered", metadata: "{}", createdAt: row.createdAt, readAt: row.read ? row.createdAt : nil, deletedAt: nil
-            )
-            try await sql.delete(from: "messages").where("id", .equal, SQLBind(id)).run()
-            try await sql.insert(into: "messages").model(message, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
-            // The conversation's newest message, whatever order they arrive in.
-            try await sql.update("conversations").set("last_message_at", to: SQLBind(row.createdAt)).set("last_message_preview", to: SQLBind(preview))
-                .where("id", .equal, SQLBind(conversationId)).where("last_message_at", .lessThan, SQLBind(row.createdAt)).run()
-            report.map("chat message → a message of its pair's conversation")
-            return .written
+            guard !messages.isEmpty else { return outcomes }
+            try await sql.insert(into: "conversations").models(Array(conversations.values), keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
+                .ignoringConflicts(with: ["id"]).run()
+            try await sql.delete(from: "messages").where("id", .in, SQLBind.group(messages.map(\.id))).run()
+            try await sql.insert(into: "messages").models(messages, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+            // Each conversation's newest message, whatever order they arrived in.
+            try await sql.raw("""
+                UPDATE conversations SET
+                    last_message_at = (SELECT max(m.created_at) FROM messages m WHERE m.conversation_id = conversations.id),
+                    last_message_preview = (SELECT substr(m.content, 1, 100) FROM messages m WHERE m.conversation_id = conversations.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1)
+                WHERE id IN \(SQLBind.group(Array(conversations.keys)))
+                """).run()
+            return outcomes
         }
     }
 }

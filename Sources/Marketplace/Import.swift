@@ -27,27 +27,68 @@ enum Import {
     // MARK: people
 
     static func people(_ session: LegacyImport.Session) async throws {
-        try await session.copy("va_profiles", into: "people", key: nil, columns: Monolith.vaProfileColumns, joins: Monolith.vaProfileJoins, as: Monolith.VAProfileRow.self) { row, sql, report in
-            guard row.isVA else { return .skipped("the account is a company (it has both profiles)") }
-            let snapshot = Monolith.snapshot(row, report: &report)
-            try await apply(.profile(ProfileUpdated(userId: row.userId, kind: .va, deleted: false, vaProfile: snapshot)), role: .va, to: row.userId, version: snapshot.updatedAt, on: sql)
-            return .written
+        try await session.copy(
+            "va_profiles", into: "people", key: nil, columns: Monolith.vaProfileColumns, joins: Monolith.vaProfileJoins, as: Monolith.VAProfileRow.self
+        ) { rows, sql, report in
+            let people = rows.map { row -> ImportedPerson? in
+                guard row.isVA else { return nil }
+                let snapshot = Monolith.snapshot(row, report: &report)
+                return ImportedPerson(userId: row.userId, role: .va, version: snapshot.updatedAt, skills: snapshot.skills) { $0.apply(snapshot) }
+            }
+            return try await save(people, otherwise: "the account is a company (it has both profiles)", on: sql)
         }
-        try await session.copy("companies", into: "people", key: nil, columns: Monolith.companyColumns, as: Monolith.CompanyRow.self) { row, sql, report in
-            guard row.isCompany else { return .skipped("the account is a VA (it has both profiles)") }
-            let snapshot = Monolith.snapshot(row, report: &report)
-            try await apply(.profile(ProfileUpdated(userId: row.userId, kind: .company, deleted: false, companyProfile: snapshot)), role: .company, to: row.userId, version: snapshot.updatedAt, on: sql)
-            return .written
+        try await session.copy("companies", into: "people", key: nil, columns: Monolith.companyColumns, as: Monolith.CompanyRow.self) { rows, sql, report in
+            let people = rows.map { row -> ImportedPerson? in
+                guard row.isCompany else { return nil }
+                let snapshot = Monolith.snapshot(row, report: &report)
+                return ImportedPerson(userId: row.userId, role: .company, version: snapshot.updatedAt, skills: []) { $0.apply(snapshot) }
+            }
+            return try await save(people, otherwise: "the account is a VA (it has both profiles)", on: sql)
         }
     }
 
-    /// The profile and the account, as the consumer of the user service's events applies them; an event
-    /// newer than the monolith's row still wins.
-    static func apply(_ change: PersonChange, role: Role, to userId: String, version: String, on sql: any SQLDatabase) async throws {
-        try await sql.update(PersonRecord.table).set("profile_version", to: SQLBind(nil as String?)).set("account_version", to: SQLBind(nil as String?))
-            .where("user_id", .equal, SQLBind(userId)).where("profile_version", .lessThanOrEqual, SQLBind(version)).run()
-        try await PersonChange.apply(change, to: userId, version: version, now: Date(), on: sql)
-        try await PersonChange.apply(.account(role: role, status: .active), to: userId, version: version, now: Date(), on: sql)
+    /// A person as the monolith's profile makes them, with the time it stands for.
+    struct ImportedPerson: Sendable {
+        var userId: String
+        var role: Role
+        var version: String
+        var skills: [String]
+        var apply: @Sendable (inout PersonRecord) -> Void
+    }
+
+    /// Writes a batch of people as the consumer of the user service's events would (`PersonRecord.apply`),
+    /// in a few statements: a person changed since by a newer event, or deleted, is left as it is.
+    static func save(_ people: [ImportedPerson?], otherwise reason: String, on sql: any SQLDatabase) async throws -> [LegacyImport.Outcome] {
+        let ids = people.compactMap { $0?.userId }
+        let existing = ids.isEmpty ? [] : try await sql.select().column("*").from(PersonRecord.table).where("user_id", .in, SQLBind.group(ids))
+            .all(decoding: PersonRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        let known = Dictionary(existing.map { ($0.userId, $0) }) { first, _ in first }
+        let now = Date().iso
+        var records: [PersonRecord] = []
+        var skills: [(userId: String, skills: [String])] = []
+        let outcomes = people.map { imported -> LegacyImport.Outcome in
+            guard let imported else { return .skipped(reason) }
+            var person = known[imported.userId] ?? PersonRecord(userId: imported.userId, now: now)
+            guard person.status != .deleted else { return .skipped("deleted in the new system") }
+            guard (person.profileVersion ?? "") <= imported.version else { return .skipped("changed since in the new system") }
+            imported.apply(&person)
+            person.role = imported.role
+            person.status = .active
+            person.profileVersion = imported.version
+            person.accountVersion = max(person.accountVersion ?? "", imported.version)
+            person.updatedAt = now
+            records.append(person)
+            skills.append((imported.userId, imported.skills))
+            return .written
+        }
+        guard !records.isEmpty else { return outcomes }
+        let written = records.map(\.userId)
+        try await sql.delete(from: PersonRecord.skillsTable).where("user_id", .in, SQLBind.group(written)).run()
+        try await sql.delete(from: PersonRecord.table).where("user_id", .in, SQLBind.group(written)).run()
+        try await sql.insert(into: PersonRecord.table).models(records, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+        try await PersonRecord.insert(skills: skills, on: sql)
+        try await MatchVersions.stamp(.people, written, on: sql)
+        return outcomes
     }
 
     // MARK: postings
@@ -183,32 +224,46 @@ enum Import {
             "\(LegacyImport.exactCents("bidAmount")) AS bid_exact_cents", "\(cents("hourlyRate")) AS hourly_rate_cents",
             "t.\"estimatedHours\" AS estimated_hours", "t.\"deliveryTime\" AS delivery_time", "t.status AS status",
             "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
-        ], as: ProposalRow.self) { row, sql, report in
-            let postingId = LegacyImport.id("job_postings", row.postingLegacyId)
-            guard try await PostingRecord.find(postingId, on: sql) != nil else { return .skipped("its posting was not imported") }
-            guard let va = row.vaLegacyUserId else { return .skipped("orphan: its VA profile is gone") }
-            guard let status = proposalStatuses[row.status] else { return .skipped("unknown status '\(row.status)'") }
-            if status.rawValue != row.status { report.map("status '\(row.status)' → \(status.rawValue)") }
-            guard let bidType = JobType(rawValue: row.bidType) else { return .skipped("unknown bid type '\(row.bidType)'") }
-            let id = LegacyImport.id("proposals", row.legacyId)
-            let vaUserId = Monolith.userId(va)
-            let other = try await sql.select().column("id").from(ProposalRecord.table).where("job_posting_id", .equal, SQLBind(postingId))
-                .where("va_user_id", .equal, SQLBind(vaUserId)).where("id", .notEqual, SQLBind(id)).first()
-            guard other == nil else { return .skipped("the VA's second proposal for one posting") }
-            var hours: Int?
-            if let given = row.estimatedHours {
-                hours = Int(given.rounded(.up))
-                if Double(hours!) != given { report.map("estimated hours rounded up to whole hours") }
+        ], as: ProposalRow.self) { rows, sql, report in
+            let postingIds = Array(Set(rows.map { LegacyImport.id("job_postings", $0.postingLegacyId) }))
+            let postings = Set(try await sql.select().column("id").from(PostingRecord.table).where("id", .in, SQLBind.group(postingIds)).all()
+                .map { try $0.decode(column: "id", as: String.self) })
+            // One proposal per VA per posting: who already holds each pair.
+            var holders: [String: String] = [:]
+            for row in try await sql.select().columns("id", "job_posting_id", "va_user_id").from(ProposalRecord.table)
+                .where("job_posting_id", .in, SQLBind.group(postingIds)).all() {
+                holders[try row.decode(column: "job_posting_id", as: String.self) + " " + row.decode(column: "va_user_id", as: String.self)] = try row.decode(column: "id", as: String.self)
             }
-            let proposal = ProposalRecord(
-                id: id, jobPostingId: postingId, vaUserId: vaUserId, coverLetter: row.coverLetter, bidType: bidType,
-                bidCents: bidType == .fixed ? row.bidCents : nil, hourlyRateCents: bidType == .hourly ? (row.hourlyRateCents ?? row.bidCents) : nil,
-                estimatedHours: hours, deliveryTime: row.deliveryTime, currency: "USD", status: status, createdAt: row.createdAt, updatedAt: row.updatedAt
-            )
-            report.money(read: row.bidExactCents, written: row.bidCents, rounded: row.bidRounded)
-            try await sql.delete(from: ProposalRecord.table).where("id", .equal, SQLBind(id)).run()
-            try await sql.insert(into: ProposalRecord.table).model(proposal, keyEncodingStrategy: .convertToSnakeCase).run()
-            return .written
+            var records: [ProposalRecord] = []
+            let outcomes = rows.map { row -> LegacyImport.Outcome in
+                let postingId = LegacyImport.id("job_postings", row.postingLegacyId)
+                guard postings.contains(postingId) else { return .skipped("its posting was not imported") }
+                guard let va = row.vaLegacyUserId else { return .skipped("orphan: its VA profile is gone") }
+                guard let status = proposalStatuses[row.status] else { return .skipped("unknown status '\(row.status)'") }
+                guard let bidType = JobType(rawValue: row.bidType) else { return .skipped("unknown bid type '\(row.bidType)'") }
+                let id = LegacyImport.id("proposals", row.legacyId)
+                let vaUserId = Monolith.userId(va)
+                let pair = postingId + " " + vaUserId
+                guard (holders[pair] ?? id) == id else { return .skipped("the VA's second proposal for one posting") }
+                holders[pair] = id
+                if status.rawValue != row.status { report.map("status '\(row.status)' → \(status.rawValue)") }
+                var hours: Int?
+                if let given = row.estimatedHours {
+                    hours = Int(given.rounded(.up))
+                    if Double(hours!) != given { report.map("estimated hours rounded up to whole hours") }
+                }
+                records.append(ProposalRecord(
+                    id: id, jobPostingId: postingId, vaUserId: vaUserId, coverLetter: row.coverLetter, bidType: bidType,
+                    bidCents: bidType == .fixed ? row.bidCents : nil, hourlyRateCents: bidType == .hourly ? (row.hourlyRateCents ?? row.bidCents) : nil,
+                    estimatedHours: hours, deliveryTime: row.deliveryTime, currency: "USD", status: status, createdAt: row.createdAt, updatedAt: row.updatedAt
+                ))
+                report.money(read: row.bidExactCents, written: row.bidCents, rounded: row.bidRounded)
+                return .written
+            }
+            guard !records.isEmpty else { return outcomes }
+            try await sql.delete(from: ProposalRecord.table).where("id", .in, SQLBind.group(records.map(\.id))).run()
+            try await sql.insert(into: ProposalRecord.table).models(records, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+            return outcomes
         }
     }
 

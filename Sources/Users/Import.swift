@@ -47,44 +47,70 @@ enum Import {
         ], joins: """
             LEFT JOIN (SELECT lower(btrim(email)) AS key, (array_agg(id ORDER BY "createdAt", id))[1] AS first FROM {schema}.users GROUP BY 1) same
                 ON same.key = lower(btrim(t.email))
-            """, as: UserRow.self) { row, sql, report in
-            // Emails compare case-insensitively here: the account made first keeps an address two share.
-            let email = row.email.normalizedEmail
-            guard email.isPlausibleEmail else { return .skipped("invalid email") }
-            guard row.earlierSameEmail == 0 else { return .skipped("email already used by an earlier account (case-insensitive)") }
-            // The profile says what an account is; the role column is what the user last chose.
-            let role: Caller.Role
-            switch (row.vaName != nil, row.companyName != nil) {
-            case (true, false):
-                role = .va
-                if row.role != "va" { report.map("role '\(row.role)' with only a VA profile → va") }
-            case (false, true):
-                role = .company
-                if row.role != "company" { report.map("role '\(row.role)' with only a company → company") }
-            case (true, true):
-                role = row.role == "company" ? .company : .va
-                report.map("both profiles → the role column's \(role.rawValue)")
-            case (false, false):
-                guard let named = Caller.Role(rawValue: row.role), Caller.Role.people.contains(named) else { return .skipped("unknown role '\(row.role)'") }
-                role = named
+            """, as: UserRow.self) { rows, sql, report in
+            // Who holds each id and each address already.
+            let ids = rows.map { userId($0.legacyId) }
+            let emails = rows.map(\.email.normalizedEmail)
+            var holders: [String: String] = [:]
+            var present = Set<String>()
+            for held in try await sql.select().columns("id", "email").from(UserRecord.table)
+                .where { $0.where("id", .in, SQLBind.group(ids)).orWhere("email", .in, SQLBind.group(emails)) }.all() {
+                let id = try held.decode(column: "id", as: String.self)
+                holders[try held.decode(column: "email", as: String.self)] = id
+                present.insert(id)
             }
-            let id = userId(row.legacyId)
-            if let holder = try await UserRecord.find(email: email, on: sql), holder.id != id { return .skipped("email taken by an account made in the new system") }
-            let displayName = row.vaName ?? row.companyName
-            if try await UserRecord.find(id, on: sql) != nil {
-                // Never the password or sessions: the account may have been claimed since the last run.
-                try await sql.update(UserRecord.table).set("email", to: SQLBind(email)).set("role", to: SQLBind(role.rawValue))
-                    .set("preferences", to: SQLBind(row.preferences ?? "{}")).set("display_name", to: SQLBind(displayName))
-                    .set("avatar_file_id", to: SQLBind(fileId(row.vaAvatarUrl))).set("updated_at", to: SQLBind(row.updatedAt))
-                    .where("id", .equal, SQLBind(id)).run()
-            } else {
-                try await UserRecord(
-                    id: id, email: email, passwordHash: "", role: role, status: .active, emailVerified: false, preferences: row.preferences ?? "{}",
-                    displayName: displayName, avatarFileId: fileId(row.vaAvatarUrl), lastSeenAt: nil, createdAt: row.createdAt, updatedAt: row.updatedAt
-                ).insert(on: sql)
+            var fresh: [UserRecord] = []
+            var outcomes: [LegacyImport.Outcome] = []
+            for row in rows {
+                guard let (user, role) = account(row, report: &report) else {
+                    outcomes.append(.skipped(row.email.normalizedEmail.isPlausibleEmail ? "unknown role '\(row.role)'" : "invalid email"))
+                    continue
+                }
+                // Emails compare case-insensitively here: the account made first keeps an address two share.
+                guard row.earlierSameEmail == 0 else { outcomes.append(.skipped("email already used by an earlier account (case-insensitive)")); continue }
+                guard (holders[user.email] ?? user.id) == user.id else { outcomes.append(.skipped("email taken by an account made in the new system")); continue }
+                holders[user.email] = user.id
+                if present.contains(user.id) {
+                    // Never the password or sessions: the account may have been claimed since the last run.
+                    try await sql.update(UserRecord.table).set("email", to: SQLBind(user.email)).set("role", to: SQLBind(role.rawValue))
+                        .set("preferences", to: SQLBind(user.preferences)).set("display_name", to: SQLBind(user.displayName))
+                        .set("avatar_file_id", to: SQLBind(user.avatarFileId)).set("updated_at", to: SQLBind(user.updatedAt))
+                        .where("id", .equal, SQLBind(user.id)).run()
+                } else {
+                    fresh.append(user)
+                }
+                outcomes.append(.written)
             }
-            return .written
+            if !fresh.isEmpty { try await sql.insert(into: UserRecord.table).models(fresh, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run() }
+            return outcomes
         }
+    }
+
+    /// The account a monolith user becomes, or nil for an address that is not one or a role that is unknown.
+    static func account(_ row: UserRow, report: inout LegacyImport.TableReport) -> (UserRecord, Caller.Role)? {
+        let email = row.email.normalizedEmail
+        guard email.isPlausibleEmail else { return nil }
+        // The profile says what an account is; the role column is what the user last chose.
+        let role: Caller.Role
+        switch (row.vaName != nil, row.companyName != nil) {
+        case (true, false):
+            role = .va
+            if row.role != "va" { report.map("role '\(row.role)' with only a VA profile → va") }
+        case (false, true):
+            role = .company
+            if row.role != "company" { report.map("role '\(row.role)' with only a company → company") }
+        case (true, true):
+            role = row.role == "company" ? .company : .va
+            report.map("both profiles → the role column's \(role.rawValue)")
+        case (false, false):
+            guard let named = Caller.Role(rawValue: row.role), Caller.Role.people.contains(named) else { return nil }
+            role = named
+        }
+        let user = UserRecord(
+            id: userId(row.legacyId), email: email, passwordHash: "", role: role, status: .active, emailVerified: false, preferences: row.preferences ?? "{}",
+            displayName: row.vaName ?? row.companyName, avatarFileId: fileId(row.vaAvatarUrl), lastSeenAt: nil, createdAt: row.createdAt, updatedAt: row.updatedAt
+        )
+        return (user, role)
     }
 
     // MARK: VA profiles

@@ -20,6 +20,13 @@ enum MatchVersions {
         try await sql.update(kind.table).set("match_version", to: SQLBind(version)).where(kind.idColumn, .equal, SQLBind(id)).run()
     }
 
+    /// Stamps the rows `ids` with one next version (a batch written together).
+    static func stamp(_ kind: Kind, _ ids: [String], on sql: any SQLDatabase) async throws {
+        guard !ids.isEmpty else { return }
+        let version = try await next(kind, on: sql)
+        try await sql.update(kind.table).set("match_version", to: SQLBind(version)).where(kind.idColumn, .in, SQLBind.group(ids)).run()
+    }
+
     /// Stamps every row with the next version (after a bulk load).
     static func stampAll(_ kind: Kind, on sql: any SQLDatabase) async throws {
         let version = try await next(kind, on: sql)
