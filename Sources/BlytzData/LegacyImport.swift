@@ -208,6 +208,8 @@ public struct LegacyImport: Sendable {
                     try await monolith.raw("SET TRANSACTION SNAPSHOT \(literal: snapshot)").run()
                 }
                 try await monolith.raw("SET LOCAL TimeZone = 'UTC'").run()
+                // Each batch is a small query whose joins the planner overestimates: compiling it costs more than running it.
+                try await monolith.raw("SET LOCAL jit = off").run()
                 do {
                     if options.dryRun {
                         try await self.target.transaction { sql in
@@ -326,8 +328,12 @@ public struct LegacyImport: Sendable {
             var differing = 0
             while true {
                 let filter = ([#"t.id > \#(quoted(last))"#] + (condition.map { [$0] } ?? [])).joined(separator: " AND ")
-                let query = "SELECT \(select) FROM \(schema).\(table) t \(joins) WHERE \(filter) ORDER BY t.id LIMIT \(batch)"
-                    .replacingOccurrences(of: "{schema}", with: schema)
+                // The batch is chosen first, then joined: with the limit outside, PostgreSQL would walk the
+                // primary key and test every row of an aggregated join against each row of the batch.
+                let query = """
+                    SELECT \(select) FROM (SELECT * FROM \(schema).\(table) t WHERE \(filter) ORDER BY t.id LIMIT \(batch)) t
+                    \(joins) ORDER BY t.id
+                    """.replacingOccurrences(of: "{schema}", with: schema)
                 let rows: [any SQLRow]
                 do {
                     rows = try await monolith.raw(SQLQueryString(query)).all()

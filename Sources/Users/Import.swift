@@ -155,26 +155,36 @@ enum Import {
         try await session.copy("va_profiles", into: "va_profiles", key: nil, columns: Monolith.vaProfileColumns + [
             "\(json("languages")) AS languages", "\(json("workExperience")) AS work_experience", "\(json("education")) AS education",
             "t.\"profileViews\" AS profile_views", "t.\"resumeUrl\" AS resume_url",
-        ] + money, joins: Monolith.vaProfileJoins + "\n" + moneyJoins, as: VAProfileRow.self) { row, sql, report in
-            let id = row.shared.userId
-            guard let user = try await UserRecord.find(id, on: sql) else { return .skipped("owner not imported") }
-            let snapshot = Monolith.snapshot(row.shared, report: &report)
-            let createdAt = row.shared.createdAt ?? user.createdAt
-            let profile = VAProfileRecord(
-                userId: id, name: snapshot.name, bio: snapshot.bio, country: snapshot.country, timezone: snapshot.timezone,
-                hourlyRateCents: snapshot.hourlyRateCents, currency: snapshot.currency, skills: jsonText(snapshot.skills),
-                languages: jsonText(languages(row.languages, report: &report)), availability: snapshot.availability, available: snapshot.available,
-                workExperience: jsonText(workExperience(row.workExperience, since: createdAt, report: &report)),
-                education: jsonText(education(row.education, report: &report)),
-                averageRating: snapshot.averageRating, ratingSum: row.shared.ratingSum, totalReviews: snapshot.totalReviews,
-                completedJobs: snapshot.completedJobs, earnedCents: row.earnedCents, profileViews: row.profileViews,
-                verificationLevel: snapshot.verificationLevel, avatarFileId: snapshot.avatarFileId, resumeFileId: fileId(row.resumeUrl), visible: true,
-                createdAt: createdAt, updatedAt: user.updatedAt
-            )
-            try await sql.delete(from: VAProfileRecord.table).where("user_id", .equal, SQLBind(id)).run()
-            try await profile.save(on: sql, inserting: true)
-            try await totals(userId: id, earned: row.earnedCents, spent: row.spentCents, on: sql)
-            return .written
+        ] + money, joins: Monolith.vaProfileJoins + "\n" + moneyJoins, as: VAProfileRow.self) { rows, sql, report in
+            let owners = try await users(rows.map(\.shared.userId), on: sql)
+            var profiles: [VAProfileRecord] = []
+            var totals: [(String, Int, Int)] = []
+            let outcomes = rows.map { row -> LegacyImport.Outcome in
+                let id = row.shared.userId
+                guard let user = owners[id] else { return .skipped("owner not imported") }
+                let snapshot = Monolith.snapshot(row.shared, report: &report)
+                let createdAt = row.shared.createdAt ?? user.createdAt
+                profiles.append(VAProfileRecord(
+                    userId: id, name: snapshot.name, bio: snapshot.bio, country: snapshot.country, timezone: snapshot.timezone,
+                    hourlyRateCents: snapshot.hourlyRateCents, currency: snapshot.currency, skills: jsonText(snapshot.skills),
+                    languages: jsonText(languages(row.languages, report: &report)), availability: snapshot.availability, available: snapshot.available,
+                    workExperience: jsonText(workExperience(row.workExperience, since: createdAt, report: &report)),
+                    education: jsonText(education(row.education, report: &report)),
+                    averageRating: snapshot.averageRating, ratingSum: row.shared.ratingSum, totalReviews: snapshot.totalReviews,
+                    completedJobs: snapshot.completedJobs, earnedCents: row.earnedCents, profileViews: row.profileViews,
+                    verificationLevel: snapshot.verificationLevel, avatarFileId: snapshot.avatarFileId, resumeFileId: fileId(row.resumeUrl), visible: true,
+                    createdAt: createdAt, updatedAt: user.updatedAt
+                ))
+                totals.append((id, row.earnedCents, row.spentCents))
+                return .written
+            }
+            let ids = profiles.map(\.userId)
+            guard !ids.isEmpty else { return outcomes }
+            for table in ["va_skills", "va_profiles"] { try await sql.delete(from: table).where("user_id", .in, SQLBind.group(ids)).run() }
+            try await sql.delete(from: "profile_terms").where("kind", .equal, SQLBind("va")).where("user_id", .in, SQLBind.group(ids)).run()
+            try await VAProfileRecord.insert(profiles, on: sql)
+            try await replaceTotals(totals, on: sql)
+            return outcomes
         } verify: { row, sql in
             guard let profile = try await VAProfileRecord.find(row.shared.userId, on: sql) else { return "no VA profile for \(row.shared.userId)" }
             var ignored = LegacyImport.TableReport(source: "", target: "")
@@ -225,7 +235,7 @@ enum Import {
             )
             try await sql.delete(from: CompanyRecord.table).where("user_id", .equal, SQLBind(id)).run()
             try await company.save(on: sql, inserting: true)
-            try await totals(userId: id, earned: row.earnedCents, spent: row.spentCents, on: sql)
+            try await replaceTotals([(id, row.earnedCents, row.spentCents)], on: sql)
             return .written
         } verify: { row, sql in
             guard let company = try await CompanyRecord.find(row.shared.userId, on: sql) else { return "no company for \(row.shared.userId)" }
@@ -239,11 +249,23 @@ enum Import {
 
     // MARK: conversions
 
-    static func totals(userId: String, earned: Int, spent: Int, on sql: any SQLDatabase) async throws {
-        try await sql.delete(from: "user_totals").where("user_id", .equal, SQLBind(userId)).run()
-        try await sql.insert(into: "user_totals").columns("user_id", "currency", "earned_cents", "spent_cents")
-            .values(SQLBind(userId), SQLBind("USD"), SQLBind(earned), SQLBind(spent)).run()
+    /// The accounts of `ids` that exist, by id.
+    static func users(_ ids: [String], on sql: any SQLDatabase) async throws -> [String: UserRecord] {
+        guard !ids.isEmpty else { return [:] }
+        let found = try await sql.select().column("*").from(UserRecord.table).where("id", .in, SQLBind.group(ids))
+            .all(decoding: UserRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        return Dictionary(found.map { ($0.id, $0) }) { first, _ in first }
     }
+
+    /// Each user's earned and spent totals (in USD, the monolith's one currency), replacing what was there.
+    static func replaceTotals(_ totals: [(userId: String, earned: Int, spent: Int)], on sql: any SQLDatabase) async throws {
+        guard !totals.isEmpty else { return }
+        try await sql.delete(from: "user_totals").where("user_id", .in, SQLBind.group(totals.map(\.userId))).run()
+        var insert = sql.insert(into: "user_totals").columns("user_id", "currency", "earned_cents", "spent_cents")
+        for total in totals { insert = insert.values(SQLBind(total.userId), SQLBind("USD"), SQLBind(total.earned), SQLBind(total.spent)) }
+        try await insert.run()
+    }
+
 
     static func entries(_ text: String?) -> [[String: JSONValue]] {
         guard let text else { return [] }

@@ -88,6 +88,24 @@ struct VAProfileRecord: Codable, Sendable {
         try await ProfileTerms.replace(kind: "va", userId: userId, terms: searchWords, on: sql)
     }
 
+    /// Inserts new profiles with their skills and search terms, a few statements for all of them (an import).
+    static func insert(_ profiles: [VAProfileRecord], on sql: any SQLDatabase) async throws {
+        guard !profiles.isEmpty else { return }
+        try await sql.insert(into: table).models(profiles, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+        let skills = profiles.flatMap { profile in Set(profile.skillList.map { $0.lowercased() }).sorted().map { (profile.userId, $0) } }
+        if !skills.isEmpty {
+            var insert = sql.insert(into: "va_skills").columns("skill", "user_id")
+            for (user, skill) in skills { insert = insert.values(SQLBind(skill), SQLBind(user)) }
+            try await insert.run()
+        }
+        let terms = profiles.flatMap { profile in profile.searchWords.map { (profile.userId, $0) } }
+        if !terms.isEmpty {
+            var insert = sql.insert(into: "profile_terms").columns("kind", "term", "user_id")
+            for (user, term) in terms { insert = insert.values(SQLBind("va"), SQLBind(term), SQLBind(user)) }
+            try await insert.run()
+        }
+    }
+
     /// The words `q` finds this profile by; none while it is hidden.
     var searchWords: [String] { visible ? searchTerms([name, bio] + skillList) : [] }
 
