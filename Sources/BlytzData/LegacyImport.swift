@@ -163,6 +163,20 @@ public struct LegacyImport: Sendable {
     /// A jsonb as text; SQL NULL and JSON `null` both as NULL.
     public static func json(_ name: String) -> String { "CASE WHEN \(column(name)) IS NULL OR \(column(name)) = 'null'::jsonb THEN NULL ELSE \(column(name))::text END" }
 
+    /// Which of `ids` a service table holds in `column`: the rows a batch may refer to, in one query.
+    public static func existing(_ ids: [String], in table: String, column: String = "id", on sql: any SQLDatabase) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return Set(try await sql.select().column(SQLIdentifier(column)).from(table).where(SQLIdentifier(column), .in, SQLBind.group(Array(Set(ids)))).all()
+            .map { try $0.decode(column: column, as: String.self) })
+    }
+
+    /// Replaces the rows of `records` (by `id`) in `table`: what a batch of a re-run brings is written whole.
+    public static func replace<Record: Encodable & Sendable>(_ records: [Record], ids: [String], in table: String, on sql: any SQLDatabase) async throws {
+        guard !records.isEmpty else { return }
+        try await sql.delete(from: table).where("id", .in, SQLBind.group(ids)).run()
+        try await sql.insert(into: table).models(records, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+    }
+
     // MARK: Running
 
     /// A service's `import` command: `body` copies the monolith's tables this service owns.

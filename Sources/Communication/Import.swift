@@ -76,15 +76,11 @@ enum Import {
                 report.map("chat message → a message of its pair's conversation")
                 return .written
             }
-            if !notifications.isEmpty {
-                try await sql.delete(from: "notifications").where("id", .in, SQLBind.group(notifications.map(\.id))).run()
-                try await sql.insert(into: "notifications").models(notifications, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
-            }
+            try await LegacyImport.replace(notifications, ids: notifications.map(\.id), in: "notifications", on: sql)
             guard !messages.isEmpty else { return outcomes }
             try await sql.insert(into: "conversations").models(Array(conversations.values), keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
                 .ignoringConflicts(with: ["id"]).run()
-            try await sql.delete(from: "messages").where("id", .in, SQLBind.group(messages.map(\.id))).run()
-            try await sql.insert(into: "messages").models(messages, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+            try await LegacyImport.replace(messages, ids: messages.map(\.id), in: "messages", on: sql)
             // Each conversation's newest message, whatever order they arrived in.
             try await sql.raw("""
                 UPDATE conversations SET

@@ -124,30 +124,32 @@ enum Import {
         ] + money("amount", as: "amount"), joins: """
             LEFT JOIN (SELECT DISTINCT ON ("milestoneId") "milestoneId" AS key, id, coalesce("processedAt", "createdAt") AS at FROM {schema}.payments
                        WHERE "milestoneId" IS NOT NULL AND status IN ('succeeded', 'refunded') ORDER BY "milestoneId", "createdAt", id) paid ON paid.key = t.id
-            """, as: MilestoneRow.self) { row, sql, report in
-            let contractId = LegacyImport.id("contracts", row.contractLegacyId)
-            guard try await ContractRecord.find(contractId, on: sql) != nil else { return .skipped("its contract was not imported") }
-            let status: MilestoneStatus
-            switch row.status {
-            case "pending": status = .pending
-            case "in_progress": status = .pending
-            case "completed": status = .submitted
-            // Approved and paid for: paid; approved without a payment: approved.
-            case "approved": status = row.paymentLegacyId == nil ? .approved : .paid
-            default: return .skipped("unknown status '\(row.status)'")
+            """, as: MilestoneRow.self) { rows, sql, report in
+            let contracts = try await LegacyImport.existing(rows.map { LegacyImport.id("contracts", $0.contractLegacyId) }, in: ContractRecord.table, on: sql)
+            var records: [MilestoneRecord] = []
+            let outcomes = rows.map { row -> LegacyImport.Outcome in
+                let contractId = LegacyImport.id("contracts", row.contractLegacyId)
+                guard contracts.contains(contractId) else { return .skipped("its contract was not imported") }
+                let status: MilestoneStatus
+                switch row.status {
+                case "pending", "in_progress": status = .pending
+                case "completed": status = .submitted
+                // Approved and paid for: paid; approved without a payment: approved.
+                case "approved": status = row.paymentLegacyId == nil ? .approved : .paid
+                default: return .skipped("unknown status '\(row.status)'")
+                }
+                if status.rawValue != row.status { report.map("status '\(row.status)' → \(status.rawValue)") }
+                records.append(MilestoneRecord(
+                    id: LegacyImport.id("milestones", row.legacyId), contractId: contractId, title: row.title, description: row.description,
+                    amountCents: row.amountCents, dueDate: row.dueDate, status: status, fundings: row.paymentLegacyId == nil ? 0 : 1,
+                    paymentId: row.paymentLegacyId.map { LegacyImport.id("payments", $0) }, invoiceId: nil, submittedAt: row.completedAt,
+                    approvedAt: row.approvedAt, paidAt: status == .paid ? row.paidAt : nil, createdAt: row.createdAt, updatedAt: row.updatedAt
+                ))
+                report.money(read: row.amountExactCents, written: row.amountCents, rounded: row.amountRounded)
+                return .written
             }
-            if status.rawValue != row.status { report.map("status '\(row.status)' → \(status.rawValue)") }
-            let id = LegacyImport.id("milestones", row.legacyId)
-            let milestone = MilestoneRecord(
-                id: id, contractId: contractId, title: row.title, description: row.description, amountCents: row.amountCents, dueDate: row.dueDate,
-                status: status, fundings: row.paymentLegacyId == nil ? 0 : 1, paymentId: row.paymentLegacyId.map { LegacyImport.id("payments", $0) },
-                invoiceId: nil, submittedAt: row.completedAt, approvedAt: row.approvedAt, paidAt: status == .paid ? row.paidAt : nil,
-                createdAt: row.createdAt, updatedAt: row.updatedAt
-            )
-            report.money(read: row.amountExactCents, written: row.amountCents, rounded: row.amountRounded)
-            try await sql.delete(from: MilestoneRecord.table).where("id", .equal, SQLBind(id)).run()
-            try await sql.insert(into: MilestoneRecord.table).model(milestone, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
-            return .written
+            try await LegacyImport.replace(records, ids: records.map(\.id), in: MilestoneRecord.table, on: sql)
+            return outcomes
         }
     }
 
@@ -173,21 +175,24 @@ enum Import {
             "t.\"contractId\" AS contract_legacy_id", vaOwner, "to_char(t.date, 'YYYY-MM-DD') AS work_date", "\(time("startTime")) AS start_at",
             "\(time("endTime")) AS end_at", "round(extract(epoch FROM t.\"endTime\" - t.\"startTime\") / 60)::int AS minutes", "t.description AS description",
             "t.status AS status", "t.\"approvedBy\" AS approved_by_legacy_id", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
-        ], as: TimesheetRow.self) { row, sql, report in
-            let contractId = LegacyImport.id("contracts", row.contractLegacyId)
-            guard try await ContractRecord.find(contractId, on: sql) != nil else { return .skipped("its contract was not imported") }
-            guard let va = row.vaLegacyUserId else { return .skipped("orphan: its VA profile is gone") }
-            guard row.minutes > 0 else { return .skipped("ends before it starts") }
-            guard let status = TimesheetStatus(rawValue: row.status) else { return .skipped("unknown status '\(row.status)'") }
-            let id = LegacyImport.id("timesheets", row.legacyId)
-            let sheet = TimesheetRecord(
-                id: id, contractId: contractId, vaUserId: Monolith.userId(va), workDate: row.workDate, startAt: row.startAt, endAt: row.endAt,
-                minutes: row.minutes, description: row.description, status: status, approvedBy: row.approvedByLegacyId.map(Monolith.userId), invoiceId: nil,
-                createdAt: row.createdAt, updatedAt: row.updatedAt
-            )
-            try await sql.delete(from: TimesheetRecord.table).where("id", .equal, SQLBind(id)).run()
-            try await sheet.insert(on: sql)
-            return .written
+        ], as: TimesheetRow.self) { rows, sql, _ in
+            let contracts = try await LegacyImport.existing(rows.map { LegacyImport.id("contracts", $0.contractLegacyId) }, in: ContractRecord.table, on: sql)
+            var records: [TimesheetRecord] = []
+            let outcomes = rows.map { row -> LegacyImport.Outcome in
+                let contractId = LegacyImport.id("contracts", row.contractLegacyId)
+                guard contracts.contains(contractId) else { return .skipped("its contract was not imported") }
+                guard let va = row.vaLegacyUserId else { return .skipped("orphan: its VA profile is gone") }
+                guard row.minutes > 0 else { return .skipped("ends before it starts") }
+                guard let status = TimesheetStatus(rawValue: row.status) else { return .skipped("unknown status '\(row.status)'") }
+                records.append(TimesheetRecord(
+                    id: LegacyImport.id("timesheets", row.legacyId), contractId: contractId, vaUserId: Monolith.userId(va), workDate: row.workDate,
+                    startAt: row.startAt, endAt: row.endAt, minutes: row.minutes, description: row.description, status: status,
+                    approvedBy: row.approvedByLegacyId.map(Monolith.userId), invoiceId: nil, createdAt: row.createdAt, updatedAt: row.updatedAt
+                ))
+                return .written
+            }
+            try await LegacyImport.replace(records, ids: records.map(\.id), in: TimesheetRecord.table, on: sql)
+            return outcomes
         }
     }
 

@@ -226,8 +226,7 @@ enum Import {
             "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
         ], as: ProposalRow.self) { rows, sql, report in
             let postingIds = Array(Set(rows.map { LegacyImport.id("job_postings", $0.postingLegacyId) }))
-            let postings = Set(try await sql.select().column("id").from(PostingRecord.table).where("id", .in, SQLBind.group(postingIds)).all()
-                .map { try $0.decode(column: "id", as: String.self) })
+            let postings = try await LegacyImport.existing(postingIds, in: PostingRecord.table, on: sql)
             // One proposal per VA per posting: who already holds each pair.
             var holders: [String: String] = [:]
             for row in try await sql.select().columns("id", "job_posting_id", "va_user_id").from(ProposalRecord.table)
@@ -260,9 +259,7 @@ enum Import {
                 report.money(read: row.bidExactCents, written: row.bidCents, rounded: row.bidRounded)
                 return .written
             }
-            guard !records.isEmpty else { return outcomes }
-            try await sql.delete(from: ProposalRecord.table).where("id", .in, SQLBind.group(records.map(\.id))).run()
-            try await sql.insert(into: ProposalRecord.table).models(records, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+            try await LegacyImport.replace(records, ids: records.map(\.id), in: ProposalRecord.table, on: sql)
             return outcomes
         }
     }

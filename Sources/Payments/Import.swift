@@ -91,48 +91,56 @@ enum Import {
             "t.\"refundAmount\" AS refund_amount", "t.metadata ->> 'refundReason' AS refund_reason", "t.metadata ->> 'disputeReason' AS dispute_reason",
             "\(time("refundedAt")) AS refunded_at", "\(time("processedAt")) AS processed_at", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
             #"coalesce((SELECT round(m.amount::numeric * 100)::bigint FROM {schema}.milestones m WHERE m.id = t."milestoneId"), (SELECT round(c.amount::numeric * 100)::bigint FROM {schema}.contracts c WHERE c.id = t."contractId" AND c."contractType" = 'fixed')) AS expected_cents"#,
-        ], as: PaymentRow.self) { row, sql, report in
-            guard row.type == "payment" else { return .skipped("a '\(row.type)' row (its payment carries it)") }
-            let refunded = max(0, row.refundAmount ?? 0)
-            let status: PaymentStatus
-            var failure: String?
-            switch row.status {
-            case "succeeded": status = refunded == 0 ? .succeeded : refunded >= row.amount ? .refunded : .partiallyRefunded
-            case "refunded": status = refunded > 0 && refunded < row.amount ? .partiallyRefunded : .refunded
-            case "failed": status = .failed
-            case "pending", "processing":
-                // Confirmation in the monolith always succeeded at once: one never confirmed was abandoned.
-                status = .failed
-                failure = "never confirmed in the monolith"
-            default: return .skipped("unknown status '\(row.status)'")
+        ], as: PaymentRow.self) { rows, sql, report in
+            // Each payment's row is written with the batch's; its ledger history keeps the payment's own time.
+            var records: [PaymentRecord] = []
+            var histories: [(PaymentRecord, held: Bool, row: PaymentRow)] = []
+            let outcomes = rows.map { row -> LegacyImport.Outcome in
+                guard row.type == "payment" else { return .skipped("a '\(row.type)' row (its payment carries it)") }
+                let refunded = max(0, row.refundAmount ?? 0)
+                let status: PaymentStatus
+                var failure: String?
+                switch row.status {
+                case "succeeded": status = refunded == 0 ? .succeeded : refunded >= row.amount ? .refunded : .partiallyRefunded
+                case "refunded": status = refunded > 0 && refunded < row.amount ? .partiallyRefunded : .refunded
+                case "failed": status = .failed
+                case "pending", "processing":
+                    // Confirmation in the monolith always succeeded at once: one never confirmed was abandoned.
+                    status = .failed
+                    failure = "never confirmed in the monolith"
+                default: return .skipped("unknown status '\(row.status)'")
+                }
+                if status.rawValue != row.status { report.map("status '\(row.status)' → \(status.rawValue)") }
+                // Some amounts were multiplied by 100 twice (MONOLITH.md): flagged for a person to decide, kept as they are.
+                if let expected = row.expectedCents, expected > 0, row.amount == expected * 100 { report.flag("amount 100× its milestone's or contract's (\(row.legacyId))") }
+                if row.milestoneLegacyId != nil && !row.milestoneExists { report.flag("names a deleted milestone") }
+                if row.matchLegacyId != nil && row.contractLegacyId == nil { report.flag("a match-unlock payment, kept without a contract") }
+                if row.disputeReason != nil { report.flag("a dispute reason in its metadata (disputes were only logged)") }
+                let id = LegacyImport.id("payments", row.legacyId)
+                let succeeded = status == .succeeded || status == .partiallyRefunded || status == .refunded
+                // Escrow still held: a payment for a milestone not yet approved; everything else was paid out.
+                let held = succeeded && row.milestoneExists && row.milestoneStatus != "approved"
+                let payment = PaymentRecord(
+                    id: id, payerUserId: Monolith.userId(row.payerLegacyId), payeeUserId: Monolith.userId(row.payeeLegacyId),
+                    contractId: row.contractLegacyId.map { LegacyImport.id("contracts", $0) },
+                    milestoneId: row.milestoneExists ? row.milestoneLegacyId.map { LegacyImport.id("milestones", $0) } : nil, invoiceId: nil,
+                    description: row.matchLegacyId != nil && row.contractLegacyId == nil ? "Match unlock (\(row.matchLegacyId!))" : nil,
+                    amountCents: row.amount, currency: "USD", escrow: row.milestoneExists, platformFeeCents: succeeded && !held ? row.platformFee ?? 0 : 0,
+                    processorFeeCents: succeeded ? row.stripeFee ?? 0 : 0, refundedCents: succeeded ? min(refunded, row.amount) : 0,
+                    releasedCents: succeeded && !held ? row.amount : 0, status: status, provider: .stripe, providerRef: row.intent, paymentMethod: row.method,
+                    nextAction: nil, clientSecret: nil, failureReason: failure, releasedAt: succeeded && !held ? row.processedAt ?? row.createdAt : nil,
+                    createdAt: row.createdAt, updatedAt: row.updatedAt
+                )
+                report.money(read: Double(row.amount), written: row.amount, rounded: false)
+                records.append(payment)
+                if succeeded { histories.append((payment, held, row)) }
+                return .written
             }
-            if status.rawValue != row.status { report.map("status '\(row.status)' → \(status.rawValue)") }
-            // Some amounts were multiplied by 100 twice (MONOLITH.md): flagged for a person to decide, kept as they are.
-            if let expected = row.expectedCents, expected > 0, row.amount == expected * 100 { report.flag("amount 100× its milestone's or contract's (\(row.legacyId))") }
-            if row.milestoneLegacyId != nil && !row.milestoneExists { report.flag("names a deleted milestone") }
-            if row.matchLegacyId != nil && row.contractLegacyId == nil { report.flag("a match-unlock payment, kept without a contract") }
-            if row.disputeReason != nil { report.flag("a dispute reason in its metadata (disputes were only logged)") }
-            let id = LegacyImport.id("payments", row.legacyId)
-            let succeeded = status == .succeeded || status == .partiallyRefunded || status == .refunded
-            // Escrow still held: a payment for a milestone not yet approved; everything else was paid out.
-            let held = succeeded && row.milestoneExists && row.milestoneStatus != "approved"
-            let payment = PaymentRecord(
-                id: id, payerUserId: Monolith.userId(row.payerLegacyId), payeeUserId: Monolith.userId(row.payeeLegacyId),
-                contractId: row.contractLegacyId.map { LegacyImport.id("contracts", $0) },
-                milestoneId: row.milestoneExists ? row.milestoneLegacyId.map { LegacyImport.id("milestones", $0) } : nil, invoiceId: nil,
-                description: row.matchLegacyId != nil && row.contractLegacyId == nil ? "Match unlock (\(row.matchLegacyId!))" : nil,
-                amountCents: row.amount, currency: "USD", escrow: row.milestoneExists, platformFeeCents: succeeded && !held ? row.platformFee ?? 0 : 0,
-                processorFeeCents: succeeded ? row.stripeFee ?? 0 : 0, refundedCents: succeeded ? min(refunded, row.amount) : 0,
-                releasedCents: succeeded && !held ? row.amount : 0, status: status, provider: .stripe, providerRef: row.intent, paymentMethod: row.method,
-                nextAction: nil, clientSecret: nil, failureReason: failure, releasedAt: succeeded && !held ? row.processedAt ?? row.createdAt : nil,
-                createdAt: row.createdAt, updatedAt: row.updatedAt
-            )
-            report.money(read: Double(row.amount), written: row.amount, rounded: false)
-            try await sql.delete(from: PaymentRecord.table).where("id", .equal, SQLBind(id)).run()
-            try await payment.insert(on: sql)
-            guard succeeded else { return .written }
-            try await ledger(payment, held: held, refunded: payment.refundedCents, reason: row.refundReason, at: row, on: sql)
-            return .written
+            try await LegacyImport.replace(records, ids: records.map(\.id), in: PaymentRecord.table, on: sql)
+            for (payment, held, row) in histories {
+                try await ledger(payment, held: held, refunded: payment.refundedCents, reason: row.refundReason, at: row, on: sql)
+            }
+            return outcomes
         }
     }
 
