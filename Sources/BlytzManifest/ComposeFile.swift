@@ -137,7 +137,8 @@ public enum ComposeFile {
     public static let legacyPriority = 1_000_000
 
     /// The Traefik routes of the manifest's `legacy` prefixes (file provider): each forwarded to the monolith
-    /// unchanged, nothing stripped, the client's Host passed on. Nil when the manifest names no monolith.
+    /// unchanged and nothing stripped; as the local gateway does, the monolith sees its own Host and the client's in
+    /// `X-Forwarded-Host`. Nil when the manifest names no monolith.
     public static func legacyRoutes(_ manifest: Manifest) throws -> String? {
         guard let legacy = manifest.legacy else { return nil }
         guard !legacy.prefixes.isEmpty else { return "# The monolith owns no prefix any more: every path goes to the services.\n" }
@@ -150,7 +151,7 @@ public enum ComposeFile {
                 "routers": ["legacy": [
                     "rule": quoted(rule), "entryPoints": ["web"], "service": "legacy", "priority": .init(String(legacyPriority)),
                 ]],
-                "services": ["legacy": ["loadBalancer": ["passHostHeader": "true", "servers": [["url": quoted(legacy.upstream)]]]]],
+                "services": ["legacy": ["loadBalancer": ["passHostHeader": "false", "servers": [["url": quoted(legacy.upstream)]]]]],
             ],
         ]
         return "# The monolith's remaining prefixes, written by `blytz compose` from the manifest's `legacy`: move a prefix out to switch its service on.\n"

@@ -58,6 +58,8 @@ import Testing
                 #expect(echo.method == "GET" && echo.path == "/api/jobs/categories?q=a%20b&x=1")
                 #expect(echo.headers["x-client"] == "switch-test" && echo.headers["authorization"] == "Bearer legacy-token")
                 #expect(echo.headers["x-forwarded-for"] == "127.0.0.1" && echo.headers["x-forwarded-proto"] == "http")
+                // The monolith sees its own host, and the client's beside it.
+                #expect(echo.headers["host"] == "127.0.0.1:\(port)" && echo.headers["x-forwarded-host"]?.hasPrefix("127.0.0.1:") == true)
 
                 // Bodies and statuses pass both ways as they are, redirects included (not followed).
                 let body = #"{"title":"Bookkeeper","budget":19.99,"note":"ünïcode"}"#
@@ -109,7 +111,7 @@ import Testing
             let tools = FileManager.default.currentDirectoryPath + "/local/tools/compose_routes.py"
             #expect(try runSucceeding([python, tools, "check", "deploy/compose.yaml", "routes.json"], in: directory).contains("routes reach their service"))
             let routing = try String(contentsOfFile: directory + "/deploy/traefik-legacy.yaml", encoding: .utf8)
-            #expect(routing.contains("PathPrefix(`/api/jobs/`)") && routing.contains("http://monolith.invalid:4000"))
+            #expect(routing.contains("PathPrefix(`/api/jobs/`)") && routing.contains("http://monolith.invalid:4000") && routing.contains("passHostHeader: false"))
 
             // The same routing in a real proxy: the monolith's prefixes reach it unchanged, the rest the services.
             let runner = try await LocalRunner.start(manifest: manifest, environment: ["BLYTZ_LEGACY_URL": "http://127.0.0.1:\(port)"])
@@ -133,7 +135,9 @@ import Testing
                 #expect(await eventually(within: .seconds(10)) { (try? await runner.get("/api/auth/jwks", base: proxy).status) == 200 })
                 let proposal = try await runner.request(.POST, "/api/proposals/p1/withdraw", base: proxy, body: Data("{}".utf8))
                 #expect(proposal.status == 201 && proposal.header("x-served-by") == "monolith")
-                #expect(try proposal.json(Echo.self).path == "/api/proposals/p1/withdraw")
+                let forwarded = try proposal.json(Echo.self)
+                #expect(forwarded.path == "/api/proposals/p1/withdraw" && forwarded.headers["host"] == "127.0.0.1:\(port)")
+                #expect(forwarded.headers["x-forwarded-host"] == "127.0.0.1:\(proxyPort)")
                 let categories = try await runner.get("/api/jobs/categories", base: proxy)
                 #expect(try categories.json(Echo.self).path == "/api/jobs/categories")
                 #expect(try await runner.get("/api/auth/jwks", base: proxy).header("x-served-by") == nil)

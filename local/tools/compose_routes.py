@@ -169,7 +169,9 @@ def haproxy(compose, listen, backends):
     for name, addresses in sorted(backends.items()):
         if name == "legacy":
             # The monolith gets the request as the client sent it: nothing stripped, nothing retried elsewhere.
-            lines += ["backend legacy", "  http-request set-header X-Forwarded-Proto http"]
+            # As Traefik's router with passHostHeader false: the monolith's own Host, the client's in X-Forwarded-Host.
+            lines += ["backend legacy", "  http-request set-header X-Forwarded-Proto http", "  http-request set-header X-Forwarded-Host %[req.hdr(host)]",
+                      f"  http-request set-header Host {addresses[0]}"]
             lines += [f"  server legacy{index} {address}" for index, address in enumerate(addresses)]
             continue
         lines += [
