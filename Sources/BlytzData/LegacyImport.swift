@@ -297,17 +297,6 @@ public struct LegacyImport: Sendable {
         public var schema: String { `import`.options.schema }
         public var verifying: Bool { `import`.options.verify }
 
-        /// Whether the monolith has `table` in its schema (the chat add-on's tables are optional).
-        public func has(_ table: String) async throws -> Bool {
-            struct Found: Decodable { var found: Bool }
-            return try await monolith.raw("SELECT to_regclass(\(literal: "\(schema).\(table)")) IS NOT NULL AS found").first(decoding: Found.self)?.found ?? false
-        }
-
-        /// Runs a read-only query on the monolith (lookups: which profile belongs to whom).
-        public func read<Row: Decodable>(_ query: String, as type: Row.Type = Row.self) async throws -> [Row] {
-            try await monolith.raw(SQLQueryString(query.replacingOccurrences(of: "{schema}", with: schema))).all(decoding: Row.self)
-        }
-
         /// Copies `table` (aliased `t`): `columns` are the SQL expressions to read, decoded as `Row` (with a
         /// `legacyId` from `t.id`). Rows come in id order, `batch` at a time; each is passed to `write` with the
         /// service's database unless the bookkeeping shows it unchanged since the last run. `--verify` finds
@@ -431,14 +420,6 @@ public struct LegacyImport: Sendable {
             report.deletedInSource = imported.filter { !seen.contains($0) }.count
             if verifying { report.differences = differences.isEmpty ? [] : differences + (differing > differences.count ? ["… \(differing - differences.count) more"] : []) }
             collected.append(report)
-        }
-
-        /// Adds a report for work that is not a copy of one table (rebuilt totals, renumbering).
-        public func record(_ report: TableReport) { collected.append(report) }
-
-        /// Runs `body` in the service's database: its own transaction on a real run, the dry run's otherwise.
-        public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-            try await writer.write(body)
         }
 
         struct Entry { var fingerprint: String; var outcome: String }

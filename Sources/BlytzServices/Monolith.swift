@@ -13,6 +13,11 @@ public enum Monolith {
     /// The id the files service gives an object the monolith knows only by its URL.
     public static func fileId(_ url: String?) -> String? { url.map { LegacyImport.id("file", $0) } }
 
+    /// The user behind a row's `companyId` and `vaProfileId` (the new services name people by user), as
+    /// `company_legacy_user_id` and `va_legacy_user_id`; NULL for a profile that is gone.
+    public static let companyOwner = #"(SELECT c."userId" FROM {schema}.companies c WHERE c.id = t."companyId") AS company_legacy_user_id"#
+    public static let vaOwner = #"(SELECT v."userId" FROM {schema}.va_profiles v WHERE v.id = t."vaProfileId") AS va_legacy_user_id"#
+
     /// A profile's owner and the time it stands for: the monolith's profiles have no timestamps of their
     /// own (companies only `updatedAt`), so the owner's are used.
     public static let ownerColumns = [

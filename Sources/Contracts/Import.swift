@@ -20,7 +20,6 @@ enum Import {
 
     static let time = LegacyImport.time
     static let cents = LegacyImport.cents
-    static let vaOwner = #"(SELECT v."userId" FROM {schema}.va_profiles v WHERE v.id = t."vaProfileId") AS va_legacy_user_id"#
 
     /// A monolith amount in cents: its SQL, whether it rounds, and its exact cents for the report.
     static func money(_ column: String, as name: String) -> [String] {
@@ -58,7 +57,7 @@ enum Import {
     static func contracts(_ session: LegacyImport.Session) async throws {
         try await session.copy("contracts", into: "contracts", columns: [
             #"(SELECT j.title FROM {schema}.job_postings j WHERE j.id = t."jobPostingId") AS title"#,
-            #"(SELECT c."userId" FROM {schema}.companies c WHERE c.id = t."companyId") AS company_legacy_user_id"#, vaOwner,
+            Monolith.companyOwner, Monolith.vaOwner,
             "t.\"contractType\" AS contract_type", "\(cents("hourlyRate")) AS hourly_rate_cents", "t.currency AS currency",
             // `terms` is JSON: a string stays text, anything else its JSON text.
             "CASE WHEN jsonb_typeof(t.terms) = 'string' THEN t.terms #>> '{}' ELSE \(LegacyImport.json("terms")) END AS terms",
@@ -172,7 +171,7 @@ enum Import {
 
     static func timesheets(_ session: LegacyImport.Session) async throws {
         try await session.copy("timesheets", into: "timesheets", columns: [
-            "t.\"contractId\" AS contract_legacy_id", vaOwner, "to_char(t.date, 'YYYY-MM-DD') AS work_date", "\(time("startTime")) AS start_at",
+            "t.\"contractId\" AS contract_legacy_id", Monolith.vaOwner, "to_char(t.date, 'YYYY-MM-DD') AS work_date", "\(time("startTime")) AS start_at",
             "\(time("endTime")) AS end_at", "round(extract(epoch FROM t.\"endTime\" - t.\"startTime\") / 60)::int AS minutes", "t.description AS description",
             "t.status AS status", "t.\"approvedBy\" AS approved_by_legacy_id", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
         ], as: TimesheetRow.self) { rows, sql, _ in

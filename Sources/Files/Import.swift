@@ -99,7 +99,7 @@ enum Import {
 
     static func portfolio(_ session: LegacyImport.Session) async throws {
         try await session.copy("portfolio_items", into: "portfolio_items", columns: [
-            #"(SELECT v."userId" FROM {schema}.va_profiles v WHERE v.id = t."vaProfileId") AS va_legacy_user_id"#,
+            Monolith.vaOwner,
             "t.title AS title", "t.description AS description", "t.\"fileUrl\" AS file_url", "t.category AS category",
             "\(LegacyImport.textArray("technologies")) AS technologies", "t.featured AS featured", "t.\"projectUrl\" AS project_url", "\(time("createdAt")) AS created_at",
         ], as: PortfolioRow.self) { row, sql, report in

@@ -124,7 +124,7 @@ enum Import {
 
     static func postings(_ session: LegacyImport.Session) async throws {
         try await session.copy("job_postings", into: "job_postings", columns: [
-            #"(SELECT c."userId" FROM {schema}.companies c WHERE c.id = t."companyId") AS company_legacy_user_id"#,
+            Monolith.companyOwner,
             "t.title AS title", "t.description AS description",
             #"(SELECT string_agg(value, E'\n') FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(t.requirements) = 'array' THEN t.requirements ELSE '[]'::jsonb END)) AS requirements"#,
             "t.\"rateRange\" AS rate_range", "\(cents("budget")) AS budget_cents", "\(LegacyImport.rounds("budget")) AS budget_rounded",
@@ -219,7 +219,7 @@ enum Import {
 
     static func proposals(_ session: LegacyImport.Session) async throws {
         try await session.copy("proposals", into: "proposals", columns: [
-            "t.\"jobPostingId\" AS posting_legacy_id", #"(SELECT v."userId" FROM {schema}.va_profiles v WHERE v.id = t."vaProfileId") AS va_legacy_user_id"#,
+            "t.\"jobPostingId\" AS posting_legacy_id", Monolith.vaOwner,
             "t.\"coverLetter\" AS cover_letter", "t.\"bidType\" AS bid_type", "\(cents("bidAmount")) AS bid_cents", "\(LegacyImport.rounds("bidAmount")) AS bid_rounded",
             "\(LegacyImport.exactCents("bidAmount")) AS bid_exact_cents", "\(cents("hourlyRate")) AS hourly_rate_cents",
             "t.\"estimatedHours\" AS estimated_hours", "t.\"deliveryTime\" AS delivery_time", "t.status AS status",
@@ -283,8 +283,8 @@ enum Import {
             "t.\"jobPostingId\" AS posting_legacy_id",
             // The proposal it came from: the one naming it, else its contract's.
             "coalesce(named.id, contracted.proposal) AS proposal_legacy_id", "contracted.id AS contract_legacy_id",
-            #"(SELECT c."userId" FROM {schema}.companies c WHERE c.id = t."companyId") AS company_legacy_user_id"#,
-            #"(SELECT v."userId" FROM {schema}.va_profiles v WHERE v.id = t."vaProfileId") AS va_legacy_user_id"#,
+            Monolith.companyOwner,
+            Monolith.vaOwner,
             "t.title AS title", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
         ], joins: """
             LEFT JOIN (SELECT "jobId" AS key, min(id) AS id FROM {schema}.proposals WHERE "jobId" IS NOT NULL GROUP BY 1) named ON named.key = t.id
@@ -323,7 +323,7 @@ enum Import {
 
     static func matches(_ session: LegacyImport.Session) async throws {
         try await session.copy("matches", into: "matches", columns: [
-            "t.\"jobPostingId\" AS posting_legacy_id", #"(SELECT v."userId" FROM {schema}.va_profiles v WHERE v.id = t."vaProfileId") AS va_legacy_user_id"#,
+            "t.\"jobPostingId\" AS posting_legacy_id", Monolith.vaOwner,
             #"(SELECT c."userId" FROM {schema}.job_postings j JOIN {schema}.companies c ON c.id = j."companyId" WHERE j.id = t."jobPostingId") AS company_legacy_user_id"#,
             "t.status AS status", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
         ], as: MatchRow.self) { row, sql, report in
@@ -361,7 +361,7 @@ enum Import {
 
     static func votes(_ session: LegacyImport.Session) async throws {
         try await session.copy("match_votes", into: "match_votes", key: nil, columns: [
-            "t.\"jobPostingId\" AS posting_legacy_id", #"(SELECT v."userId" FROM {schema}.va_profiles v WHERE v.id = t."vaProfileId") AS va_legacy_user_id"#,
+            "t.\"jobPostingId\" AS posting_legacy_id", Monolith.vaOwner,
             "t.\"userId\" AS voter_legacy_user_id", "t.vote AS like",
             #"(SELECT c."userId" FROM {schema}.job_postings j JOIN {schema}.companies c ON c.id = j."companyId" WHERE j.id = t."jobPostingId") AS company_legacy_user_id"#,
             "\(time("createdAt")) AS created_at",

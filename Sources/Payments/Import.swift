@@ -18,8 +18,6 @@ enum Import {
     }
 
     static let time = LegacyImport.time
-    static let companyOwner = #"(SELECT c."userId" FROM {schema}.companies c WHERE c.id = t."companyId") AS company_legacy_user_id"#
-    static let vaOwner = #"(SELECT v."userId" FROM {schema}.va_profiles v WHERE v.id = t."vaProfileId") AS va_legacy_user_id"#
 
     // MARK: contracts
 
@@ -34,7 +32,7 @@ enum Import {
 
     static func contracts(_ session: LegacyImport.Session) async throws {
         try await session.copy("contracts", into: "contracts", columns: [
-            companyOwner, vaOwner, #"(SELECT j.title FROM {schema}.job_postings j WHERE j.id = t."jobPostingId") AS title"#, "t.status AS status",
+            Monolith.companyOwner, Monolith.vaOwner, #"(SELECT j.title FROM {schema}.job_postings j WHERE j.id = t."jobPostingId") AS title"#, "t.status AS status",
             "\(time("updatedAt")) AS updated_at",
         ], as: ContractRow.self) { row, sql, _ in
             guard let company = row.companyLegacyUserId, let va = row.vaLegacyUserId else { return .skipped("orphan: a party's profile is gone") }
