@@ -2,7 +2,8 @@
 # The import benchmark: a monolith of N users and their rows (about ten rows per user, generated in the
 # database in bulk by Tests/Fixtures/monolith/generate.sql), imported by `blytz import` into SQLite files
 # and into PostgreSQL databases; then imported again into SQLite (nothing changed: the re-run's cost).
-# Prints rows read and written, rows/s and wall time of each, and each service's own time.
+# Prints rows read and written, rows/s and wall time of each, each service's own time, and the slowest
+# tables with the part of their time spent reading the monolith.
 #
 #   bench/import.sh [users]      e.g. bench/import.sh 100000
 set -euo pipefail
@@ -44,6 +45,8 @@ read = sum(t["read"] for r in reports for t in r["tables"])
 written = sum(t["written"] for r in reports for t in r["tables"])
 services = ", ".join(f'{r["service"]} {r["seconds"]:.0f} s' for r in reports)
 print(f"{label:<22} read {read:>9,}  written {written:>9,}  {read / wall:>8,.0f} rows/s  wall {wall:6.1f} s   ({services})")
+tables = sorted(((t.get("seconds") or 0, t.get("readingSeconds") or 0, r["service"], t["source"]) for r in reports for t in r["tables"]), reverse=True)
+print("  slowest tables: " + ", ".join(f"{service} {source} {total:.0f} s (reading {reading:.0f} s)" for total, reading, service, source in tables[:5]))
 PY
 }
 run "sqlite" "$work/sqlite"

@@ -78,6 +78,9 @@ public struct LegacyImport: Sendable {
         public var deletedInSource = 0
         /// `--verify`: rows whose import differs from what the monolith holds now, with a few of their ids.
         public var differences: [String]?
+        /// The table's time, and of it the time spent reading the monolith.
+        public var seconds: Double?
+        public var readingSeconds: Double?
 
         public init(source: String, target: String) {
             self.source = source
@@ -130,9 +133,16 @@ public struct LegacyImport: Sendable {
         var hash = Array(Insecure.SHA1.hash(data: bytes).prefix(16))
         hash[6] = (hash[6] & 0x0F) | 0x50
         hash[8] = (hash[8] & 0x3F) | 0x80
-        let hex = hash.map { String(format: "%02x", $0) }.joined()
-        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
-        return parts.joined(separator: "-")
+        // Hex by hand: it runs for every row of every table, several times.
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (index, byte) in hash.enumerated() {
+            if [4, 6, 8, 10].contains(index) { text.append(UInt8(ascii: "-")) }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// The namespace of the import's UUIDv5 ids (`7c0d5b8e-3f1a-4c2e-9b6d-1a2b3c4d5e6f`).
@@ -170,11 +180,23 @@ public struct LegacyImport: Sendable {
             .map { try $0.decode(column: column, as: String.self) })
     }
 
-    /// Replaces the rows of `records` (by `id`) in `table`: what a batch of a re-run brings is written whole.
-    public static func replace<Record: Encodable & Sendable>(_ records: [Record], ids: [String], in table: String, on sql: any SQLDatabase) async throws {
-        guard !records.isEmpty else { return }
-        try await sql.delete(from: table).where("id", .in, SQLBind.group(ids)).run()
-        try await sql.insert(into: table).models(records, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+    /// Which row of `table` holds each of `values` in `column`, a unique one (value → that row's id): who
+    /// holds a proposal already, say.
+    public static func holders(of values: [String], in column: String, of table: String, on sql: any SQLDatabase) async throws -> [String: String] {
+        guard !values.isEmpty else { return [:] }
+        var holders: [String: String] = [:]
+        for held in try await sql.select().column("id").column(SQLIdentifier(column)).from(table).where(SQLIdentifier(column), .in, SQLBind.group(Array(Set(values)))).all() {
+            holders[try held.decode(column: column, as: String.self)] = try held.decode(column: "id", as: String.self)
+        }
+        return holders
+    }
+
+    /// Inserts `records`, or updates the rows they already are (by `key`), leaving rows that refer to them in place.
+    public static func upsert<Record: Encodable & Sendable>(_ records: [Record], in table: String, key: String = "id", on sql: any SQLDatabase) async throws {
+        guard let first = records.first else { return }
+        let columns = try SQLQueryEncoder(keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).encode(first).map(\.0).filter { $0 != key }
+        try await sql.insert(into: table).models(records, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
+            .onConflict(with: [key]) { conflict in columns.reduce(conflict) { $0.set(excludedValueOf: $1) } }.run()
     }
 
     // MARK: Running
@@ -329,6 +351,8 @@ public struct LegacyImport: Sendable {
             var seen = Set<String>()
             var differences: [String] = []
             var differing = 0
+            let started = ContinuousClock.now
+            var reading = Duration.zero
             while true {
                 let filter = ([#"t.id > \#(quoted(last))"#] + (condition.map { [$0] } ?? [])).joined(separator: " AND ")
                 // The batch is chosen first, then joined: with the limit outside, PostgreSQL would walk the
@@ -338,8 +362,10 @@ public struct LegacyImport: Sendable {
                     \(joins) ORDER BY t.id
                     """.replacingOccurrences(of: "{schema}", with: schema)
                 let rows: [any SQLRow]
+                let asked = ContinuousClock.now
                 do {
                     rows = try await monolith.raw(SQLQueryString(query)).all()
+                    reading += asked.duration(to: .now)
                 } catch {
                     // The server's own words (PostgreSQL's errors describe themselves only when reflected).
                     throw Refusal("reading \(table) failed: \(String(reflecting: error))")
@@ -419,6 +445,8 @@ public struct LegacyImport: Sendable {
             }
             report.deletedInSource = imported.filter { !seen.contains($0) }.count
             if verifying { report.differences = differences.isEmpty ? [] : differences + (differing > differences.count ? ["… \(differing - differences.count) more"] : []) }
+            report.seconds = Self.seconds(started.duration(to: .now))
+            report.readingSeconds = Self.seconds(reading)
             collected.append(report)
         }
 
@@ -450,6 +478,8 @@ public struct LegacyImport: Sendable {
             }
             return known
         }
+
+        static func seconds(_ duration: Duration) -> Double { (duration / .milliseconds(1)).rounded() / 1000 }
 
         func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
     }

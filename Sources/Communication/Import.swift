@@ -76,11 +76,11 @@ enum Import {
                 report.map("chat message → a message of its pair's conversation")
                 return .written
             }
-            try await LegacyImport.replace(notifications, ids: notifications.map(\.id), in: "notifications", on: sql)
+            try await LegacyImport.upsert(notifications, in: "notifications", on: sql)
             guard !messages.isEmpty else { return outcomes }
             try await sql.insert(into: "conversations").models(Array(conversations.values), keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
                 .ignoringConflicts(with: ["id"]).run()
-            try await LegacyImport.replace(messages, ids: messages.map(\.id), in: "messages", on: sql)
+            try await LegacyImport.upsert(messages, in: "messages", on: sql)
             // Each conversation's newest message, whatever order they arrived in.
             try await sql.raw("""
                 UPDATE conversations SET

@@ -65,32 +65,42 @@ enum Import {
             // Already cents, as a float.
             "round(t.\"totalPaid\"::numeric)::bigint AS total_paid_cents", "t.\"proposalId\" AS proposal_legacy_id", "t.\"jobId\" AS job_legacy_id",
             "t.\"jobPostingId\" AS posting_legacy_id", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
-        ] + money("amount", as: "amount"), as: ContractRow.self) { row, sql, report in
-            guard let company = row.companyLegacyUserId, let va = row.vaLegacyUserId else { return .skipped("orphan: a party's profile is gone") }
-            guard let type = ContractType(rawValue: row.contractType) else { return .skipped("unknown contract type '\(row.contractType)'") }
-            guard let status = contractStatuses[row.status] else { return .skipped("unknown status '\(row.status)'") }
-            if row.status == "paused" { report.flag("paused contract imported as active") } else if status.rawValue != row.status { report.map("status '\(row.status)' → \(status.rawValue)") }
-            let id = LegacyImport.id("contracts", row.legacyId)
-            // One contract per proposal here; the monolith does not enforce it.
-            var proposal = row.proposalLegacyId.map { LegacyImport.id("proposals", $0) }
-            if let taken = proposal, try await sql.select().column("id").from(ContractRecord.table).where("proposal_id", .equal, SQLBind(taken)).where("id", .notEqual, SQLBind(id)).first() != nil {
-                proposal = nil
-                report.flag("a second contract from one proposal: its proposal left out")
+        ] + money("amount", as: "amount"), as: ContractRow.self) { rows, sql, report in
+            // One contract per proposal here; the monolith does not enforce it. Who already holds each.
+            let proposals = rows.compactMap { $0.proposalLegacyId.map { LegacyImport.id("proposals", $0) } }
+            var holders = try await LegacyImport.holders(of: proposals, in: "proposal_id", of: ContractRecord.table, on: sql)
+            var contracts: [ContractRecord] = []
+            let outcomes = rows.map { row -> LegacyImport.Outcome in
+                guard let company = row.companyLegacyUserId, let va = row.vaLegacyUserId else { return .skipped("orphan: a party's profile is gone") }
+                guard let type = ContractType(rawValue: row.contractType) else { return .skipped("unknown contract type '\(row.contractType)'") }
+                guard let status = contractStatuses[row.status] else { return .skipped("unknown status '\(row.status)'") }
+                if row.status == "paused" { report.flag("paused contract imported as active") } else if status.rawValue != row.status { report.map("status '\(row.status)' → \(status.rawValue)") }
+                let id = LegacyImport.id("contracts", row.legacyId)
+                var proposal = row.proposalLegacyId.map { LegacyImport.id("proposals", $0) }
+                if let taken = proposal {
+                    if (holders[taken] ?? id) != id {
+                        proposal = nil
+                        report.flag("a second contract from one proposal: its proposal left out")
+                    } else {
+                        holders[taken] = id
+                    }
+                }
+                // For an hourly contract the monolith's `amount` is the rate.
+                contracts.append(ContractRecord(
+                    id: id, title: row.title ?? "Contract", companyUserId: Monolith.userId(company), vaUserId: Monolith.userId(va), type: type,
+                    amountCents: type == .fixed ? row.amountCents : nil, hourlyRateCents: type == .hourly ? (row.hourlyRateCents ?? row.amountCents) : nil,
+                    currency: row.currency.uppercased(), terms: row.terms, taxRateBasisPoints: 0, discountBasisPoints: 0, paymentDays: 14, timezone: "UTC",
+                    startDate: row.startDate, endDate: row.endDate, status: status,
+                    // Contracts had no signatures: one that ran is taken as signed by both when it was made.
+                    companySignedAt: row.createdAt, vaSignedAt: row.createdAt, totalPaidCents: row.totalPaidCents, proposalId: proposal,
+                    jobId: LegacyImport.id("jobs", row.jobLegacyId), jobPostingId: LegacyImport.id("job_postings", row.postingLegacyId),
+                    createdAt: row.createdAt, updatedAt: row.updatedAt
+                ))
+                report.money(read: row.amountExactCents, written: row.amountCents, rounded: row.amountRounded)
+                return .written
             }
-            // For an hourly contract the monolith's `amount` is the rate.
-            let contract = ContractRecord(
-                id: id, title: row.title ?? "Contract", companyUserId: Monolith.userId(company), vaUserId: Monolith.userId(va), type: type,
-                amountCents: type == .fixed ? row.amountCents : nil, hourlyRateCents: type == .hourly ? (row.hourlyRateCents ?? row.amountCents) : nil,
-                currency: row.currency.uppercased(), terms: row.terms, taxRateBasisPoints: 0, discountBasisPoints: 0, paymentDays: 14, timezone: "UTC",
-                startDate: row.startDate, endDate: row.endDate, status: status,
-                // Contracts had no signatures: one that ran is taken as signed by both when it was made.
-                companySignedAt: row.createdAt, vaSignedAt: row.createdAt, totalPaidCents: row.totalPaidCents, proposalId: proposal,
-                jobId: LegacyImport.id("jobs", row.jobLegacyId), jobPostingId: LegacyImport.id("job_postings", row.postingLegacyId),
-                createdAt: row.createdAt, updatedAt: row.updatedAt
-            )
-            report.money(read: row.amountExactCents, written: row.amountCents, rounded: row.amountRounded)
-            if try await ContractRecord.find(id, on: sql) == nil { try await contract.insert(on: sql) } else { try await contract.update(on: sql) }
-            return .written
+            try await LegacyImport.upsert(contracts, in: ContractRecord.table, on: sql)
+            return outcomes
         }
     }
 
@@ -147,7 +157,7 @@ enum Import {
                 report.money(read: row.amountExactCents, written: row.amountCents, rounded: row.amountRounded)
                 return .written
             }
-            try await LegacyImport.replace(records, ids: records.map(\.id), in: MilestoneRecord.table, on: sql)
+            try await LegacyImport.upsert(records, in: MilestoneRecord.table, on: sql)
             return outcomes
         }
     }
@@ -190,7 +200,7 @@ enum Import {
                 ))
                 return .written
             }
-            try await LegacyImport.replace(records, ids: records.map(\.id), in: TimesheetRecord.table, on: sql)
+            try await LegacyImport.upsert(records, in: TimesheetRecord.table, on: sql)
             return outcomes
         }
     }
@@ -225,35 +235,51 @@ enum Import {
             "t.\"invoiceNumber\" AS invoice_number", "CASE WHEN t.items IS NULL THEN NULL ELSE to_jsonb(t.items)::text END AS items",
             "\(cents("taxAmount")) AS tax_cents", "\(cents("discount")) AS discount_cents", "\(cents("totalAmount")) AS total_cents",
             "\(time("dueDate")) AS due_date", "t.currency AS currency", "t.status AS status", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
-        ] + money("subtotal", as: "subtotal"), as: InvoiceRow.self) { row, sql, report in
-            let contractId = LegacyImport.id("contracts", row.contractLegacyId)
-            guard try await ContractRecord.find(contractId, on: sql) != nil else { return .skipped("orphan: its contract is missing") }
-            guard let status = invoiceStatuses[row.status] else { return .skipped("unknown status '\(row.status)'") }
-            if status.rawValue != row.status { report.map("status '\(row.status)' → \(status.rawValue)") }
-            let id = LegacyImport.id("invoices", row.legacyId)
-            let existing = try await InvoiceRecord.find(id, on: sql)
-            // Renumbered in this service's sequence of its year; a re-import keeps the number it got.
-            let year = Int(row.createdAt.prefix(4)) ?? 2026
-            let sequence: Int
-            if let existing { sequence = existing.sequence } else { sequence = try await Invoices.nextNumber(year: year, on: sql) }
-            if existing == nil { report.map("renumbered, the monolith's number kept as legacy_number") }
-            let lines = Self.lines(row.items, report: &report)
-            let invoice = InvoiceRecord(
-                id: id, contractId: contractId, companyUserId: Monolith.userId(row.companyLegacyUserId), vaUserId: Monolith.userId(row.vaLegacyUserId),
-                number: existing?.number ?? String(format: "INV-%04d-%06d", year, sequence), year: existing?.year ?? year, sequence: sequence, lines: lines,
-                subtotalCents: row.subtotalCents, discountCents: row.discountCents, taxCents: row.taxCents, totalCents: row.totalCents, paidFromEscrowCents: 0,
-                dueCents: status == .paid ? 0 : row.totalCents, currency: row.currency.uppercased(), issuedBy: Monolith.userId(row.companyLegacyUserId),
-                dueDate: row.dueDate, status: status, paymentId: nil, createdAt: row.createdAt, updatedAt: row.updatedAt
-            )
-            if row.subtotalCents - row.discountCents + row.taxCents != row.totalCents { report.flag("total is not subtotal − discount + tax") }
-            report.money(read: row.subtotalExactCents, written: row.subtotalCents, rounded: row.subtotalRounded)
-            if existing == nil {
-                try await sql.insert(into: InvoiceRecord.table).model(invoice.row, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
-            } else {
-                try await invoice.save(on: sql)
+        ] + money("subtotal", as: "subtotal"), as: InvoiceRow.self) { rows, sql, report in
+            let contracts = try await LegacyImport.existing(rows.map { LegacyImport.id("contracts", $0.contractLegacyId) }, in: ContractRecord.table, on: sql)
+            let ids = rows.map { LegacyImport.id("invoices", $0.legacyId) }
+            let known = Dictionary(try await sql.select().column("*").from(InvoiceRecord.table).where("id", .in, SQLBind.group(ids))
+                .all(decoding: InvoiceRecord.Row.self, keyDecodingStrategy: .convertFromSnakeCase).map { ($0.id, InvoiceRecord($0)) }) { first, _ in first }
+            var accepted: [(row: InvoiceRow, id: String, status: InvoiceStatus, year: Int)] = []
+            let outcomes = zip(rows, ids).map { row, id -> LegacyImport.Outcome in
+                guard contracts.contains(LegacyImport.id("contracts", row.contractLegacyId)) else { return .skipped("orphan: its contract is missing") }
+                guard let status = invoiceStatuses[row.status] else { return .skipped("unknown status '\(row.status)'") }
+                if status.rawValue != row.status { report.map("status '\(row.status)' → \(status.rawValue)") }
+                accepted.append((row, id, status, known[id]?.year ?? Int(row.createdAt.prefix(4)) ?? 2026))
+                return .written
             }
-            try await sql.update(InvoiceRecord.table).set("legacy_number", to: SQLBind(row.invoiceNumber)).where("id", .equal, SQLBind(id)).run()
-            return .written
+            // Renumbered in this service's sequence of their year, in the monolith's order; a re-import keeps the number it got.
+            var numbers: [Int: [Int]] = [:]
+            for (year, fresh) in Dictionary(grouping: accepted.filter { known[$0.id] == nil }, by: \.year) {
+                numbers[year] = Array(try await Invoices.numbers(count: fresh.count, year: year, on: sql)).reversed()
+            }
+            var invoices: [InvoiceRecord.Row] = []
+            var legacyNumbers: [(id: String, number: String)] = []
+            for (row, id, status, year) in accepted {
+                let existing = known[id]
+                let sequence = existing?.sequence ?? numbers[year]!.removeLast()
+                if existing == nil { report.map("renumbered, the monolith's number kept as legacy_number") }
+                let lines = Self.lines(row.items, report: &report)
+                let invoice = InvoiceRecord(
+                    id: id, contractId: LegacyImport.id("contracts", row.contractLegacyId), companyUserId: Monolith.userId(row.companyLegacyUserId),
+                    vaUserId: Monolith.userId(row.vaLegacyUserId), number: existing?.number ?? String(format: "INV-%04d-%06d", year, sequence), year: year,
+                    sequence: sequence, lines: lines, subtotalCents: row.subtotalCents, discountCents: row.discountCents, taxCents: row.taxCents, totalCents: row.totalCents,
+                    paidFromEscrowCents: 0, dueCents: status == .paid ? 0 : row.totalCents, currency: row.currency.uppercased(),
+                    issuedBy: Monolith.userId(row.companyLegacyUserId), dueDate: row.dueDate, status: status, paymentId: nil, createdAt: row.createdAt, updatedAt: row.updatedAt
+                )
+                if row.subtotalCents - row.discountCents + row.taxCents != row.totalCents { report.flag("total is not subtotal − discount + tax") }
+                report.money(read: row.subtotalExactCents, written: row.subtotalCents, rounded: row.subtotalRounded)
+                invoices.append(invoice.row)
+                legacyNumbers.append((id, row.invoiceNumber))
+            }
+            try await LegacyImport.upsert(invoices, in: InvoiceRecord.table, on: sql)
+            if !legacyNumbers.isEmpty {
+                try await sql.raw("""
+                    UPDATE invoices SET legacy_number = CASE id \(SQLList(legacyNumbers.map { SQLQueryString("WHEN \(bind: $0.id) THEN \(bind: $0.number)") }, separator: SQLRaw(" "))) END
+                    WHERE id IN (\(binds: legacyNumbers.map(\.id)))
+                    """).run()
+            }
+            return outcomes
         }
     }
 

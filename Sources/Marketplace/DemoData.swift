@@ -133,36 +133,10 @@ enum SyntheticMarket {
             try await database.transaction { sql in
                 let views = made
                 try await sql.insert(into: PostingRecord.table).models(views.map(\.posting), keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
-                var skills = sql.insert(into: PostingTerms.Kind.skill.table).columns("posting_id", "term", "position")
-                var tags = sql.insert(into: PostingTerms.Kind.tag.table).columns("posting_id", "term", "position")
-                var words = sql.insert(into: PostingTerms.wordsTable).columns("posting_id", "term")
-                for view in views {
-                    for (position, skill) in view.skillsRequired.enumerated() { skills = skills.values(SQLBind(view.id), SQLBind(skill), SQLBind(position)) }
-                    for (position, tag) in view.tags.enumerated() { tags = tags.values(SQLBind(view.id), SQLBind(tag), SQLBind(position)) }
-                    for word in searchTerms([view.title, view.description] + view.tags) { words = words.values(SQLBind(view.id), SQLBind(word)) }
-                }
-                try await skills.run()
-                try await tags.run()
-                try await words.run()
-                try await sql.raw("""
-                    UPDATE job_postings SET pay_cents = CASE WHEN job_type = 'fixed' THEN budget_cents ELSE rate_max_cents END,
-                        skill_count = (SELECT COUNT(*) FROM posting_skills WHERE posting_skills.posting_id = job_postings.id)
-                    WHERE id IN (\(binds: views.map(\.id)))
-                    """).run()
+                try await PostingTerms.insert(views, on: sql)
             }
         }
-        // What each posting's write would have moved, once for all: zones' offsets and the open jobs per category.
-        try await database.transaction { sql in
-            for zone in jobZones {
-                try await sql.update(PostingRecord.table).set("utc_offset_minutes", to: SQLBind(MatchScore.standardOffset(zone))).where("timezone", .equal, SQLBind(zone)).run()
-            }
-            try await MatchVersions.stampAll(.postings, on: sql)
-            try await sql.delete(from: CategoryCounts.table).run()
-            try await sql.raw("""
-                INSERT INTO job_categories (category, open_jobs)
-                SELECT category, COUNT(*) FROM job_postings WHERE status = 'open' AND category IS NOT NULL GROUP BY category
-                """).run()
-        }
+        try await database.transaction { sql in try await CategoryCounts.recount(on: sql) }
         try await analyze(database)
         struct Seeded: Encodable { var postings: Int; var seconds: Double }
         return jsonText(Seeded(postings: count, seconds: ((started.duration(to: .now) / .seconds(1)) * 10).rounded() / 10))

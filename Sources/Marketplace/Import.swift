@@ -132,57 +132,75 @@ enum Import {
             "\(LegacyImport.textArray("tags")) AS tags", "\(LegacyImport.textArray("skillsRequired")) AS skills", "t.\"experienceLevel\" AS experience_level",
             "t.\"jobType\" AS job_type", "t.duration AS duration", "t.status AS status", "t.views AS views",
             "coalesce(proposed.n, 0)::int AS proposal_count", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
-        ], joins: #"LEFT JOIN (SELECT "jobPostingId" AS key, count(*) AS n FROM {schema}.proposals GROUP BY 1) proposed ON proposed.key = t.id"#, as: PostingRow.self) { row, sql, report in
-            guard let owner = row.companyLegacyUserId else { return .skipped("orphan: its company is gone") }
-            let status: PostingStatus
-            if let given = row.status {
-                guard let mapped = postingStatuses[given] else { return .skipped("unknown status '\(given)'") }
-                if mapped.rawValue != given { report.map("status '\(given)' → \(mapped.rawValue)") }
-                status = mapped
-            } else {
-                status = .open
-                report.map("status NULL → open")
-            }
-            guard let jobType = JobType(rawValue: row.jobType ?? "fixed") else { return .skipped("unknown job type '\(row.jobType ?? "")'") }
-            if row.jobType == nil { report.map("job type NULL → fixed") }
-            var level: ExperienceLevel?
-            if let given = row.experienceLevel {
-                level = experienceLevels[given]
-                if level == nil { report.flag("unknown experience level '\(given)' left empty") } else if level?.rawValue != given { report.map("experience level '\(given)' → \(level!.rawValue)") }
-            }
-            var posting = PostingRecord(
-                id: LegacyImport.id("job_postings", row.legacyId), companyUserId: Monolith.userId(owner), title: row.title, description: row.description,
-                requirements: row.requirements, category: row.category, experienceLevel: level, jobType: jobType, budgetCents: nil, rateMinCents: nil,
-                rateMaxCents: nil, currency: "USD", duration: row.duration, remote: row.remote, location: row.location, timezone: nil, status: status,
-                views: row.views, proposalCount: row.proposalCount, publishedAt: row.createdAt, createdAt: row.createdAt, updatedAt: row.updatedAt
-            )
-            switch jobType {
-            case .fixed:
-                posting.budgetCents = row.budgetCents
-                report.money(read: row.budgetExactCents, written: row.budgetCents, rounded: row.budgetRounded)
-            case .hourly:
-                // The rate range is free text (`$15-25/hr`); where it does not read as one, the budget is the rate.
-                if let range = rateRange(row.rateRange) {
-                    (posting.rateMinCents, posting.rateMaxCents) = range
-                    report.map("hourly rate from the rate range text")
-                } else if let budget = row.budgetCents {
-                    (posting.rateMinCents, posting.rateMaxCents) = (budget, budget)
-                    report.money(read: row.budgetExactCents, written: budget, rounded: row.budgetRounded)
-                    report.flag("hourly rate range unreadable, the budget taken as the rate")
-                } else {
-                    report.flag("hourly posting without a readable rate")
+        ], joins: #"LEFT JOIN (SELECT "jobPostingId" AS key, count(*) AS n FROM {schema}.proposals GROUP BY 1) proposed ON proposed.key = t.id"#, as: PostingRow.self) { rows, sql, report in
+            var views: [PostingView] = []
+            let outcomes = rows.map { row -> LegacyImport.Outcome in
+                do throws(Skipped) {
+                    views.append(try posting(row, report: &report))
+                    return .written
+                } catch {
+                    return .skipped(error.reason)
                 }
             }
-            let before = try await PostingRecord.find(posting.id, on: sql)
-            if before == nil { try await posting.insert(on: sql) } else { try await posting.update(on: sql) }
-            try await sql.update(PostingRecord.table).set("views", to: SQLBind(posting.views)).set("proposal_count", to: SQLBind(posting.proposalCount))
-                .where("id", .equal, SQLBind(posting.id)).run()
-            try await PostingTerms.replace(.skill, of: posting.id, with: fromJSONText(row.skills, fallback: [String]()), on: sql)
-            try await PostingTerms.replace(.tag, of: posting.id, with: fromJSONText(row.tags, fallback: [String]()), on: sql)
-            try await CategoryCounts.moved(from: before, to: posting, on: sql)
-            try await PostingTerms.index(try await PostingTerms.view(posting, on: sql), on: sql)
-            return .written
+            // Written as the posting routes write one (the row, its terms, words, pay and version), a batch at a time.
+            let ids = views.map(\.id)
+            try await PostingTerms.clear(ids, on: sql)
+            try await LegacyImport.upsert(views.map(\.posting), in: PostingRecord.table, on: sql)
+            try await PostingTerms.insert(views, on: sql)
+            try await CategoryCounts.recount(on: sql)
+            return outcomes
         }
+    }
+
+    /// Why a row is not imported.
+    struct Skipped: Error { var reason: String }
+
+    /// The posting a monolith row becomes, with its terms.
+    static func posting(_ row: PostingRow, report: inout LegacyImport.TableReport) throws(Skipped) -> PostingView {
+        guard let owner = row.companyLegacyUserId else { throw Skipped(reason: "orphan: its company is gone") }
+        let status: PostingStatus
+        if let given = row.status {
+            guard let mapped = postingStatuses[given] else { throw Skipped(reason: "unknown status '\(given)'") }
+            if mapped.rawValue != given { report.map("status '\(given)' → \(mapped.rawValue)") }
+            status = mapped
+        } else {
+            status = .open
+            report.map("status NULL → open")
+        }
+        guard let jobType = JobType(rawValue: row.jobType ?? "fixed") else { throw Skipped(reason: "unknown job type '\(row.jobType ?? "")'") }
+        if row.jobType == nil { report.map("job type NULL → fixed") }
+        var level: ExperienceLevel?
+        if let given = row.experienceLevel {
+            level = experienceLevels[given]
+            if level == nil { report.flag("unknown experience level '\(given)' left empty") } else if level?.rawValue != given { report.map("experience level '\(given)' → \(level!.rawValue)") }
+        }
+        var posting = PostingRecord(
+            id: LegacyImport.id("job_postings", row.legacyId), companyUserId: Monolith.userId(owner), title: row.title, description: row.description,
+            requirements: row.requirements, category: row.category, experienceLevel: level, jobType: jobType, budgetCents: nil, rateMinCents: nil,
+            rateMaxCents: nil, currency: "USD", duration: row.duration, remote: row.remote, location: row.location, timezone: nil, status: status,
+            views: row.views, proposalCount: row.proposalCount, publishedAt: row.createdAt, createdAt: row.createdAt, updatedAt: row.updatedAt
+        )
+        switch jobType {
+        case .fixed:
+            posting.budgetCents = row.budgetCents
+            report.money(read: row.budgetExactCents, written: row.budgetCents, rounded: row.budgetRounded)
+        case .hourly:
+            // The rate range is free text (`$15-25/hr`); where it does not read as one, the budget is the rate.
+            if let range = rateRange(row.rateRange) {
+                (posting.rateMinCents, posting.rateMaxCents) = range
+                report.map("hourly rate from the rate range text")
+            } else if let budget = row.budgetCents {
+                (posting.rateMinCents, posting.rateMaxCents) = (budget, budget)
+                report.money(read: row.budgetExactCents, written: budget, rounded: row.budgetRounded)
+                report.flag("hourly rate range unreadable, the budget taken as the rate")
+            } else {
+                report.flag("hourly posting without a readable rate")
+            }
+        }
+        let terms = PostingTerms(
+            skills: PostingInput.normalised(fromJSONText(row.skills, fallback: [String]())), tags: PostingInput.normalised(fromJSONText(row.tags, fallback: [String]()))
+        )
+        return PostingView(posting, terms: terms)
     }
 
     /// `$15-25/hr`, `$50-70/hour`, `15 - 25`, `$20/hr` as cents; nil for text that is not a rate.
@@ -259,7 +277,7 @@ enum Import {
                 report.money(read: row.bidExactCents, written: row.bidCents, rounded: row.bidRounded)
                 return .written
             }
-            try await LegacyImport.replace(records, ids: records.map(\.id), in: ProposalRecord.table, on: sql)
+            try await LegacyImport.upsert(records, in: ProposalRecord.table, on: sql)
             return outcomes
         }
     }
@@ -289,23 +307,30 @@ enum Import {
         ], joins: """
             LEFT JOIN (SELECT "jobId" AS key, min(id) AS id FROM {schema}.proposals WHERE "jobId" IS NOT NULL GROUP BY 1) named ON named.key = t.id
             LEFT JOIN (SELECT "jobId" AS key, min(id) AS id, min("proposalId") AS proposal FROM {schema}.contracts GROUP BY 1) contracted ON contracted.key = t.id
-            """, as: HireRow.self) { row, sql, _ in
-            guard let proposal = row.proposalLegacyId else { return .skipped("no proposal led to it") }
-            guard let contract = row.contractLegacyId else { return .skipped("no contract was made for it") }
-            guard let company = row.companyLegacyUserId, let va = row.vaLegacyUserId else { return .skipped("orphan: a party's profile is gone") }
-            let proposalId = LegacyImport.id("proposals", proposal)
-            guard try await ProposalRecord.find(proposalId, on: sql) != nil else { return .skipped("its proposal was not imported") }
-            let id = LegacyImport.id("jobs", row.legacyId)
-            let hire = JobRecord(
-                id: id, jobPostingId: LegacyImport.id("job_postings", row.postingLegacyId), proposalId: proposalId, companyUserId: Monolith.userId(company),
-                vaUserId: Monolith.userId(va), title: row.title, status: .active, contractId: LegacyImport.id("contracts", contract),
-                createdAt: row.createdAt, updatedAt: row.updatedAt
-            )
-            let taken = try await sql.select().column("id").from(JobRecord.table).where("proposal_id", .equal, SQLBind(proposalId)).where("id", .notEqual, SQLBind(id)).first()
-            guard taken == nil else { return .skipped("a second hire from one proposal") }
-            try await sql.delete(from: JobRecord.table).where("id", .equal, SQLBind(id)).run()
-            try await sql.insert(into: JobRecord.table).model(hire, keyEncodingStrategy: .convertToSnakeCase).run()
-            return .written
+            """, as: HireRow.self) { rows, sql, _ in
+            let proposalIds = rows.compactMap { $0.proposalLegacyId.map { LegacyImport.id("proposals", $0) } }
+            let proposals = try await LegacyImport.existing(proposalIds, in: ProposalRecord.table, on: sql)
+            // One hire per proposal: who already holds each.
+            var holders = try await LegacyImport.holders(of: proposalIds, in: "proposal_id", of: JobRecord.table, on: sql)
+            var hires: [JobRecord] = []
+            let outcomes = rows.map { row -> LegacyImport.Outcome in
+                guard let proposal = row.proposalLegacyId else { return .skipped("no proposal led to it") }
+                guard let contract = row.contractLegacyId else { return .skipped("no contract was made for it") }
+                guard let company = row.companyLegacyUserId, let va = row.vaLegacyUserId else { return .skipped("orphan: a party's profile is gone") }
+                let proposalId = LegacyImport.id("proposals", proposal)
+                guard proposals.contains(proposalId) else { return .skipped("its proposal was not imported") }
+                let id = LegacyImport.id("jobs", row.legacyId)
+                guard (holders[proposalId] ?? id) == id else { return .skipped("a second hire from one proposal") }
+                holders[proposalId] = id
+                hires.append(JobRecord(
+                    id: id, jobPostingId: LegacyImport.id("job_postings", row.postingLegacyId), proposalId: proposalId, companyUserId: Monolith.userId(company),
+                    vaUserId: Monolith.userId(va), title: row.title, status: .active, contractId: LegacyImport.id("contracts", contract),
+                    createdAt: row.createdAt, updatedAt: row.updatedAt
+                ))
+                return .written
+            }
+            try await LegacyImport.upsert(hires, in: JobRecord.table, on: sql)
+            return outcomes
         }
     }
 
@@ -326,26 +351,29 @@ enum Import {
             "t.\"jobPostingId\" AS posting_legacy_id", Monolith.vaOwner,
             #"(SELECT c."userId" FROM {schema}.job_postings j JOIN {schema}.companies c ON c.id = j."companyId" WHERE j.id = t."jobPostingId") AS company_legacy_user_id"#,
             "t.status AS status", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
-        ], as: MatchRow.self) { row, sql, report in
-            guard let va = row.vaLegacyUserId, let company = row.companyLegacyUserId else { return .skipped("orphan: a party's profile is gone") }
-            let postingId = LegacyImport.id("job_postings", row.postingLegacyId)
-            guard try await PostingRecord.find(postingId, on: sql) != nil else { return .skipped("its posting was not imported") }
-            let status: MatchStatus
-            switch row.status {
-            case "active": status = .active
-            case "archived", "hired":
-                status = .archived
-                if row.status == "hired" { report.map("status 'hired' → archived") }
-            default: return .skipped("unknown status '\(row.status)'")
+        ], as: MatchRow.self) { rows, sql, report in
+            let postings = try await LegacyImport.existing(rows.map { LegacyImport.id("job_postings", $0.postingLegacyId) }, in: PostingRecord.table, on: sql)
+            var matches: [MatchRecord] = []
+            let outcomes = rows.map { row -> LegacyImport.Outcome in
+                guard let va = row.vaLegacyUserId, let company = row.companyLegacyUserId else { return .skipped("orphan: a party's profile is gone") }
+                let postingId = LegacyImport.id("job_postings", row.postingLegacyId)
+                guard postings.contains(postingId) else { return .skipped("its posting was not imported") }
+                let status: MatchStatus
+                switch row.status {
+                case "active": status = .active
+                case "archived", "hired":
+                    status = .archived
+                    if row.status == "hired" { report.map("status 'hired' → archived") }
+                default: return .skipped("unknown status '\(row.status)'")
+                }
+                matches.append(MatchRecord(
+                    id: LegacyImport.id("matches", row.legacyId), jobPostingId: postingId, vaUserId: Monolith.userId(va), companyUserId: Monolith.userId(company),
+                    status: status, score: nil, createdAt: row.createdAt, updatedAt: row.updatedAt
+                ))
+                return .written
             }
-            let id = LegacyImport.id("matches", row.legacyId)
-            let match = MatchRecord(
-                id: id, jobPostingId: postingId, vaUserId: Monolith.userId(va), companyUserId: Monolith.userId(company), status: status, score: nil,
-                createdAt: row.createdAt, updatedAt: row.updatedAt
-            )
-            try await sql.delete(from: MatchRecord.table).where("id", .equal, SQLBind(id)).run()
-            try await sql.insert(into: MatchRecord.table).model(match, keyEncodingStrategy: .convertToSnakeCase).run()
-            return .written
+            try await LegacyImport.upsert(matches, in: MatchRecord.table, on: sql)
+            return outcomes
         }
     }
 
@@ -365,19 +393,26 @@ enum Import {
             "t.\"userId\" AS voter_legacy_user_id", "t.vote AS like",
             #"(SELECT c."userId" FROM {schema}.job_postings j JOIN {schema}.companies c ON c.id = j."companyId" WHERE j.id = t."jobPostingId") AS company_legacy_user_id"#,
             "\(time("createdAt")) AS created_at",
-        ], as: VoteRow.self) { row, sql, _ in
-            guard let va = row.vaLegacyUserId else { return .skipped("orphan: its VA profile is gone") }
-            let postingId = LegacyImport.id("job_postings", row.postingLegacyId)
-            guard try await PostingRecord.find(postingId, on: sql) != nil else { return .skipped("its posting was not imported") }
-            // A vote is the company's or the VA's side of the pair, by who cast it.
-            let side: String
-            if row.voterLegacyUserId == va { side = "va_vote" } else if row.voterLegacyUserId == row.companyLegacyUserId { side = "company_vote" } else { return .skipped("cast by neither party") }
-            let vote = (row.like ? Vote.like : .pass).rawValue
-            try await sql.raw("""
-                INSERT INTO match_votes (job_posting_id, va_user_id, \(unsafeRaw: side), updated_at) VALUES (\(bind: postingId), \(bind: Monolith.userId(va)), \(bind: vote), \(bind: row.createdAt))
-                ON CONFLICT (job_posting_id, va_user_id) DO UPDATE SET \(unsafeRaw: side) = excluded.\(unsafeRaw: side), updated_at = excluded.updated_at
-                """).run()
-            return .written
+        ], as: VoteRow.self) { rows, sql, _ in
+            let postings = try await LegacyImport.existing(rows.map { LegacyImport.id("job_postings", $0.postingLegacyId) }, in: PostingRecord.table, on: sql)
+            // A vote is the company's or the VA's side of the pair, by who cast it; of two on one side, the later counts.
+            var sides: [String: [String: (postingId: String, vaUserId: String, vote: String, at: String)]] = [:]
+            let outcomes = rows.map { row -> LegacyImport.Outcome in
+                guard let va = row.vaLegacyUserId else { return .skipped("orphan: its VA profile is gone") }
+                let postingId = LegacyImport.id("job_postings", row.postingLegacyId)
+                guard postings.contains(postingId) else { return .skipped("its posting was not imported") }
+                let side: String
+                if row.voterLegacyUserId == va { side = "va_vote" } else if row.voterLegacyUserId == row.companyLegacyUserId { side = "company_vote" } else { return .skipped("cast by neither party") }
+                let vaUserId = Monolith.userId(va)
+                sides[side, default: [:]][postingId + " " + vaUserId] = (postingId, vaUserId, (row.like ? Vote.like : .pass).rawValue, row.createdAt)
+                return .written
+            }
+            for (side, votes) in sides.sorted(by: { $0.key < $1.key }) {
+                try await sql.insert(into: "match_votes").columns("job_posting_id", "va_user_id", side, "updated_at")
+                    .rows(votes.values.map { [SQLBind($0.postingId), SQLBind($0.vaUserId), SQLBind($0.vote), SQLBind($0.at)] as [any SQLExpression] })
+                    .onConflict(with: ["job_posting_id", "va_user_id"]) { $0.set(excludedValueOf: side).set(excludedValueOf: "updated_at") }.run()
+            }
+            return outcomes
         }
     }
 }

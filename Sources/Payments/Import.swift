@@ -34,19 +34,25 @@ enum Import {
         try await session.copy("contracts", into: "contracts", columns: [
             Monolith.companyOwner, Monolith.vaOwner, #"(SELECT j.title FROM {schema}.job_postings j WHERE j.id = t."jobPostingId") AS title"#, "t.status AS status",
             "\(time("updatedAt")) AS updated_at",
-        ], as: ContractRow.self) { row, sql, _ in
-            guard let company = row.companyLegacyUserId, let va = row.vaLegacyUserId else { return .skipped("orphan: a party's profile is gone") }
-            let state: ContractState
-            switch row.status {
-            case "active", "paused": state = .active
-            case "completed", "paid": state = .completed
-            case "cancelled": state = .cancelled
-            default: return .skipped("unknown status '\(row.status)'")
+        ], as: ContractRow.self) { rows, sql, _ in
+            var copies: [ContractCopy] = []
+            let outcomes = rows.map { row -> LegacyImport.Outcome in
+                guard let company = row.companyLegacyUserId, let va = row.vaLegacyUserId else { return .skipped("orphan: a party's profile is gone") }
+                let state: ContractState
+                switch row.status {
+                case "active", "paused": state = .active
+                case "completed", "paid": state = .completed
+                case "cancelled": state = .cancelled
+                default: return .skipped("unknown status '\(row.status)'")
+                }
+                copies.append(ContractCopy(
+                    id: LegacyImport.id("contracts", row.legacyId), companyUserId: Monolith.userId(company), vaUserId: Monolith.userId(va), title: row.title,
+                    status: state, updatedAt: row.updatedAt
+                ))
+                return .written
             }
-            let id = LegacyImport.id("contracts", row.legacyId)
-            try await sql.delete(from: ContractCopy.table).where("id", .equal, SQLBind(id)).run()
-            try await ContractCopy.record(id, company: Monolith.userId(company), va: Monolith.userId(va), title: row.title, state: state, now: row.updatedAt, on: sql)
-            return .written
+            try await LegacyImport.upsert(copies, in: ContractCopy.table, on: sql)
+            return outcomes
         }
     }
 
@@ -134,41 +140,39 @@ enum Import {
                 if succeeded { histories.append((payment, held, row)) }
                 return .written
             }
-            try await LegacyImport.replace(records, ids: records.map(\.id), in: PaymentRecord.table, on: sql)
-            for (payment, held, row) in histories {
-                try await ledger(payment, held: held, refunded: payment.refundedCents, reason: row.refundReason, at: row, on: sql)
-            }
+            try await LegacyImport.upsert(records, in: PaymentRecord.table, on: sql)
+            let made = histories.map { history($0.0, held: $0.held, reason: $0.row.refundReason, at: $0.row) }
+            try await LegacyImport.upsert(made.compactMap(\.refund), in: RefundRecord.table, on: sql)
+            try await Ledger.post(made.flatMap(\.postings), now: Date(), on: sql)
             return outcomes
         }
     }
 
-    /// The payment's history as ledger transactions, each once per key (a re-run posts nothing twice):
-    /// the charge into escrow and the processor's fee; unless still held, the release to the payee less
-    /// the platform's fee; and a refund back to the payer, from escrow or from the payee's earnings and the
-    /// platform's fee in proportion.
-    static func ledger(_ payment: PaymentRecord, held: Bool, refunded: Int, reason: String?, at row: PaymentRow, on sql: any SQLDatabase) async throws {
-        let now = Date(iso: row.processedAt ?? row.createdAt) ?? Date()
+    /// The payment's history as ledger transactions (each posted once per key, so a re-run posts nothing
+    /// twice), at the payment's own times: the charge into escrow and the processor's fee; unless still held,
+    /// the release to the payee less the platform's fee; and its refund, if any, back to the payer, from
+    /// escrow or from the payee's earnings and the platform's fee in proportion.
+    static func history(_ payment: PaymentRecord, held: Bool, reason: String?, at row: PaymentRow) -> (postings: [Ledger.Posting], refund: RefundRecord?) {
+        let time = Date(iso: row.processedAt ?? row.createdAt) ?? Date()
         var postings = [
             Ledger.Posting(kind: .charge, key: "charge:\(payment.id)", currency: payment.currency, subject: payment.subject, entries: [
                 (.payer(payment.payerUserId), -payment.amountCents), (.escrow, payment.amountCents),
-            ]),
+            ], time: time),
             Ledger.Posting(kind: .processorFee, key: "processor_fee:\(payment.id)", currency: payment.currency, subject: payment.subject, entries: [
                 (.platformFees, -payment.processorFeeCents), (.processorFees, payment.processorFeeCents),
-            ]),
+            ], time: time),
         ]
         if !held {
             postings.append(Ledger.Posting(kind: .release, key: "release:\(payment.id)", currency: payment.currency, subject: payment.subject, entries: [
                 (.escrow, -payment.amountCents), (.payable(payment.payeeUserId), payment.amountCents - payment.platformFeeCents), (.platformFees, payment.platformFeeCents),
-            ]))
+            ], time: time))
         }
-        try await Ledger.post(postings, now: now, on: sql)
-        guard refunded > 0 else { return }
+        let refunded = payment.refundedCents
+        guard refunded > 0 else { return (postings, nil) }
         let refund = RefundRecord(
             id: LegacyImport.id("refunds", row.legacyId), paymentId: payment.id, requestedBy: payment.payerUserId, amountCents: refunded, currency: payment.currency,
             reason: reason, status: .succeeded, providerRef: nil, failureReason: nil, createdAt: row.refundedAt ?? row.updatedAt, updatedAt: row.refundedAt ?? row.updatedAt
         )
-        try await sql.delete(from: RefundRecord.table).where("id", .equal, SQLBind(refund.id)).run()
-        try await sql.insert(into: RefundRecord.table).model(refund, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
         var subject = payment.subject
         subject.refundId = refund.id
         let entries: [(LedgerAccount, Int)]
@@ -178,7 +182,8 @@ enum Import {
             let feeBack = Fee.proportion(of: payment.platformFeeCents, gross: payment.amountCents, part: refunded)
             entries = [(.payable(payment.payeeUserId), -(refunded - feeBack)), (.platformFees, -feeBack), (.payer(payment.payerUserId), refunded)]
         }
-        try await Ledger.post(.refund, key: "refund:\(refund.id)", currency: payment.currency, subject: subject, entries: entries, now: Date(iso: refund.createdAt) ?? now, on: sql)
+        postings.append(Ledger.Posting(kind: .refund, key: "refund:\(refund.id)", currency: payment.currency, subject: subject, entries: entries, time: Date(iso: refund.createdAt) ?? time))
+        return (postings, refund)
     }
 
     // MARK: reviews

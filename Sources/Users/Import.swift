@@ -217,26 +217,36 @@ enum Import {
     static let companySizes = ["1-10": "2-10", "11-50": "11-50", "51-200": "51-200", "201+": "201-1000"]
 
     static func companies(_ session: LegacyImport.Session) async throws {
-        try await session.copy("companies", into: "companies", key: nil, columns: Monolith.companyColumns + money, joins: moneyJoins, as: CompanyRow.self) { row, sql, report in
-            let id = row.shared.userId
-            guard let user = try await UserRecord.find(id, on: sql) else { return .skipped("owner not imported") }
-            var size: String?
-            if let given = row.shared.companySize {
-                guard let mapped = companySizes[given] ?? (CompanyRecord.sizes.contains(given) ? given : nil) else { return .skipped("unknown company size '\(given)'") }
-                if mapped != given { report.map("company size '\(given)' → '\(mapped)'") }
-                size = mapped
+        try await session.copy("companies", into: "companies", key: nil, columns: Monolith.companyColumns + money, joins: moneyJoins, as: CompanyRow.self) { rows, sql, report in
+            let owners = try await users(rows.map(\.shared.userId), on: sql)
+            var companies: [CompanyRecord] = []
+            var totals: [(String, Int, Int)] = []
+            let outcomes = rows.map { row -> LegacyImport.Outcome in
+                let id = row.shared.userId
+                guard let user = owners[id] else { return .skipped("owner not imported") }
+                var size: String?
+                if let given = row.shared.companySize {
+                    guard let mapped = companySizes[given] ?? (CompanyRecord.sizes.contains(given) ? given : nil) else { return .skipped("unknown company size '\(given)'") }
+                    if mapped != given { report.map("company size '\(given)' → '\(mapped)'") }
+                    size = mapped
+                }
+                let snapshot = Monolith.snapshot(row.shared, report: &report)
+                companies.append(CompanyRecord(
+                    userId: id, name: snapshot.name, bio: row.shared.bio, country: snapshot.country, website: row.shared.website,
+                    industry: snapshot.industry, companySize: size, foundedYear: row.shared.foundedYear, logoFileId: snapshot.logoFileId,
+                    verificationLevel: snapshot.verificationLevel, totalSpentCents: row.spentCents, visible: true,
+                    createdAt: row.shared.createdAt ?? user.createdAt, updatedAt: row.shared.updatedAt
+                ))
+                totals.append((id, row.earnedCents, row.spentCents))
+                return .written
             }
-            let snapshot = Monolith.snapshot(row.shared, report: &report)
-            let company = CompanyRecord(
-                userId: id, name: snapshot.name, bio: row.shared.bio, country: snapshot.country, website: row.shared.website,
-                industry: snapshot.industry, companySize: size, foundedYear: row.shared.foundedYear, logoFileId: snapshot.logoFileId,
-                verificationLevel: snapshot.verificationLevel, totalSpentCents: row.spentCents, visible: true,
-                createdAt: row.shared.createdAt ?? user.createdAt, updatedAt: row.shared.updatedAt
-            )
-            try await sql.delete(from: CompanyRecord.table).where("user_id", .equal, SQLBind(id)).run()
-            try await company.save(on: sql, inserting: true)
-            try await replaceTotals([(id, row.earnedCents, row.spentCents)], on: sql)
-            return .written
+            let ids = companies.map(\.userId)
+            guard !ids.isEmpty else { return outcomes }
+            try await sql.delete(from: CompanyRecord.table).where("user_id", .in, SQLBind.group(ids)).run()
+            try await sql.delete(from: "profile_terms").where("kind", .equal, SQLBind("company")).where("user_id", .in, SQLBind.group(ids)).run()
+            try await CompanyRecord.insert(companies, on: sql)
+            try await replaceTotals(totals, on: sql)
+            return outcomes
         } verify: { row, sql in
             guard let company = try await CompanyRecord.find(row.shared.userId, on: sql) else { return "no company for \(row.shared.userId)" }
             let differing = [

@@ -294,11 +294,16 @@ struct MarkOverdueInvoices: ScheduleFunction {
 enum Invoices {
     /// The next sequence number of `year`, under its counter row's lock (rolled back with the invoice, so no gaps).
     static func nextNumber(year: Int, on sql: any SQLDatabase) async throws -> Int {
+        try await numbers(count: 1, year: year, on: sql).lowerBound
+    }
+
+    /// The next `count` sequence numbers of `year` at once (an import numbers a batch of invoices).
+    static func numbers(count: Int, year: Int, on sql: any SQLDatabase) async throws -> ClosedRange<Int> {
         struct Row: Decodable { var last: Int }
         try await sql.insert(into: "invoice_numbers").columns("year", "last").values(SQLBind(year), SQLBind(0)).ignoringConflicts(with: ["year"]).run()
-        guard let row = try await sql.update("invoice_numbers").set(SQLIdentifier("last"), to: SQLRaw("last + 1")).where("year", .equal, SQLBind(year))
-            .returning("last").first(decoding: Row.self) else { throw HTTPError(503, detail: "The invoice counter is unavailable.") }
-        return row.last
+        guard let row = try await sql.update("invoice_numbers").set(SQLIdentifier("last"), to: SQLBinaryExpression(SQLIdentifier("last"), .add, SQLBind(count)))
+            .where("year", .equal, SQLBind(year)).returning("last").first(decoding: Row.self) else { throw HTTPError(503, detail: "The invoice counter is unavailable.") }
+        return (row.last - count + 1)...row.last
     }
 
     static func bill(_ ids: [String], in table: String, to invoice: String, on sql: any SQLDatabase) async throws {

@@ -23,6 +23,15 @@ enum CategoryCounts {
                 """).run()
         }
     }
+
+    /// Counts every category again from the postings (after many are written at once).
+    static func recount(on sql: any SQLDatabase) async throws {
+        try await sql.delete(from: table).run()
+        try await sql.raw("""
+            INSERT INTO job_categories (category, open_jobs)
+            SELECT category, COUNT(*) FROM job_postings WHERE status = 'open' AND category IS NOT NULL GROUP BY category
+            """).run()
+    }
 }
 
 /// `GET /jobs/categories` (anyone): the categories that have open jobs, with their counts, most first.

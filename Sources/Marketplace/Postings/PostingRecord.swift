@@ -1,4 +1,5 @@
 import Blytz
+import BlytzData
 import BlytzEvents
 import BlytzServices
 import Foundation
@@ -202,6 +203,39 @@ struct PostingTerms: Sendable, Equatable {
         try await sql.update(PostingRecord.table).set("pay_cents", to: SQLBind(view.posting.payCents)).set("skill_count", to: SQLBind(view.skillsRequired.count))
             .set("utc_offset_minutes", to: SQLBind(MatchScore.standardOffset(view.timezone))).where("id", .equal, SQLBind(id)).run()
         try await MatchVersions.stamp(.postings, id, on: sql)
+    }
+
+    /// Removes the terms and words of `postings`, whose terms are then written again by `insert`.
+    static func clear(_ postings: [String], on sql: any SQLDatabase) async throws {
+        guard !postings.isEmpty else { return }
+        for table in [Kind.skill.table, Kind.tag.table, wordsTable] {
+            try await sql.delete(from: table).where("posting_id", .in, SQLBind.group(postings)).run()
+        }
+    }
+
+    /// `replace` and `index` for many postings at once (written rows without terms, as `clear` leaves them):
+    /// a few statements for all, and one match version.
+    static func insert(_ views: [PostingView], on sql: any SQLDatabase) async throws {
+        guard !views.isEmpty else { return }
+        var skills: [[any SQLExpression]] = []
+        var tags: [[any SQLExpression]] = []
+        var words: [[any SQLExpression]] = []
+        for view in views {
+            for (position, term) in view.skillsRequired.enumerated() { skills.append([SQLBind(view.id), SQLBind(term), SQLBind(position)]) }
+            for (position, term) in view.tags.enumerated() { tags.append([SQLBind(view.id), SQLBind(term), SQLBind(position)]) }
+            for word in searchTerms([view.title, view.description] + view.tags) { words.append([SQLBind(view.id), SQLBind(word)]) }
+        }
+        try await sql.insert(into: Kind.skill.table, columns: ["posting_id", "term", "position"], rows: skills)
+        try await sql.insert(into: Kind.tag.table, columns: ["posting_id", "term", "position"], rows: tags)
+        try await sql.insert(into: wordsTable, columns: ["posting_id", "term"], rows: words)
+        for (offset, zoned) in Dictionary(grouping: views, by: { MatchScore.standardOffset($0.timezone) }) {
+            try await sql.raw("""
+                UPDATE job_postings SET pay_cents = CASE WHEN job_type = 'fixed' THEN budget_cents ELSE rate_max_cents END,
+                    skill_count = (SELECT COUNT(*) FROM posting_skills WHERE posting_skills.posting_id = job_postings.id), utc_offset_minutes = \(bind: offset)
+                WHERE id IN (\(binds: zoned.map(\.id)))
+                """).run()
+        }
+        try await MatchVersions.stamp(.postings, views.map(\.id), on: sql)
     }
 }
 

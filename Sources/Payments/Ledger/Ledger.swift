@@ -1,5 +1,6 @@
 import Blytz
 import Foundation
+import BlytzData
 import SQLKit
 
 /// An account of the double-entry ledger. Money moves between accounts only in transactions whose entries
@@ -68,6 +69,8 @@ enum Ledger {
         var currency: String
         var subject: Subject
         var entries: [(LedgerAccount, Int)]
+        /// When it happened, where that is not when it is posted (an imported payment's history).
+        var time: Date?
 
         /// What the posting puts into escrow.
         var escrowed: Int { entries.filter { $0.0 == .escrow }.reduce(0) { $0 + $1.1 } }
@@ -93,25 +96,29 @@ enum Ledger {
         guard !postings.isEmpty else { return [] }
         struct Posted: Decodable { var key: String }
         let ids = postings.map { _ in UUID().uuidString.lowercased() }
-        var transaction = sql.insert(into: transactions).columns("id", "key", "kind", "payment_id", "refund_id", "transfer_id", "created_at")
-        for (id, posting) in zip(ids, postings) {
-            let subject = posting.subject
-            transaction = transaction.values(SQLBind(id), SQLBind(posting.key), SQLBind(posting.kind.rawValue), SQLBind(subject.paymentId), SQLBind(subject.refundId),
-                                             SQLBind(subject.transferId), SQLBind(now.iso))
+        // In pieces that stay within the engines' limit on bound values.
+        var posted = Set<String>()
+        for start in stride(from: 0, to: postings.count, by: 2000) {
+            var transaction = sql.insert(into: transactions).columns("id", "key", "kind", "payment_id", "refund_id", "transfer_id", "created_at")
+            for index in start..<min(postings.count, start + 2000) {
+                let (id, posting, subject) = (ids[index], postings[index], postings[index].subject)
+                transaction = transaction.values(SQLBind(id), SQLBind(posting.key), SQLBind(posting.kind.rawValue), SQLBind(subject.paymentId), SQLBind(subject.refundId),
+                                                 SQLBind(subject.transferId), SQLBind((posting.time ?? now).iso))
+            }
+            posted.formUnion(try await transaction.ignoringConflicts(with: ["key"]).returning("key").all(decoding: Posted.self).map(\.key))
         }
-        let posted = Set(try await transaction.ignoringConflicts(with: ["key"]).returning("key").all(decoding: Posted.self).map(\.key))
-        var insert = sql.insert(into: self.entries)
-            .columns("id", "transaction_id", "account", "user_id", "payment_id", "contract_id", "milestone_id", "amount_cents", "currency", "created_at")
-        var moved = false
+        var rows: [[any SQLExpression]] = []
         for (id, posting) in zip(ids, postings) where posted.contains(posting.key) {
             let subject = posting.subject
             for (account, amount) in posting.entries where amount != 0 {
-                insert = insert.values(SQLBind(UUID().uuidString.lowercased()), SQLBind(id), SQLBind(account.name), SQLBind(account.userId), SQLBind(subject.paymentId),
-                                       SQLBind(subject.contractId), SQLBind(subject.milestoneId), SQLBind(amount), SQLBind(posting.currency), SQLBind(now.iso))
-                moved = true
+                rows.append([SQLBind(UUID().uuidString.lowercased()), SQLBind(id), SQLBind(account.name), SQLBind(account.userId), SQLBind(subject.paymentId),
+                             SQLBind(subject.contractId), SQLBind(subject.milestoneId), SQLBind(amount), SQLBind(posting.currency), SQLBind((posting.time ?? now).iso)])
             }
         }
-        if moved { try await insert.run() }
+        try await sql.insert(
+            into: self.entries, columns: ["id", "transaction_id", "account", "user_id", "payment_id", "contract_id", "milestone_id", "amount_cents", "currency", "created_at"],
+            rows: rows
+        )
         return posted
     }
 

@@ -56,6 +56,13 @@ struct CompanyRecord: Codable, Sendable {
         try await ProfileTerms.replace(kind: "company", userId: userId, terms: searchWords, on: sql)
     }
 
+    /// Inserts new rows (or rows whose old row and words were removed) with their search words, a few statements for all.
+    static func insert(_ companies: [CompanyRecord], on sql: any SQLDatabase) async throws {
+        guard !companies.isEmpty else { return }
+        try await sql.insert(into: table).models(companies, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+        try await ProfileTerms.insert(kind: "company", companies.map { ($0.userId, $0.searchWords) }, on: sql)
+    }
+
     /// The words `q` finds this company by; none while it is hidden.
     var searchWords: [String] { visible ? searchTerms([name, bio, industry]) : [] }
 

@@ -92,18 +92,9 @@ struct VAProfileRecord: Codable, Sendable {
     static func insert(_ profiles: [VAProfileRecord], on sql: any SQLDatabase) async throws {
         guard !profiles.isEmpty else { return }
         try await sql.insert(into: table).models(profiles, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
-        let skills = profiles.flatMap { profile in Set(profile.skillList.map { $0.lowercased() }).sorted().map { (profile.userId, $0) } }
-        if !skills.isEmpty {
-            var insert = sql.insert(into: "va_skills").columns("skill", "user_id")
-            for (user, skill) in skills { insert = insert.values(SQLBind(skill), SQLBind(user)) }
-            try await insert.run()
-        }
-        let terms = profiles.flatMap { profile in profile.searchWords.map { (profile.userId, $0) } }
-        if !terms.isEmpty {
-            var insert = sql.insert(into: "profile_terms").columns("kind", "term", "user_id")
-            for (user, term) in terms { insert = insert.values(SQLBind("va"), SQLBind(term), SQLBind(user)) }
-            try await insert.run()
-        }
+        let skills = profiles.flatMap { profile in Set(profile.skillList.map { $0.lowercased() }).sorted().map { [SQLBind($0), SQLBind(profile.userId)] as [any SQLExpression] } }
+        try await sql.insert(into: "va_skills", columns: ["skill", "user_id"], rows: skills)
+        try await ProfileTerms.insert(kind: "va", profiles.map { ($0.userId, $0.searchWords) }, on: sql)
     }
 
     /// The words `q` finds this profile by; none while it is hidden.
@@ -238,10 +229,13 @@ extension String {
 enum ProfileTerms {
     static func replace(kind: String, userId: String, terms: [String], on sql: any SQLDatabase) async throws {
         try await sql.delete(from: "profile_terms").where("kind", .equal, SQLBind(kind)).where("user_id", .equal, SQLBind(userId)).run()
-        guard !terms.isEmpty else { return }
-        var insert = sql.insert(into: "profile_terms").columns("kind", "term", "user_id")
-        for term in terms { insert = insert.values(SQLBind(kind), SQLBind(term), SQLBind(userId)) }
-        try await insert.run()
+        try await insert(kind: kind, [(userId, terms)], on: sql)
+    }
+
+    /// Inserts each user's words (of profiles whose words were removed or never written).
+    static func insert(kind: String, _ terms: [(userId: String, terms: [String])], on sql: any SQLDatabase) async throws {
+        let rows = terms.flatMap { user in user.terms.map { [SQLBind(kind), SQLBind($0), SQLBind(user.userId)] as [any SQLExpression] } }
+        try await sql.insert(into: "profile_terms", columns: ["kind", "term", "user_id"], rows: rows)
     }
 
     /// `user_id IN (profiles with a word starting with `word`)`.
