@@ -122,6 +122,25 @@ import Testing
         #expect(await eventually(within: .seconds(3)) { !isAlive(slow.pid) && !isAlive(warm.pid) })
     }
 
+    @Test func sigtermClosesAConnectionThatHasNotSentARequestYet() async throws {
+        let runner = try await LocalRunner.start(manifest: fixturesManifest)
+        let port = try #require(URLComponents(string: runner.urls.gateway)?.port)
+        let idle = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(idle) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(idle, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        try await Task.sleep(for: .milliseconds(200))
+        let start = ContinuousClock.now
+        #expect(await runner.stop(signal: SIGTERM) == 0)
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
     @Test func aKilledRunnerTakesItsWorkersWithIt() async throws {
         let runner = try await LocalRunner.start(manifest: fixturesManifest)
         let worker = try await runner.get("/api/fx/slow?ms=1").json(SlowReply.self)

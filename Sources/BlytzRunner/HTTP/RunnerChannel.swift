@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
+import ServiceLifecycle
 @_spi(WSInternal) import WSCore
 
 /// The runner's HTTP/1.1 connections, with WebSocket upgrades decided by the service's `$connect`
@@ -22,6 +23,8 @@ struct RunnerChannel: ServerChildChannel, HTTPChannelHandler {
     struct Value: ServerChildChannelValue {
         let negotiated: EventLoopFuture<Negotiated>
         let channel: any Channel
+        /// Whether the first request's head has arrived (an upgrade's negotiation may take a while).
+        let begun: NIOLoopBoundBox<Bool>
     }
 
     /// The context WebSocket handlers receive.
@@ -37,9 +40,11 @@ struct RunnerChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let decision = NIOLoopBoundBox<WebSocketHub.Negotiation?>(nil, eventLoop: channel.eventLoop)
+            let begun = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
                 maxFrameSize: WebSocketHub.maxMessageBytes,
                 shouldUpgrade: { [hub, listener] channel, head in
+                    begun.value = true
                     let headers = head.headers.map { ($0.name, $0.value) }
                     let sourceIP = channel.remoteAddress?.ipAddress ?? "127.0.0.1"
                     let promise = channel.eventLoop.makePromise(of: WebSocketHub.Negotiation.self)
@@ -79,13 +84,23 @@ struct RunnerChannel: ServerChildChannel, HTTPChannelHandler {
             pipeline.enableErrorHandling = false
             pipeline.enableResponseHeaderValidation = false
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
-            return Value(negotiated: negotiated, channel: channel)
+            negotiated.whenComplete { _ in begun.value = true }
+            return Value(negotiated: negotiated, channel: channel, begun: begun)
         }
     }
 
     func handle(value: Value, logger: Logger) async {
         do {
-            switch try await value.negotiated.get() {
+            // A connection whose first request has not begun yet is closed on shutdown; one whose request
+            // is being negotiated is answered first.
+            let negotiated = try await withGracefulShutdownHandler {
+                try await value.negotiated.get()
+            } onGracefulShutdown: {
+                value.channel.eventLoop.execute {
+                    if !value.begun.value { value.channel.close(promise: nil) }
+                }
+            }
+            switch negotiated {
             case .http(let http):
                 await handleHTTP(asyncChannel: http, logger: logger)
             case .refused(let http, let refusal):
