@@ -21,7 +21,7 @@ functions:
 YAML
   for _ in $(seq "$runs"); do
     rm -rf "$work/data"
-    .build/debug/blytz local --manifest "$work/$name.yaml" --data-dir "$work/data" > "$work/runner.out" 2> "$work/runner.err" &
+    .build/debug/blytz local --manifest "$work/$name.yaml" --data-dir "$work/data" --no-dashboard > "$work/runner.out" 2> "$work/runner.err" &
     pid=$!
     for _ in $(seq 400); do grep -q '"event":"ready"' "$work/runner.out" 2>/dev/null && break; sleep 0.05; done
     sleep 0.3

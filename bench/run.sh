@@ -22,7 +22,7 @@ trap cleanup EXIT
 
 "$bin/bench-baseline" 3100 &
 baseline_pid=$!
-"$bin/blytz" local --manifest bench/bench.yaml --data-dir "$data" --bin-dir "$bin" --port 3000 > "$data/runner.out" 2> "$data/runner.err" &
+"$bin/blytz" local --manifest bench/bench.yaml --data-dir "$data" --bin-dir "$bin" --port 3000 --no-dashboard > "$data/runner.out" 2> "$data/runner.err" &
 runner_pid=$!
 for _ in $(seq 200); do
   grep -q '"event":"ready"' "$data/runner.out" 2>/dev/null && curl -sf localhost:3100/users/ping >/dev/null 2>&1 && break

@@ -43,6 +43,15 @@ public struct SQSQueue: Sendable {
         return XML.all("Value", in: answer).first ?? ""
     }
 
+    /// SQS's approximate counts: messages waiting, and received but not yet deleted.
+    public func counts() async throws -> (waiting: Int, inFlight: Int) {
+        let answer = try await client.call(
+            "GetQueueAttributes", [("AttributeName.1", "ApproximateNumberOfMessages"), ("AttributeName.2", "ApproximateNumberOfMessagesNotVisible")], path: path
+        )
+        let values = Dictionary(zip(XML.all("Name", in: answer), XML.all("Value", in: answer)).map { ($0, Int($1) ?? 0) }) { first, _ in first }
+        return (values["ApproximateNumberOfMessages"] ?? 0, values["ApproximateNumberOfMessagesNotVisible"] ?? 0)
+    }
+
     /// Receives up to `limit` messages, waiting up to `wait` seconds for the first.
     public func receive(limit: Int = 10, wait: Int = 0) async throws -> [Received] {
         let answer = try await client.call(

@@ -27,7 +27,7 @@ struct BlytzCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blytz",
         abstract: "Run, check and call BlytzWork's functions.",
-        subcommands: [Local.self, Serve.self, Compose.self, Health.self, Validate.self, Routes.self, OpenAPI.self, Template.self, PackageCommand.self, New.self, Invoke.self, Migrate.self, Seed.self, Import.self, Events.self, ServicePassThrough.self]
+        subcommands: [Local.self, Serve.self, Compose.self, Health.self, Validate.self, Routes.self, OpenAPI.self, Template.self, PackageCommand.self, New.self, Invoke.self, Migrate.self, Seed.self, Import.self, Events.self, Logs.self, ServicePassThrough.self]
     )
 }
 
@@ -86,6 +86,9 @@ struct Local: AsyncParsableCommand {
     @Option(name: .long, help: "Largest request body accepted, in bytes.")
     var maxBodyBytes = 6 * 1024 * 1024
 
+    @Flag(name: .long, inversion: .prefixedNo, help: "Keep recent invocations and spans for the dashboard at /_local/ on the gateway.")
+    var dashboard = true
+
     func run() async throws {
         var options = Runner.Options(
             manifestPath: manifestOptions.manifest,
@@ -96,6 +99,7 @@ struct Local: AsyncParsableCommand {
         options.gatewayPort = port
         options.watch = watch
         options.maxBodyBytes = maxBodyBytes
+        options.dashboard = dashboard
         try await Runner.serve(options, label: "blytz")
     }
 }
@@ -104,7 +108,10 @@ extension Runner {
     /// Runs a runner with JSON logs at `LOG_LEVEL`; a bad manifest ends it with the reasons and status 1.
     static func serve(_ options: Options, label: String) async throws {
         let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        let logger = Logger(label: label) { JSONLogHandler(label: $0, level: level) }
+        // A copy of the runner's own lines beside the workers' logs, where `blytz logs` reads them all.
+        try FileManager.default.createDirectory(atPath: options.dataDirectory + "/logs", withIntermediateDirectories: true)
+        let copy = open(options.dataDirectory + "/logs/runner.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let logger = Logger(label: label) { JSONLogHandler(label: $0, level: level, copy: copy >= 0 ? copy : nil) }
         do {
             try await Runner(options: options, logger: logger).run()
         } catch let error as ManifestError {

@@ -1,4 +1,5 @@
 import Blytz
+import Tracing
 import Foundation
 import SQLKit
 
@@ -83,10 +84,14 @@ extension FunctionContext {
     /// ```
     @discardableResult
     public func publish<E: Event>(_ event: E, on sql: any SQLDatabase) async throws -> String {
+        // A producer span, which the event carries: its consumers' spans link to it.
+        let traced = Traces.start("publish \(E.type)", kind: .producer, attributes: ["messaging.destination.name": "\(E.type)"])
+        defer { traced?.span.end() }
         let envelope = EventEnvelope(
             id: UUID().uuidString.lowercased(), type: E.type, version: E.version, source: configuration["BLYTZ_SERVICE"] ?? functionName,
-            time: now.iso, subject: event.subject, data: event, traceparent: traceparent
+            time: now.iso, subject: event.subject, data: event, traceparent: traced?.traceparent ?? traceparent
         )
+        traced?.span.attributes["messaging.message.id"] = envelope.id
         try await Outbox.write(envelope, on: sql)
         effects.markPublished()
         return envelope.id
@@ -106,6 +111,15 @@ public enum Outbox {
     /// Events not yet handed to the event queue, oldest first.
     public static func pending(_ database: ServiceDatabase, limit: Int = 100) async throws -> [OutboxEntry] {
         try await database.withConnection { sql in try await pendingQuery(sql, limit: limit).all(decoding: OutboxEntry.self) }
+    }
+
+    /// How many events wait to be relayed.
+    public static func waiting(_ database: ServiceDatabase) async throws -> Int {
+        struct Row: Decodable { var n: Int }
+        return try await database.withConnection { sql in
+            try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("_blytz_outbox").where("sent_at", .is, SQLLiteral.null)
+                .first(decoding: Row.self)?.n ?? 0
+        }
     }
 
     private static func pendingQuery(_ sql: any SQLDatabase, limit: Int) -> SQLSelectBuilder {

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PostgresKit
+import Tracing
 import SQLiteKit
 
 /// A service's database: pooled connections reused across invocations of a warm worker, one SQL code
@@ -153,7 +154,14 @@ public final class ServiceDatabase: Sendable {
     /// (up to the busy timeout) instead of failing half-way. On PostgreSQL a transaction whose connection
     /// was lost before its `COMMIT` went out did not commit, and is run again (so `body` may run more than
     /// once) on a fresh connection; one lost after it throws `ConnectionLost`, its outcome unknown.
+    /// In a traced invocation the transaction is a span of its own.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await Traces.span("transaction", kind: .client, attributes: ["db.system.name": engine == .postgres ? "postgresql" : "sqlite"]) { _ in
+            try await untracedTransaction(body)
+        }
+    }
+
+    private func untracedTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let begin = engine == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN"
         let lock: WriterLock? = if case .sqlite(_, _, _, let lock) = pool { lock } else { nil }
         return try await withConnection(writing: true, repeatable: { !$0.commitSent }) { sql in

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Blytz
 import BlytzAWS
+import Foundation
 import Logging
 
 /// The key under which a worker's database sits in its dependencies.
@@ -72,6 +73,11 @@ public enum ServiceMain {
                 let database = try ServiceDatabase.open(try location(configuration), maxConnections: poolSize(configuration), logger: logger)
                 dependencies[DatabaseKey.self] = database
                 dependencies.onShutdown { await database.shutdown() }
+                // Spans over OTLP/HTTP when the OTEL_* variables ask for them (the runner names the service).
+                if let export = try TraceExport.configured(serviceName: configuration["BLYTZ_SERVICE"] ?? "service", environment: ProcessInfo.processInfo.environment, logger: logger) {
+                    dependencies.tracer = export.tracer
+                    dependencies.onShutdown(export.start())
+                }
                 // On AWS, pushes go to API Gateway's management API, signed.
                 if let endpoint = configuration["BLYTZ_WEBSOCKET_ENDPOINT"], endpoint.contains(".execute-api."), let settings = AWSSettings({ configuration[$0] }) {
                     dependencies.connections = APIGatewayConnections(endpoint: endpoint, settings: settings)

@@ -205,6 +205,8 @@ public enum ComposeFile {
             "BLYTZ_SERVICE_KEY=",
             "# The published HTTP port of Traefik.",
             "BLYTZ_HTTP_PORT=80",
+            "# Traces: an OpenTelemetry collector's OTLP/HTTP endpoint (export is off while unset); other OTEL_* variables apply too.",
+            "# OTEL_EXPORTER_OTLP_ENDPOINT=http://otel-collector:4318",
             "# Each service's secrets (see the README of each); left empty, a service uses its development default where it has one.",
         ]
         for service in manifest.services {

@@ -50,6 +50,9 @@ public struct Runner {
         public var maxBodyBytes = 6 * 1024 * 1024
         /// How long shutdown waits for in-flight invocations.
         public var drainTimeout: Duration = .seconds(10)
+        /// Keep recent invocations and every process's spans for the dashboard (`/_local/` on the gateway);
+        /// `blytz local` only.
+        public var dashboard = true
 
         public init(manifestPath: String, dataDirectory: String, binDirectory: String) {
             self.manifestPath = manifestPath
@@ -91,8 +94,17 @@ public struct Runner {
         let group = MultiThreadedEventLoopGroup.singleton
         let spawner = ProcessSpawner(group: group)
         let ports = PortRegistry(services: servedNames)
-        let log = InvocationLog()
+        let metrics = RunnerMetrics(manifest: manifest)
+        let invocations = open("\(dataDirectory)/logs/invocations.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let dashboard = options.dashboard && options.scope == .everything
+        let activity = dashboard ? ActivityStore() : nil
+        let log = InvocationLog(
+            copy: invocations >= 0 ? invocations : nil, services: Dictionary(uniqueKeysWithValues: manifest.functions.map { ($0.name, $0.service) }), metrics: metrics,
+            activity: activity
+        )
         let environment = ProcessInfo.processInfo.environment
+        // With the dashboard, workers send their spans to the runner, which keeps them and sends them on.
+        let ingest = activity.map { SpanIngest(store: $0, upstream: SpanIngest.upstream(environment), logger: logger) }
         var inherited = WorkerLauncher.inherited(from: environment, services: manifest.services.map(\.name), dataDirectory: dataDirectory)
         let migrated = try await ServiceCommands(manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, environment: environment).migrate(servedNames)
         for outcome in migrated {
@@ -114,18 +126,23 @@ public struct Runner {
             let location = try DatabaseLocation.resolve(service: service.name, database: service.database, environment: environment, dataDirectory: dataDirectory)
             outboxes[service.name] = try ServiceDatabase.open(location, maxConnections: 2, logger: logger)
         }
+        // Spans over OTLP/HTTP when OTEL_* asks for them: a served service's process is that service.
+        let export = try TraceExport.configured(serviceName: servedNames.count == 1 ? servedNames[0] : "blytz-gateway", environment: environment, logger: logger)
         let relayWakeup = Wakeup()
         let launcher = WorkerLauncher(
-            spawner: spawner, group: group, manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, ports: ports, inherited: inherited
+            spawner: spawner, group: group, manifest: manifest, lookup: lookup, dataDirectory: dataDirectory, ports: ports, inherited: inherited,
+            collectsSpans: ingest != nil
         )
         let pools = Dictionary(uniqueKeysWithValues: manifest.functions.filter { servedNames.contains($0.service) }.map {
-            ($0.name, FunctionPool(function: $0, launcher: launcher, logger: logger, afterPublishing: relayWakeup))
+            ($0.name, FunctionPool(function: $0, launcher: launcher, logger: logger, afterPublishing: relayWakeup, metrics: metrics))
         })
         let events: any EventPath =
             if let aws, let provisioned {
-                AWSEventPath(manifest: manifest, settings: aws, provisioned: provisioned, pools: pools, outboxes: outboxes, log: log, logger: logger)
+                AWSEventPath(manifest: manifest, settings: aws, provisioned: provisioned, pools: pools, outboxes: outboxes, log: log, logger: logger, tracer: export?.tracer)
             } else {
-                EventBus(manifest: manifest, queue: queue, outboxes: outboxes, pools: pools, relayWakeup: relayWakeup, log: log, logger: logger, group: group)
+                EventBus(
+                    manifest: manifest, queue: queue, outboxes: outboxes, pools: pools, relayWakeup: relayWakeup, log: log, logger: logger, group: group, tracer: export?.tracer
+                )
             }
         // Replicas sharing a PostgreSQL queue share their WebSocket connections' whereabouts through it.
         let connections = queue.database.engine == .postgres
@@ -133,11 +150,12 @@ public struct Runner {
         let core = RunnerCore(
             manifest: manifest, served: servedNames, lookup: lookup, pools: pools, events: events, connections: connections, log: log, ports: ports,
             group: group, dataDirectory: dataDirectory, maxBodyBytes: options.maxBodyBytes, serviceKey: inherited["BLYTZ_SERVICE_KEY"] ?? "",
-            legacy: options.scope == .everything ? manifest.legacy.map { LegacyProxy(legacy: $0, environment: environment, group: group) } : nil
+            legacy: options.scope == .everything ? manifest.legacy.map { LegacyProxy(legacy: $0, environment: environment, group: group) } : nil,
+            tracer: export?.tracer, ingest: ingest
         )
 
-        // Shutdown runs in reverse: listeners stop first, the pools (and their workers) last.
-        var services: [any Service] = [
+        // Shutdown runs in reverse: listeners stop first, the pools (and their workers) after, the span export last.
+        var services: [any Service] = (export.map { [$0.service] } ?? []) + [
             LogService(core: core),
             PoolService(core: core, drainTimeout: options.drainTimeout),
             events,

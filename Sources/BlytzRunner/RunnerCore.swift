@@ -3,6 +3,7 @@ import BlytzObjects
 import SigV4
 import NIOCore
 import Synchronization
+import Tracing
 
 /// What every listener of the runner shares: the manifest, the routes, one pool per function, the
 /// WebSocket hub and the invocation log.
@@ -27,14 +28,22 @@ final class RunnerCore: Sendable {
     let objectCredentials: AWSCredentials
     /// The monolith the gateway forwards its remaining prefixes to, if the manifest names one.
     let legacy: LegacyProxy?
+    /// What the runner's spans are made with, when traces are exported (`OTEL_*`).
+    let tracer: (any Tracer)?
+    /// Recent invocations and spans, for the dashboard (`blytz local`).
+    var activity: ActivityStore? { log.activity }
+    /// Where workers send their spans while the dashboard is on.
+    let ingest: SpanIngest?
     private let drainingFlag = Atomic<Bool>(false)
 
     init(
         manifest: Manifest, served: [String], lookup: ExecutableLookup, pools: [String: FunctionPool], events: any EventPath, connections: ConnectionRegistry?,
         log: InvocationLog, ports: PortRegistry, group: any EventLoopGroup, dataDirectory: String, maxBodyBytes: Int, serviceKey: String,
-        legacy: LegacyProxy? = nil
+        legacy: LegacyProxy? = nil, tracer: (any Tracer)? = nil, ingest: SpanIngest? = nil
     ) {
         self.legacy = legacy
+        self.ingest = ingest
+        self.tracer = tracer
         self.manifest = manifest
         self.served = served
         self.lookup = lookup
@@ -71,6 +80,14 @@ extension InvocationResult {
         switch self {
         case .response(_, let cold), .functionError(_, let cold): cold
         case .failed: false
+        }
+    }
+
+    /// What the function answered, if it answered.
+    var output: ByteBuffer? {
+        switch self {
+        case .response(let output, _), .functionError(let output, _): output
+        case .failed: nil
         }
     }
 }

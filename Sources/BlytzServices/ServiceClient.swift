@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import AsyncHTTPClient
 import Blytz
+import Tracing
 import BlytzEvents
 import Logging
 import NIOCore
@@ -137,7 +138,9 @@ public struct ServiceClient: Sendable {
         request.method = method
         request.headers.add(name: "accept", value: "application/json")
         request.headers.add(name: "x-request-id", value: context.requestId)
-        if let traceparent = context.traceparent { request.headers.add(name: "traceparent", value: traceparent) }
+        let traced = Traces.start("\(method.rawValue) \(service)", kind: .client, attributes: ["server.address": service, "url.path": path, "http.request.method": method.rawValue])
+        defer { traced?.span.end() }
+        if let traceparent = traced?.traceparent ?? context.traceparent { request.headers.add(name: "traceparent", value: traceparent) }
         if let caller { request.headers.add(name: "authorization", value: "Bearer \(caller.token)") }
         if let idempotencyKey { request.headers.add(name: "idempotency-key", value: idempotencyKey) }
         if let body {

@@ -139,9 +139,9 @@ public final class LocalRunner: Sendable {
 
     /// The ids of the events `function` was handed in invocations that succeeded, from the invocation log.
     public func deliveredEvents(to function: String) -> [String] {
-        struct Logged: Decodable { var fn: String; var status: Int; var events: [String]? }
+        struct Logged: Decodable { var function: String; var status: Int; var events: [String]? }
         return lines.compactMap { try? JSONDecoder().decode(Logged.self, from: Data($0.utf8)) }
-            .filter { $0.fn == function && $0.status == 200 }.flatMap { $0.events ?? [] }
+            .filter { $0.function == function && $0.status == 200 }.flatMap { $0.events ?? [] }
     }
 
     /// Waits until a line satisfying `predicate` has been printed.

@@ -43,7 +43,7 @@ import Testing
                 let record = SQSEvent.Message(messageId: "m", body: deadLettered.first?.body ?? "", queue: "fx-queue-dead")
                 #expect(record.event.contains(#""fail":true"#))
                 // Its invocations, as the runner logged them (written out every 100 ms).
-                let attempts = { runner.lines.filter { $0.contains(#""fn":"fx-queue""#) }.count }
+                let attempts = { runner.lines.filter { $0.contains(#""function":"fx-queue""#) }.count }
                 _ = await eventually(within: .seconds(5)) { attempts() >= 3 }
                 #expect(attempts() == 3, "fx-queue was invoked \(attempts()) times; maxRetries 2 allows 3")
             }

@@ -37,8 +37,35 @@ import Testing
                 #expect(hit.status == 200)
             }
             #expect(await eventually(within: .seconds(10)) { await seen(runner, "fx-on-hit") == 5 })
-            let delivered = await runner.waitForLine { $0.contains(#""fn":"fx-on-hit""#) && $0.contains(#""status":200"#) }
+            let delivered = await runner.waitForLine { $0.contains(#""function":"fx-on-hit""#) && $0.contains(#""status":200"#) }
             #expect(delivered != nil)
+        }
+    }
+
+    @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
+    func aQueueFunctionWorksOnUpToItsMaxBatchesAtOnce(engine: ServiceDatabase.Engine) async throws {
+        try await withRunner(environment: try environment(engine)) { runner in
+            // fx-slow-4: scaling.max 4, batches of 2, 10 ms per event.
+            var published: [String] = []
+            for index in 0..<16 {
+                struct Published: Decodable { var id: String }
+                published.append(try await runner.post("/_local/events", json: #"{"type":"SlowThing","data":{"n":"\#(index)"}}"#).json(Published.self).id)
+            }
+            #expect(await eventually(within: .seconds(20)) { Set(runner.deliveredEvents(to: "fx-slow-4")) == Set(published) })
+            #expect(await seen(runner, "fx-slow-4") == 16)
+            // Batches overlapped in time, and never more than four at once.
+            struct Logged: Decodable { var function: String; var time: String; var durationMs: Double }
+            let format = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+            let intervals = runner.lines.compactMap { try? JSONDecoder().decode(Logged.self, from: Data($0.utf8)) }.filter { $0.function == "fx-slow-4" }.compactMap { line in
+                (try? Date(line.time, strategy: format)).map { end in (start: end.addingTimeInterval(-line.durationMs / 1000), end: end) }
+            }
+            // The most batches running at one moment (times are logged to the millisecond: each end is taken 1 ms early).
+            let edges = intervals.flatMap { [($0.start, 1), ($0.end.addingTimeInterval(-0.001), -1)] }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+            var running = 0
+            let most = edges.map { edge in running += edge.1; return running }.max() ?? 0
+            #expect(most > 1 && most <= 4, "\(intervals)")
+            let report = try await runner.pool("fx-slow-4")
+            #expect(report.workersStarted <= 4)
         }
     }
 

@@ -17,7 +17,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(2))) struct RunnerTriggerTests {
     @Test func schedulesFireOnTheirCron() async throws {
         try await withRunner { runner in
-            let fired = await runner.waitForLine(timeout: .seconds(5)) { $0.contains(#""fn":"fx-tick""#) && $0.contains(#""trigger":"schedule""#) }
+            let fired = await runner.waitForLine(timeout: .seconds(5)) { $0.contains(#""function":"fx-tick""#) && $0.contains(#""trigger":"schedule""#) }
             #expect(fired?.contains(#""status":200"#) == true)
             #expect(await eventually { FileManager.default.fileExists(atPath: runner.dataDirectory + "/ticks") })
         }

@@ -157,7 +157,7 @@ struct Orders: HTTPFunction {
     @Test func theContextCarriesDeadlineAndTaggedLogger() {
         let context = TestContext.make(function: "f", requestId: "r1", timeout: .seconds(3))
         #expect(context.remainingTime > .seconds(1) && context.remainingTime <= .seconds(3))
-        #expect(context.logger[metadataKey: "fn.name"] == "f")
-        #expect(context.logger[metadataKey: "fn.request.id"] == "r1")
+        #expect(context.logger[metadataKey: "function"] == "f")
+        #expect(context.logger[metadataKey: "requestId"] == "r1")
     }
 }

@@ -146,10 +146,10 @@ import Testing
             #expect(await socket.message(containing: "Hello across replicas", within: .seconds(10)) != nil)
 
             // When the replica holding the socket dies, another runs its $disconnect.
-            #expect(!backend.replica("communication", 0).lines.contains { $0.contains(#""fn":"communication-ws-disconnect""#) })
+            #expect(!backend.replica("communication", 0).lines.contains { $0.contains(#""function":"communication-ws-disconnect""#) })
             await backend.kill("communication", 1)
             let disconnected = await eventually(within: .seconds(30)) {
-                backend.replica("communication", 0).lines.contains { $0.contains(#""fn":"communication-ws-disconnect""#) && $0.contains(#""status":200"#) }
+                backend.replica("communication", 0).lines.contains { $0.contains(#""function":"communication-ws-disconnect""#) && $0.contains(#""status":200"#) }
             }
             #expect(disconnected, "no $disconnect ran for the dead replica's connection")
             await socket.close()

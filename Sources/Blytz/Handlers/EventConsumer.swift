@@ -1,3 +1,4 @@
+import Tracing
 import Logging
 
 /// A queue function that consumes typed events, one envelope at a time:
@@ -38,11 +39,16 @@ extension EventConsumer {
         let decoded = EventBatch<Payload>.decode(event, context: context)
         var failures = decoded.failures
         for (messageId, envelope) in decoded.events {
-            do {
-                try await handle(envelope, context: context)
-            } catch {
-                context.logger.warning("event failed", metadata: ["event.id": "\(envelope.id)", "event.type": "\(envelope.type)", "error": "\(String(reflecting: error))"])
-                failures.append(.init(itemIdentifier: messageId, reason: "\(error)"))
+            // Traced, each event is a span that links to the one that published it.
+            await Traces.span("handle \(envelope.type)", kind: .consumer, attributes: ["messaging.message.id": envelope.id], links: [envelope.traceparent].compactMap { $0 }) { span in
+                let context = Traces.continuing(context)
+                do {
+                    try await handle(envelope, context: context)
+                } catch {
+                    span?.setStatus(.init(code: .error))
+                    context.logger.warning("event failed", metadata: ["event.id": "\(envelope.id)", "event.type": "\(envelope.type)", "error": "\(String(reflecting: error))"])
+                    failures.append(.init(itemIdentifier: messageId, reason: "\(error)"))
+                }
             }
         }
         return try JSON.encoder().encode(SQSBatchResponse(batchItemFailures: failures))
@@ -57,7 +63,11 @@ extension EventBatchConsumer {
         var failures = decoded.failures
         if !decoded.events.isEmpty {
             let byEvent = Dictionary(decoded.events.map { ($0.envelope.id, $0.messageId) }, uniquingKeysWith: { first, _ in first })
-            let failed = try await handle(decoded.events.map(\.envelope), context: context)
+            let failed = try await Traces.span(
+                "handle \(decoded.events.count) events", kind: .consumer, links: decoded.events.compactMap(\.envelope.traceparent)
+            ) { _ in
+                try await handle(decoded.events.map(\.envelope), context: Traces.continuing(context))
+            }
             failures += failed.map { .init(itemIdentifier: byEvent[$0] ?? $0, reason: "reported failed by the consumer") }
         }
         return try JSON.encoder().encode(SQSBatchResponse(batchItemFailures: failures))

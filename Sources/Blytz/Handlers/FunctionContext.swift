@@ -1,3 +1,4 @@
+import Tracing
 import Logging
 import Synchronization
 
@@ -14,7 +15,7 @@ public struct FunctionContext: Sendable {
     public var deadlineEpochMilliseconds: Int64
     /// The W3C trace context of the invocation, continued from the caller.
     public var traceparent: String?
-    /// A logger already tagged with `fn.name` and `fn.request.id`.
+    /// A logger already tagged with `function`, `requestId` and `traceId` (the keys every log line shares).
     public var logger: Logger
     /// The function's environment (manifest `environment` plus what the runner sets).
     public var configuration: Configuration
@@ -25,6 +26,13 @@ public struct FunctionContext: Sendable {
     /// What this invocation did that the runtime reports back (such as publishing events).
     public let effects = InvocationEffects()
 
+    /// The trace id of a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`).
+    public static func traceId(_ traceparent: String) -> String? {
+        let parts = traceparent.split(separator: "-")
+        guard parts.count == 4, parts[1].count == 32 else { return nil }
+        return String(parts[1])
+    }
+
     public init(
         requestId: String, functionName: String, deadlineEpochMilliseconds: Int64, traceparent: String?,
         logger: Logger, configuration: Configuration, dependencies: Dependencies, connections: any ConnectionManager
@@ -34,9 +42,9 @@ public struct FunctionContext: Sendable {
         self.deadlineEpochMilliseconds = deadlineEpochMilliseconds
         self.traceparent = traceparent
         var logger = logger
-        logger[metadataKey: "fn.name"] = "\(functionName)"
-        logger[metadataKey: "fn.request.id"] = "\(requestId)"
-        if let traceparent { logger[metadataKey: "trace.parent"] = "\(traceparent)" }
+        logger[metadataKey: "function"] = "\(functionName)"
+        logger[metadataKey: "requestId"] = "\(requestId)"
+        if let traceId = traceparent.flatMap(Self.traceId) { logger[metadataKey: "traceId"] = "\(traceId)" }
         self.logger = logger
         self.configuration = configuration
         self.dependencies = dependencies
@@ -123,6 +131,9 @@ public struct Dependencies: Sendable {
     /// Where handlers push to WebSocket connections, when not the runner's management endpoint
     /// (API Gateway's, on AWS).
     public var connections: (any ConnectionManager)?
+
+    /// The tracer invocations are traced with (`OTEL_*` configured), or nil: tracing is off.
+    public var tracer: (any Tracer)?
 
     /// What runs after an invocation that published events, before its response is sent.
     private var publishedActions: [@Sendable () async -> Void] = []

@@ -1,4 +1,5 @@
 import Logging
+import Tracing
 
 /// A queue-triggered handler: called once per message of a batch; a message whose call throws
 /// (or whose body does not decode into `Message`) is reported back for redelivery, the rest are done.
@@ -28,12 +29,18 @@ extension QueueFunction {
         var failures: [SQSBatchResponse.ItemFailure] = []
         for record in batch.records {
             let metadata = QueueMessageMetadata(record)
-            do {
-                let message = try JSON.decoder().decode(Message.self, from: Data(record.event.utf8))
-                try await handle(message, metadata: metadata, context: context)
-            } catch {
-                context.logger.warning("message failed", metadata: ["message.id": "\(record.messageId)", "error": "\(String(reflecting: error))"])
-                failures.append(.init(itemIdentifier: record.messageId))
+            // Traced, each message is a span that links to the one that published it (read only then).
+            let published = Traces.tracer == nil ? nil : Traces.publisher(of: record.event)
+            await Traces.span("handle \(published?.type ?? "message")", kind: .consumer, links: [published?.traceparent].compactMap { $0 }) { span in
+                let context = Traces.continuing(context)
+                do {
+                    let message = try JSON.decoder().decode(Message.self, from: Data(record.event.utf8))
+                    try await handle(message, metadata: metadata, context: context)
+                } catch {
+                    span?.setStatus(.init(code: .error))
+                    context.logger.warning("message failed", metadata: ["message.id": "\(record.messageId)", "error": "\(String(reflecting: error))"])
+                    failures.append(.init(itemIdentifier: record.messageId))
+                }
             }
         }
         return try JSON.encoder().encode(SQSBatchResponse(batchItemFailures: failures))

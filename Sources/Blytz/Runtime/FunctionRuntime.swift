@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Tracing
 
 /// The worker side of the AWS Lambda Runtime API: a service executable hands its handlers here and the
 /// function named by `_HANDLER` is served at `AWS_LAMBDA_RUNTIME_API` until the runtime goes away.
@@ -67,7 +68,8 @@ public enum FunctionRuntime {
     ) async {
         let level = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let name = environment["_HANDLER"] ?? ""
-        let logger = Logger(label: name.isEmpty ? "worker" : name) { JSONLogHandler(label: $0, level: level) }
+        var logger = Logger(label: name.isEmpty ? "worker" : name) { JSONLogHandler(label: $0, level: level) }
+        logger[metadataKey: "function"] = "\(name)"
         guard let endpoint = environment["AWS_LAMBDA_RUNTIME_API"], let (host, port) = split(endpoint) else {
             logger.critical("AWS_LAMBDA_RUNTIME_API is not set to host:port")
             exit(1)
@@ -80,7 +82,7 @@ public enum FunctionRuntime {
                     .POST, "\(base)/init/error", headers: ["Lambda-Runtime-Function-Error-Type": "Runtime.NoSuchHandler"],
                     body: errorBody("no handler named '\(name)' in this executable (it has: \(known))", type: "Runtime.NoSuchHandler")
                 )
-                logger.critical("no such handler", metadata: ["fn.name": "\(name)"])
+                logger.critical("no such handler", metadata: ["function": "\(name)"])
                 exit(1)
             }
             let configuration = Configuration(environment)
@@ -132,19 +134,40 @@ public enum FunctionRuntime {
                 configuration: shared.configuration, dependencies: shared.dependencies, connections: shared.connections
             )
             let event = Data(buffer: next.body)
-            do {
-                let output = try await handler.invoke(event, context: context)
-                if context.effects.didPublish { await shared.dependencies.published() }
-                let headers: HTTPHeaders = context.effects.didPublish ? [Self.publishedHeader: "1"] : [:]
-                _ = try await connection.request(.POST, "\(base)/invocation/\(requestId)/response", headers: headers, body: ByteBuffer(data: output))
-            } catch {
-                let type = "\(Swift.type(of: error))"
-                context.logger.error("invocation failed", metadata: ["error": "\(String(reflecting: error))"])
-                _ = try await connection.request(
-                    .POST, "\(base)/invocation/\(requestId)/error", headers: ["Lambda-Runtime-Function-Error-Type": "Unhandled"],
-                    body: errorBody("\(error)", type: type)
-                )
+            guard let tracer = shared.dependencies.tracer else {
+                try await invoke(handler, event, context: context, span: nil, connection: connection, shared: shared)
+                continue
             }
+            // Traced: the invocation is a span under the runner's (the traceparent it was handed), and what
+            // the handler does is under it.
+            let parent = Traces.context(traceparent: context.traceparent, tracer: tracer) ?? .topLevel
+            try await Traces.span(tracer, shared.functionName, kind: .server, parent: parent, attributes: ["faas.invocation_id": requestId]) { span in
+                var context = context
+                if let span, let traceparent = Traces.traceparent(of: span, tracer: tracer) { context.traceparent = traceparent }
+                try await invoke(handler, event, context: context, span: span, connection: connection, shared: shared)
+            }
+        }
+    }
+
+    /// Runs one invocation and answers it (`/response`, or `/error` with what it threw).
+    static func invoke(
+        _ handler: any FunctionHandler, _ event: Data, context: FunctionContext, span: (any Span)?, connection: HTTPClientConnection, shared: Shared
+    ) async throws {
+        let requestId = context.requestId
+        do {
+            let output = try await handler.invoke(event, context: context)
+            if context.effects.didPublish { await shared.dependencies.published() }
+            let headers: HTTPHeaders = context.effects.didPublish ? [Self.publishedHeader: "1"] : [:]
+            _ = try await connection.request(.POST, "\(base)/invocation/\(requestId)/response", headers: headers, body: ByteBuffer(data: output))
+        } catch {
+            let type = "\(Swift.type(of: error))"
+            span?.recordError(error)
+            span?.setStatus(.init(code: .error))
+            context.logger.error("invocation failed", metadata: ["error": "\(String(reflecting: error))"])
+            _ = try await connection.request(
+                .POST, "\(base)/invocation/\(requestId)/error", headers: ["Lambda-Runtime-Function-Error-Type": "Unhandled"],
+                body: errorBody("\(error)", type: type)
+            )
         }
     }
 

@@ -4,6 +4,7 @@ import BlytzData
 import BlytzManifest
 import Foundation
 import Logging
+import Tracing
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -16,6 +17,21 @@ protocol EventPath: Service, Sendable {
     func publish(type: String, subject: String?, data: Data) async throws -> String
     /// The functions subscribed to events of `type`.
     func subscribers(of type: String) -> [String]
+    /// Each served queue function's deliveries, for the metrics.
+    func statistics() async -> [QueueStatistics]
+    /// The databases whose outboxes this path relays, by service.
+    var outboxes: [String: ServiceDatabase] { get }
+}
+
+extension EventPath {
+    /// Events waiting in each service's outbox (a service whose database does not answer is left out).
+    func outboxWaiting() async -> [String: Int] {
+        var waiting: [String: Int] = [:]
+        for (service, database) in outboxes {
+            if let count = try? await Outbox.waiting(database) { waiting[service] = count }
+        }
+        return waiting
+    }
 }
 
 extension EventBus: EventPath {}
@@ -33,6 +49,7 @@ final class AWSEventPath: EventPath {
     let outboxes: [String: ServiceDatabase]
     let log: InvocationLog
     let logger: Logger
+    let tracer: (any Tracer)?
     let topic: SNSTopic
     /// Each served queue function's queue.
     let queues: [String: SQSQueue]
@@ -83,9 +100,10 @@ final class AWSEventPath: EventPath {
 
     init(
         manifest: Manifest, settings: AWSSettings, provisioned: Provisioned, pools: [String: FunctionPool], outboxes: [String: ServiceDatabase],
-        log: InvocationLog, logger: Logger
+        log: InvocationLog, logger: Logger, tracer: (any Tracer)? = nil
     ) {
         self.manifest = manifest
+        self.tracer = tracer
         self.settings = settings
         self.pools = pools
         self.outboxes = outboxes
@@ -118,9 +136,12 @@ final class AWSEventPath: EventPath {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.sweep() }
+                // Up to `scaling.max` batches of a function at once, as Lambda's event source mapping scales its pollers.
                 for (function, trigger) in self.subscriptions {
                     guard let queue = self.queues[function.name], let pool = self.pools[function.name] else { continue }
-                    group.addTask { await self.deliver(from: queue, to: function, trigger: trigger, pool: pool) }
+                    for _ in 0..<max(1, function.scaling.max) {
+                        group.addTask { await self.deliver(from: queue, to: function, trigger: trigger, pool: pool) }
+                    }
                 }
             }
         }
@@ -141,6 +162,17 @@ final class AWSEventPath: EventPath {
         }
     }
 
+    /// Each queue's waiting and in-flight messages as SQS counts them (the age of the oldest and the
+    /// dead-letter queues' depth are CloudWatch's SQS metrics on AWS).
+    func statistics() async -> [QueueStatistics] {
+        var statistics: [QueueStatistics] = []
+        for (function, queue) in queues.sorted(by: { $0.key < $1.key }) {
+            guard let counts = try? await queue.counts() else { continue }
+            statistics.append(QueueStatistics(function: function, ready: counts.waiting, inFlight: counts.inFlight, dead: 0, oldestAgeSeconds: 0))
+        }
+        return statistics
+    }
+
     /// Polls `queue` and hands each batch to the function; deletes what succeeded, and makes each failed
     /// item visible again after its backoff (SQS moves it to the dead-letter queue after its receives).
     private func deliver(from queue: SQSQueue, to function: FunctionSpec, trigger: QueueTrigger, pool: FunctionPool) async {
@@ -156,9 +188,13 @@ final class AWSEventPath: EventPath {
                 }
                 let requestID = TraceContext.requestID()
                 let start = ContinuousClock.now
-                let result = await pool.invoke(
-                    id: requestID, payload: ByteBuffer(bytes: try JSON.encoder().encode(SQSEvent(records: records))), traceparent: TraceContext.child(of: nil), on: loop
-                )
+                let payload = ByteBuffer(bytes: try JSON.encoder().encode(SQSEvent(records: records)))
+                let (result, traceparent) = await RunnerTraces.invocation(
+                    tracer, "deliver \(function.name)", kind: .consumer, parent: nil, links: RunnerTraces.publishers(of: records.map(\.event)),
+                    attributes: ["messaging.batch.message_count": "\(records.count)", "blytz.function": function.name]
+                ) { traceparent, _ in
+                    (await pool.invoke(id: requestID, payload: payload, traceparent: traceparent, on: loop), traceparent)
+                }
                 var failed: Set<String> = []
                 switch result {
                 case .response(let output, _):
@@ -176,10 +212,11 @@ final class AWSEventPath: EventPath {
                 let events = records.map { (try? JSONDecoder().decode(Identified.self, from: Data($0.event.utf8)).id) ?? $0.messageId }
                 log.record(
                     function: function.name, requestID: requestID, status: failed.isEmpty ? 200 : (failed.count >= messages.count ? 502 : 207),
-                    durationMs: (ContinuousClock.now - start).fractionalMilliseconds, coldStart: result.coldStart, trigger: "queue", events: events
+                    durationMs: (ContinuousClock.now - start).fractionalMilliseconds, coldStart: result.coldStart, trigger: "queue", events: events,
+                    traceparent: traceparent, event: payload, answer: result.output
                 )
             } catch {
-                logger.warning("receiving from SQS failed", metadata: ["fn.name": "\(function.name)", "error": "\(error)"])
+                logger.warning("receiving from SQS failed", metadata: ["function": "\(function.name)", "error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(500))
             }
         }

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Synchronization
+import Tracing
 
 /// Moves events from each service's outbox to the event queue and delivers them to every subscribed
 /// queue function, in SQS-shaped batches: failed items (reported, thrown, timed out, or lost with a crashed
@@ -20,16 +21,19 @@ final class EventBus: Service, Sendable {
     let log: InvocationLog
     let logger: Logger
     let group: any EventLoopGroup
+    let tracer: (any Tracer)?
     private let relayWakeup: Wakeup
-    private let deliveryWakeups: [String: Wakeup]
+    /// Each queue function's deliverers, one per batch it may work on at once (its `scaling.max`).
+    private let deliveryWakeups: [String: [Wakeup]]
     /// Event type → subscribed queue functions (`*` subscribes to every type).
     private let subscriptions: [(function: FunctionSpec, queue: QueueTrigger)]
 
     init(
         manifest: Manifest, queue: EventQueue, outboxes: [String: ServiceDatabase], pools: [String: FunctionPool], relayWakeup: Wakeup,
-        log: InvocationLog, logger: Logger, group: any EventLoopGroup
+        log: InvocationLog, logger: Logger, group: any EventLoopGroup, tracer: (any Tracer)? = nil
     ) {
         self.manifest = manifest
+        self.tracer = tracer
         self.relayWakeup = relayWakeup
         self.queue = queue
         self.outboxes = outboxes
@@ -38,7 +42,9 @@ final class EventBus: Service, Sendable {
         self.logger = logger
         self.group = group
         subscriptions = Self.subscriptions(of: manifest)
-        deliveryWakeups = Dictionary(uniqueKeysWithValues: subscriptions.map { ($0.function.name, Wakeup()) })
+        deliveryWakeups = Dictionary(uniqueKeysWithValues: subscriptions.map { subscription in
+            (subscription.function.name, (0..<max(1, subscription.function.scaling.max)).map { _ in Wakeup() })
+        })
     }
 
     /// Every queue function of `manifest`, with its trigger.
@@ -80,8 +86,18 @@ final class EventBus: Service, Sendable {
         let (id, envelope) = Self.directEnvelope(type: type, subject: subject, data: data)
         let subscribers = self.subscribers(of: type)
         try await queue.enqueue([.init(id: id, type: type, envelope: envelope)], subscribers: { _ in subscribers }, now: wallClockMilliseconds())
-        subscribers.forEach { deliveryWakeups[$0]?.signal() }
+        subscribers.forEach(wake)
         return id
+    }
+
+    /// Has every deliverer look for work now (after dead letters were replayed).
+    func wake() {
+        deliveryWakeups.keys.forEach(wake)
+    }
+
+    /// Has `function`'s deliverers look for work now.
+    private func wake(_ function: String) {
+        deliveryWakeups[function]?.forEach { $0.signal() }
     }
 
     func run() async throws {
@@ -89,14 +105,24 @@ final class EventBus: Service, Sendable {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.relay() }
                 // Runners sharing a PostgreSQL queue wake each other's deliverers.
-                group.addTask { await self.queue.listen(logger: self.logger) { function in self.deliveryWakeups[function]?.signal() } }
-                for (function, trigger) in self.subscriptions {
-                    group.addTask { await self.deliver(to: function, trigger: trigger) }
+                group.addTask { await self.queue.listen(logger: self.logger) { function in self.wake(function) } }
+                // Up to `scaling.max` batches of a function at once, each claimed on its own; a wake-up reaches every deliverer.
+                for (function, trigger) in self.subscriptions where self.pools[function.name] != nil {
+                    for wakeup in self.deliveryWakeups[function.name] ?? [] {
+                        group.addTask { await self.deliver(to: function, trigger: trigger, wakeup: wakeup) }
+                    }
                 }
             }
         }
         for database in outboxes.values { await database.shutdown() }
         await queue.shutdown()
+    }
+
+    func statistics() async -> [QueueStatistics] {
+        let counted = Dictionary(((try? await queue.statistics(now: wallClockMilliseconds())) ?? []).map { ($0.function, $0) }) { first, _ in first }
+        return subscriptions.map(\.function.name).filter { pools[$0] != nil }.map {
+            counted[$0] ?? QueueStatistics(function: $0, ready: 0, inFlight: 0, dead: 0, oldestAgeSeconds: 0)
+        }
     }
 
     // MARK: Relay
@@ -125,7 +151,7 @@ final class EventBus: Service, Sendable {
                 try await queue.enqueue(events, subscribers: { routes[$0] ?? [] }, now: wallClockMilliseconds())
                 routed.add(routes.values.joined())
             }
-            routed.functions.forEach { deliveryWakeups[$0]?.signal() }
+            routed.functions.forEach(wake)
             if sent < 500 { return }
         }
     }
@@ -139,8 +165,8 @@ final class EventBus: Service, Sendable {
 
     // MARK: Delivery
 
-    private func deliver(to function: FunctionSpec, trigger: QueueTrigger) async {
-        guard let pool = pools[function.name], let wakeup = deliveryWakeups[function.name] else { return }
+    private func deliver(to function: FunctionSpec, trigger: QueueTrigger, wakeup: Wakeup) async {
+        guard let pool = pools[function.name] else { return }
         let loop = group.next()
         let lease = function.timeout.milliseconds + 5000
         while !Task.isCancelled {
@@ -159,7 +185,7 @@ final class EventBus: Service, Sendable {
                 let wait = next.map { max(1, min(1000, $0 - wallClockMilliseconds())) } ?? 1000
                 await wakeup.wait(timeout: .milliseconds(wait), on: loop)
             } catch {
-                logger.warning("delivery failed", metadata: ["fn.name": "\(function.name)", "error": "\(error)"])
+                logger.warning("delivery failed", metadata: ["function": "\(function.name)", "error": "\(error)"])
                 await wakeup.wait(timeout: .milliseconds(200), on: loop)
             }
         }
@@ -173,10 +199,16 @@ final class EventBus: Service, Sendable {
                 queue: function.name
             )
         }
-        let payload = try JSON.encoder().encode(SQSEvent(records: records))
+        let payload = ByteBuffer(bytes: try JSON.encoder().encode(SQSEvent(records: records)))
         let requestID = TraceContext.requestID()
         let start = ContinuousClock.now
-        let result = await pool.invoke(id: requestID, payload: ByteBuffer(bytes: payload), traceparent: TraceContext.child(of: nil), on: loop)
+        // A delivery starts a trace of its own, linked to the spans that published its events.
+        let (result, traceparent) = await RunnerTraces.invocation(
+            tracer, "deliver \(function.name)", kind: .consumer, parent: nil, links: RunnerTraces.publishers(of: batch.map(\.envelope)),
+            attributes: ["messaging.batch.message_count": "\(batch.count)", "blytz.function": function.name]
+        ) { traceparent, _ in
+            (await pool.invoke(id: requestID, payload: payload, traceparent: traceparent, on: loop), traceparent)
+        }
         // Each failed item with why it failed and whether another delivery could succeed.
         var failures: [String: (reason: String, retryable: Bool)] = [:]
         switch result {
@@ -200,16 +232,17 @@ final class EventBus: Service, Sendable {
                 } else {
                     try await queue.acknowledge([delivery.seq])
                 }
-                logger.warning("event dead-lettered", metadata: ["fn.name": "\(function.name)", "event.id": "\(delivery.event_id)", "error": "\(reason)"])
+                logger.warning("event dead-lettered", metadata: ["function": "\(function.name)", "event.id": "\(delivery.event_id)", "error": "\(reason)"])
             } else {
                 try await queue.fail(delivery.seq, error: reason, retryAt: now + Self.backoff(attempt: delivery.attempts, trigger.backoff))
+                log.metrics?.retried(function: function.name)
             }
         }
         let elapsed = ContinuousClock.now - start
         log.record(
             function: function.name, requestID: requestID, status: failures.isEmpty ? 200 : (failures.count >= batch.count ? 502 : 207),
             durationMs: elapsed.fractionalMilliseconds, coldStart: result.coldStart, trigger: "queue",
-            events: batch.map(\.event_id)
+            events: batch.map(\.event_id), traceparent: traceparent, event: payload, answer: result.output
         )
     }
 

@@ -175,6 +175,27 @@ public final class EventQueue: Sendable {
         return next.map { max($0.available_at, $0.claimed_until) }
     }
 
+    /// Each function's deliveries by state, for the metrics: waiting, in flight, dead, and the age of the oldest not yet delivered.
+    func statistics(now: Int64) async throws -> [QueueStatistics] {
+        struct Row: Decodable { var function: String; var ready: Int; var in_flight: Int; var dead: Int; var oldest: Int64? }
+        let rows = try await database.withConnection { sql in
+            try await sql.raw("""
+                SELECT function,
+                    SUM(CASE WHEN state = 'ready' AND claimed_until < \(bind: now) THEN 1 ELSE 0 END) AS ready,
+                    SUM(CASE WHEN state = 'ready' AND claimed_until >= \(bind: now) THEN 1 ELSE 0 END) AS in_flight,
+                    SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) AS dead,
+                    MIN(CASE WHEN state = 'ready' THEN created_at END) AS oldest
+                FROM _blytz_deliveries GROUP BY function
+                """).all(decoding: Row.self)
+        }
+        return rows.map { row in
+            QueueStatistics(
+                function: row.function, ready: row.ready, inFlight: row.in_flight, dead: row.dead,
+                oldestAgeSeconds: row.oldest.map { Double(max(0, now - $0)) / 1000 } ?? 0
+            )
+        }
+    }
+
     /// The dead-letter store, optionally of one function.
     public func dead(function: String? = nil) async throws -> [Delivery] {
         try await database.withConnection { sql in

@@ -9,7 +9,8 @@ import NIOCore
 /// - `GET /_local/routes`: the routing table;
 /// - `POST /_local/functions/{name}/invoke`: invoke with a raw event (the body), answer the raw result;
 /// - `POST /_local/functions/{name}/recycle`: replace the function's workers;
-/// - `POST /_local/events`: queue `{type, subject?, data}` for every subscribed queue function.
+/// - `POST /_local/events`: queue `{type, subject?, data}` for every subscribed queue function;
+/// - the dashboard and what it reads, when the runner keeps its activity (`DashboardEndpoints`).
 struct LocalEndpoints {
     let core: RunnerCore
 
@@ -40,7 +41,8 @@ struct LocalEndpoints {
             guard (try? JSONSerialization.jsonObject(with: Data(payload.readableBytesView))) != nil else {
                 return EventMapping.problem(400, "The event must be a JSON object.")
             }
-            let (result, milliseconds) = await core.invoke(function.name, payload: payload, requestID: requestID, traceparent: TraceContext.child(of: nil))
+            let traceparent = TraceContext.child(of: nil)
+            let (result, milliseconds) = await core.invoke(function.name, payload: payload, requestID: requestID, traceparent: traceparent)
             let response: Response
             switch result {
             case .response(let output, _):
@@ -52,10 +54,11 @@ struct LocalEndpoints {
             }
             core.log.record(
                 function: function.name, requestID: requestID, status: response.status.code, durationMs: milliseconds,
-                coldStart: result.coldStart, trigger: "invoke"
+                coldStart: result.coldStart, trigger: "invoke", traceparent: traceparent, event: payload, answer: result.output
             )
             return response
         default:
+            if let activity = core.activity { return await DashboardEndpoints(core: core, activity: activity).answer(request, parts: parts) }
             return EventMapping.problem(404, "No local endpoint \(request.method) \(path).")
         }
     }

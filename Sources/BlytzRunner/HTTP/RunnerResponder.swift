@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Tracing
 
 /// The request context of the runner's listeners: it keeps the channel, for the caller's address.
 struct RunnerRequestContext: RequestContext {
@@ -36,6 +37,11 @@ enum ListenerRole: Sendable {
         if case .gateway = self { return true }
         return false
     }
+
+    var isRunner: Bool {
+        if case .runner = self { return true }
+        return false
+    }
 }
 
 /// Answers HTTP on one listener. Routes come from the manifest; each request becomes an API Gateway v2.0
@@ -60,6 +66,8 @@ struct RunnerResponder: HTTPResponder {
             return EventMapping.json(["status": "ok"])
         case "/openapi.json" where role.isGateway && request.method == .get:
             return await OpenAPIEndpoint.answer(core)
+        case "/metrics" where request.method == .get && !role.isRunner:
+            return await metrics()
         case "/ready":
             return core.draining
                 ? EventMapping.problem(503, "The runner is shutting down.")
@@ -75,6 +83,7 @@ struct RunnerResponder: HTTPResponder {
             owner = service
         case .gateway, .runner:
             if path.hasPrefix(LocalObjects.pathPrefix + "/") { return await LocalObjectEndpoint(core: core).answer(request, context: context) }
+            if path == "/_local" { return Response(status: .movedPermanently, headers: [.location: "/_local/"]) }
             if path.hasPrefix("/_local/") { return await LocalEndpoints(core: core).answer(request, path: path, requestID: requestID) }
             if path.hasPrefix("/@connections/") { return await core.hub.manage(request, path: path) }
             guard role.isGateway else { return EventMapping.problem(404, "No runner endpoint \(path).") }
@@ -101,6 +110,16 @@ struct RunnerResponder: HTTPResponder {
         }
     }
 
+    /// `GET /metrics`: the runner's metrics, of every service hosted here (the gateway) or of the port's own.
+    private func metrics() async -> Response {
+        guard let metrics = core.log.metrics else { return EventMapping.problem(404, "This runner keeps no metrics.") }
+        let pools = core.pools.values.map { $0.snapshot() }
+        let text = metrics.exposition(pools: pools, queues: await core.events.statistics(), outboxes: await core.events.outboxWaiting(), service: role.service)
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+
     private func invoke(
         _ function: String, request: Request, context: Context, path: String, parameters: [String: String], requestID: String
     ) async -> Response {
@@ -113,29 +132,39 @@ struct RunnerResponder: HTTPResponder {
         } catch {
             return EventMapping.problem(413, "The body is larger than \(core.maxBodyBytes) bytes.")
         }
-        let traceparent = TraceContext.child(of: request.headers[.traceparent])
         let routeKey = core.routes.routeKeys[function] ?? "$default"
-        let event = EventMapping.event(
-            request: request, path: path, routeKey: routeKey, parameters: parameters, body: body, requestID: requestID,
-            traceparent: traceparent, sourceIP: context.channel.remoteAddress?.ipAddress ?? "127.0.0.1",
-            host: request.head.authority ?? "127.0.0.1"
-        )
-        let (result, milliseconds) = await core.invoke(function, payload: EventMapping.encode(event), requestID: requestID, traceparent: traceparent)
-        let response: Response
-        switch result {
-        case .response(let output, _):
-            response = EventMapping.response(from: output) ?? EventMapping.problem(502, "The function answered with something that is not a valid response.")
-        case .functionError(let output, _):
-            response = EventMapping.problem(502, "The function failed: \(RuntimeAPIHandler.errorMessage(output))")
-        case .failed(let failure):
-            var headers = HTTPFields()
-            if failure.status == 503 { headers[.retryAfter] = "1" }
-            response = EventMapping.problem(failure.status, failure.detail, headers: headers)
+        let incoming = request.headers[.traceparent]
+        let operation = "\(request.method.rawValue) \(routeKey.split(separator: " ").last.map(String.init) ?? path)"
+        return await RunnerTraces.invocation(
+            core.tracer, operation, kind: .server, parent: incoming,
+            attributes: ["http.request.method": request.method.rawValue, "url.path": path, "blytz.function": function]
+        ) { traceparent, span in
+            let event = EventMapping.event(
+                request: request, path: path, routeKey: routeKey, parameters: parameters, body: body, requestID: requestID,
+                traceparent: traceparent, sourceIP: context.channel.remoteAddress?.ipAddress ?? "127.0.0.1",
+                host: request.head.authority ?? "127.0.0.1"
+            )
+            let payload = EventMapping.encode(event)
+            let (result, milliseconds) = await core.invoke(function, payload: payload, requestID: requestID, traceparent: traceparent)
+            let response: Response
+            switch result {
+            case .response(let output, _):
+                response = EventMapping.response(from: output) ?? EventMapping.problem(502, "The function answered with something that is not a valid response.")
+            case .functionError(let output, _):
+                response = EventMapping.problem(502, "The function failed: \(RuntimeAPIHandler.errorMessage(output))")
+            case .failed(let failure):
+                var headers = HTTPFields()
+                if failure.status == 503 { headers[.retryAfter] = "1" }
+                response = EventMapping.problem(failure.status, failure.detail, headers: headers)
+            }
+            span?.attributes["http.response.status_code"] = "\(response.status.code)"
+            if response.status.code >= 500 { span?.setStatus(.init(code: .error)) }
+            core.log.record(
+                function: function, requestID: requestID, status: response.status.code, durationMs: milliseconds,
+                coldStart: result.coldStart, trigger: "http", traceparent: traceparent,
+                operation: operation, parent: incoming, event: payload, answer: result.output
+            )
+            return response
         }
-        core.log.record(
-            function: function, requestID: requestID, status: response.status.code, durationMs: milliseconds,
-            coldStart: result.coldStart, trigger: "http"
-        )
-        return response
     }
 }

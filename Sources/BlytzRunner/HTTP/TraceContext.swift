@@ -11,6 +11,12 @@ enum TraceContext {
         return W3CTraceContext.TraceContext(traceID: .random(), spanID: .random(), flags: .sampled, state: TraceState()).traceParentHeaderValue
     }
 
+    /// The span id of a valid `traceparent`.
+    static func spanID(_ traceparent: String) -> String? {
+        let parts = traceparent.split(separator: "-")
+        return parts.count == 4 && parts[2].count == 16 ? String(parts[2]) : nil
+    }
+
     /// The same trace in the X-Ray form Lambda's `Lambda-Runtime-Trace-Id` carries.
     static func xrayHeader(_ traceparent: String) -> String {
         let parts = traceparent.split(separator: "-")

@@ -19,16 +19,18 @@ final class FunctionPool: Sendable {
     let logger: Logger
     /// Signalled when an invocation says it published events: they have committed by then.
     let afterPublishing: Wakeup?
+    let metrics: RunnerMetrics?
     private let state: Mutex<State>
     private let spawnRequests: AsyncStream<Int>.Continuation
     private let spawnStream: AsyncStream<Int>
 
-    init(function: FunctionSpec, launcher: WorkerLauncher, logger: Logger, afterPublishing: Wakeup? = nil) {
+    init(function: FunctionSpec, launcher: WorkerLauncher, logger: Logger, afterPublishing: Wakeup? = nil, metrics: RunnerMetrics? = nil) {
         self.function = function
+        self.metrics = metrics
         self.launcher = launcher
         self.afterPublishing = afterPublishing
         var logger = logger
-        logger[metadataKey: "fn.name"] = "\(function.name)"
+        logger[metadataKey: "function"] = "\(function.name)"
         self.logger = logger
         self.state = Mutex(State(scaling: function.scaling))
         (spawnStream, spawnRequests) = AsyncStream.makeStream(of: Int.self)
@@ -60,7 +62,9 @@ final class FunctionPool: Sendable {
 
     /// A worker asks for its next invocation (`GET /runtime/invocation/next`).
     func next(worker: Int, promise: EventLoopPromise<NextInvocation>) {
-        perform(state.withLock { $0.next(worker: worker, promise: promise, now: .now()) })
+        let (effects, started) = state.withLock { ($0.next(worker: worker, promise: promise, now: .now()), $0.metrics.takeColdStarts()) }
+        for micros in started { metrics?.started(function: function.name, afterMicroseconds: micros) }
+        perform(effects)
     }
 
     /// A worker answers (`/response` or `/error`); false when the id is not this worker's invocation.
@@ -73,7 +77,7 @@ final class FunctionPool: Sendable {
 
     /// A worker reports it could not initialise (`/runtime/init/error`).
     func initFailed(worker: Int, reason: String) {
-        logger.error("worker failed to initialise", metadata: ["fn.worker": "\(worker)", "error": "\(reason)"])
+        logger.error("worker failed to initialise", metadata: ["worker": "\(worker)", "error": "\(reason)"])
         perform(state.withLock { $0.initFailed(worker: worker, reason: reason) })
     }
 
@@ -154,7 +158,7 @@ final class FunctionPool: Sendable {
             case .signal(let pid, let signal):
                 launcher.spawner.kill(pid, signal)
             case .log(let message, let worker):
-                logger.info("\(message)", metadata: ["fn.worker": "\(worker)"])
+                logger.info("\(message)", metadata: ["worker": "\(worker)"])
             }
         }
     }

@@ -23,9 +23,19 @@ struct PoolMetrics: Sendable {
         }
     }
 
+    /// Cold starts not yet handed to the runner's metrics (`takeColdStarts`).
+    private var unreported: [Int] = []
+
     mutating func record(coldStartMicros value: Int) {
         coldStartMicros.append(value)
         if coldStartMicros.count > 64 { coldStartMicros.removeFirst() }
+        if unreported.count < 1024 { unreported.append(value) }
+    }
+
+    /// The cold starts since the last call, in microseconds.
+    mutating func takeColdStarts() -> [Int] {
+        defer { unreported.removeAll() }
+        return unreported
     }
 
     /// The latency percentile `p` (0...100) in milliseconds over the window.

@@ -12,6 +12,8 @@ struct WorkerLauncher: Sendable {
     let ports: PortRegistry
     /// Variables every worker inherits from the runner (PATH, HOME, LOG_LEVEL, …).
     let inherited: [String: String]
+    /// Whether workers send their spans to the runner (`SpanIngest`) rather than to `OTEL_*`'s collector.
+    var collectsSpans = false
 
     struct Launched: Sendable {
         var process: ProcessSpawner.Spawned
@@ -34,15 +36,17 @@ struct WorkerLauncher: Sendable {
         environment["BLYTZ_SERVICE"] = service.name
         environment["BLYTZ_DATABASE"] = service.database
         environment["BLYTZ_DATA_DIR"] = dataDirectory
+        // Its spans are the service's (the runner's own name, if one was given, is not).
+        environment["OTEL_SERVICE_NAME"] = service.name
         return environment
     }
 
     /// The runner's variables workers inherit: the basics, log level, every `BLYTZ_*` setting (service
-    /// URLs configured there win over the runner's own ports) and every `<SERVICE>_*` setting; and the
+    /// URLs configured there win over the runner's own ports), every `OTEL_*` one (trace export) and every `<SERVICE>_*` setting; and the
     /// key service secrets derive from (`BLYTZ_SERVICE_KEY`, kept in the data directory when not set).
     static func inherited(from environment: [String: String], services: [String], dataDirectory: String) -> [String: String] {
         let names: Set = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOG_LEVEL"]
-        let prefixes = ["BLYTZ_"] + services.map { $0.uppercased() + "_" }
+        let prefixes = ["BLYTZ_", "OTEL_"] + services.map { $0.uppercased() + "_" }
         var inherited = environment.filter { variable in
             names.contains(variable.key) || variable.key.hasSuffix("_DATABASE_URL") || prefixes.contains { variable.key.hasPrefix($0) }
         }
@@ -70,6 +74,7 @@ struct WorkerLauncher: Sendable {
         }
         let server = try await RuntimeAPIServer.start(group: group, pool: pool, worker: worker)
         var environment = Self.environment(of: service, inherited: inherited, dataDirectory: dataDirectory)
+        if collectsSpans { environment = SpanIngest.workerEnvironment(gateway: urls.gateway, inherited: environment) }
         environment["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:\(server.port)"
         environment["_HANDLER"] = function.name
         environment["AWS_LAMBDA_FUNCTION_NAME"] = function.name

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Tracing
 
 /// Fires schedule-triggered functions on their cron expressions, each firing an EventBridge-shaped event.
 /// A firing that runs long does not delay the next one. Each slot is claimed in the schedule state before
@@ -44,7 +45,7 @@ struct Scheduler: Service {
                     latest = next
                     count += 1
                 }
-                logger.warning("schedule slots missed while stopped; firing the latest once", metadata: ["fn.name": "\(function.name)", "missed": "\(count)"])
+                logger.warning("schedule slots missed while stopped; firing the latest once", metadata: ["function": "\(function.name)", "missed": "\(count)"])
                 after = latest - 1
             }
             while !Task.isCancelled, let due = cron.next(after: after) {
@@ -58,14 +59,22 @@ struct Scheduler: Service {
                     let requestID = TraceContext.requestID()
                     let event = ScheduledEvent(id: requestID, time: Date(timeIntervalSince1970: Double(due)).formatted(.iso8601), rule: function.name)
                     guard let payload = try? JSONEncoder().encode(event) else { return }
-                    let (result, milliseconds) = await core.invoke(function.name, payload: ByteBuffer(bytes: payload), requestID: requestID, traceparent: TraceContext.child(of: nil))
+                    let (result, milliseconds, traceparent) = await RunnerTraces.invocation(
+                        core.tracer, "schedule \(function.name)", kind: .internal, parent: nil, attributes: ["blytz.function": function.name]
+                    ) { traceparent, _ in
+                        let (result, milliseconds) = await core.invoke(function.name, payload: ByteBuffer(bytes: payload), requestID: requestID, traceparent: traceparent)
+                        return (result, milliseconds, traceparent)
+                    }
                     let status: Int =
                         switch result {
                         case .response: 200
                         case .functionError: 502
                         case .failed(let failure): failure.status
                         }
-                    core.log.record(function: function.name, requestID: requestID, status: status, durationMs: milliseconds, coldStart: result.coldStart, trigger: "schedule")
+                    core.log.record(
+                        function: function.name, requestID: requestID, status: status, durationMs: milliseconds, coldStart: result.coldStart, trigger: "schedule",
+                        traceparent: traceparent, event: ByteBuffer(bytes: payload), answer: result.output
+                    )
                 }
             }
         }

@@ -267,7 +267,8 @@ final class WebSocketHub: Sendable {
         }
         let requestID = event.requestContext.requestId
         let start = ContinuousClock.now
-        let result = await pool.invoke(id: requestID, payload: ByteBuffer(bytes: payload), traceparent: TraceContext.child(of: nil), on: pool.launcher.group.any())
+        let traceparent = TraceContext.child(of: nil)
+        let result = await pool.invoke(id: requestID, payload: ByteBuffer(bytes: payload), traceparent: traceparent, on: pool.launcher.group.any())
         let outcome: Outcome
         var status = 200
         switch result {
@@ -291,7 +292,8 @@ final class WebSocketHub: Sendable {
         log.record(
             function: function, requestID: requestID, status: status,
             durationMs: elapsed.fractionalMilliseconds,
-            coldStart: result.coldStart, trigger: "websocket"
+            coldStart: result.coldStart, trigger: "websocket", traceparent: traceparent,
+            operation: "websocket \(event.requestContext.eventType.lowercased())", event: ByteBuffer(bytes: payload), answer: result.output
         )
         return outcome
     }

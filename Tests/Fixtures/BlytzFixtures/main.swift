@@ -5,6 +5,7 @@ import Glibc
 #endif
 import Blytz
 import HTTPTypes
+import Logging
 import BlytzData
 import SQLKit
 
@@ -26,7 +27,8 @@ struct Inspect: HTTPFunction {
     }
 
     func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
-        .ok(Output(
+        context.logger.info("inspecting", metadata: ["path": "\(request.path)"])
+        return .ok(Output(
             method: request.method.rawValue, path: request.path, pathParameters: request.pathParameters, query: request.query,
             headers: request.headers.gatewayHeaders, bodyBase64: request.body.base64EncodedString(), requestId: context.requestId,
             traceparent: context.traceparent, pid: getpid(), remainingMs: context.remainingTime.components.seconds * 1000
@@ -123,17 +125,19 @@ struct CreateThing: HTTPFunction {
     }
 }
 
-/// A queue consumer of `ThingHappened`: events with `fail: true` fail (poison); the others are recorded
-/// once in the inbox.
+/// A queue consumer of `ThingHappened`: events with `fail: true` fail (poison), those with `failUntil`
+/// fail until that file exists; the others are recorded once in the inbox.
 struct Consume: QueueFunction {
     struct Thing: Codable, Sendable {
         var n: Int
         var fail: Bool?
+        var failUntil: String?
     }
 
     func handle(_ message: EventEnvelope<Thing>, metadata: QueueMessageMetadata, context: FunctionContext) async throws {
         struct Refused: Error {}
         if message.data.fail == true { throw Refused() }
+        if let path = message.data.failUntil, !FileManager.default.fileExists(atPath: path) { throw Refused() }
         try await context.database.once(event: message.id, consumer: context.functionName) { _ in }
     }
 }
@@ -237,6 +241,24 @@ struct Fragile: QueueFunction {
     func handle(_ message: EventEnvelope<Payload>, metadata: QueueMessageMetadata, context: FunctionContext) async throws {
         try await context.database.once(event: message.id, consumer: context.functionName) { _ in }
         if message.data.die == true && metadata.receiveCount == 1 { kill(getpid(), SIGKILL) }
+    }
+}
+
+/// A slow queue consumer of `HitRecorded`: 10 ms per event, then the event recorded once under the
+/// function's name (the consumer benchmark's, at different `scaling.max`).
+struct SlowConsumer: QueueFunction {
+    func handle(_ message: EventEnvelope<[String: String]>, metadata: QueueMessageMetadata, context: FunctionContext) async throws {
+        try await Task.sleep(for: .milliseconds(10))
+        try await context.database.once(event: message.id, consumer: context.functionName) { _ in }
+    }
+}
+
+/// A slow queue consumer of `Lagged`: each event takes `ms` milliseconds, so the ones behind it wait.
+struct Lag: QueueFunction {
+    struct Payload: Codable, Sendable { var ms: Int }
+
+    func handle(_ message: EventEnvelope<Payload>, metadata: QueueMessageMetadata, context: FunctionContext) async throws {
+        try await Task.sleep(for: .milliseconds(message.data.ms))
     }
 }
 
@@ -375,6 +397,9 @@ ServiceMain.main(functions: [
     "fx-on-hit": OnHit(),
     "fx-seen": Seen(),
     "fx-fragile": Fragile(),
+    "fx-lag": Lag(),
+    "fx-slow-1": SlowConsumer(),
+    "fx-slow-4": SlowConsumer(),
     "fx-burst": Burst(),
     "fx-on-hit-batch": OnHitBatch(),
     "fx-latency": Latency(),
