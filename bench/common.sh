@@ -95,3 +95,17 @@ signup() { # email role
     -d "{\"email\":\"$1\",\"password\":\"benchmark password\",\"role\":\"$2\"}" \
     | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["accessToken"], d["user"]["id"])'
 }
+
+# The pinned Python tools' venv (local/.venv, made when missing); sets `python`.
+require_python_tools() {
+  python=local/.venv/bin/python
+  [ -x "$python" ] || { python3 -m venv local/.venv && local/.venv/bin/pip install -q -r local/tools/requirements.txt; }
+}
+
+# An OTLP/HTTP receiver on port 4318 that counts exports without decoding them
+# (Tests/Fixtures/otlp_receiver.py); sets `receiver_pid`.
+start_otlp_receiver() {
+  require_python_tools
+  PYTHONPATH=Tests/Fixtures "$python" -m otlp_receiver --port 4318 --discard > /dev/null 2>&1 &
+  receiver_pid=$!
+}

@@ -14,13 +14,10 @@ rounds=${3:-2}
 require_wrk
 build_release blytz users
 require_free_ports 3000 3001 4318
-python=local/.venv/bin/python
-[ -x "$python" ] || { python3 -m venv local/.venv && local/.venv/bin/pip install -q -r local/tools/requirements.txt; }
 data=$(mktemp -d)
 cleanup() { kill "${runner_pid:-0}" "${receiver_pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
-PYTHONPATH=Tests/Fixtures "$python" -m otlp_receiver --port 4318 --discard &
-receiver_pid=$!
+start_otlp_receiver
 
 start() { # environment assignments…
   env "$@" "$bin/blytz" local --manifest bench/bench.yaml --data-dir "$data" --bin-dir "$bin" --port 3000 --no-dashboard > "$data/runner.out" 2> "$data/runner.err" &
