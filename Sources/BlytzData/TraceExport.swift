@@ -15,7 +15,7 @@ public struct TraceExport: Sendable {
 
     /// The export `environment` asks for, under `serviceName` unless `OTEL_SERVICE_NAME` says otherwise.
     public static func configured(serviceName: String, environment: [String: String], logger: Logger) throws -> TraceExport? {
-        guard environment["OTEL_SDK_DISABLED"]?.lowercased() != "true", environment["OTEL_TRACES_EXPORTER"]?.lowercased() != "none",
+        guard !isDisabled(environment),
               environment["OTEL_EXPORTER_OTLP_ENDPOINT"] != nil || environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] != nil
         else { return nil }
         var configuration = OTel.Configuration.default
@@ -26,6 +26,11 @@ public struct TraceExport: Sendable {
         configuration.diagnosticLogLevel = .warning
         let backend = try OTel.makeTracingBackend(configuration: configuration)
         return TraceExport(tracer: backend.factory, service: backend.service)
+    }
+
+    /// Whether `environment` turns span export off (`OTEL_SDK_DISABLED=true`, `OTEL_TRACES_EXPORTER=none`).
+    public static func isDisabled(_ environment: [String: String]) -> Bool {
+        environment["OTEL_SDK_DISABLED"]?.lowercased() == "true" || environment["OTEL_TRACES_EXPORTER"]?.lowercased() == "none"
     }
 
     /// Runs the export in the background until `stop` is called: it then sends what is waiting.

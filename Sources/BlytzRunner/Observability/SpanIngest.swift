@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BlytzData
 import Foundation
 import Logging
 import NIOCore
@@ -23,7 +24,7 @@ struct SpanIngest: Sendable {
 
     /// The collector `environment` exports to, unless export is off.
     static func upstream(_ environment: [String: String]) -> Upstream? {
-        guard environment["OTEL_SDK_DISABLED"]?.lowercased() != "true", environment["OTEL_TRACES_EXPORTER"]?.lowercased() != "none" else { return nil }
+        guard !TraceExport.isDisabled(environment) else { return nil }
         let url: String
         if let traces = environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"], !traces.isEmpty {
             url = traces
