@@ -242,7 +242,7 @@ let package = Package(
         .target(
             name: "BlytzTesting",
             dependencies: [
-                "Blytz", "BlytzData", "BlytzEvents", "BlytzManifest", "BlytzRunner", "BlytzServices",
+                "Blytz", "BlytzData", "BlytzEvents", "BlytzManifest", "BlytzRunner", "BlytzServices", "CBlytzSpawn",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -35,10 +35,7 @@ public final class Browser: Sendable {
         process.standardOutput = sink
         process.standardError = sink
         try process.run()
-        defer {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        defer { process.kill() }
         let driverURL = "http://127.0.0.1:\(port)"
         guard try await eventually(within: .seconds(20), { (try? await PythonServer.accepts(port)) == true }) else {
             throw TestSetupError(description: "chromedriver did not start on port \(port)")

@@ -28,16 +28,16 @@ public enum PythonServer {
         process.standardError = log
         try process.run()
         defer {
-            if process.isRunning {
+            if process.exitStatus == nil {
                 process.terminate()
                 let deadline = Date().addingTimeInterval(3)
-                while process.isRunning && Date() < deadline { usleep(20_000) }
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                while process.exitStatus == nil && Date() < deadline { usleep(20_000) }
+                if process.exitStatus == nil { process.kill() }
             }
             try? FileManager.default.removeItem(atPath: directory)
         }
         let ready = try await eventually(within: .seconds(30)) {
-            guard process.isRunning else { return false }
+            guard process.exitStatus == nil else { return false }
             return (try? await accepts(port)) == true
         }
         guard ready else { throw TestSetupError(description: "\(module) did not start on port \(port)") }

@@ -106,9 +106,9 @@ public final class ServedBackend: Sendable {
 
     /// Stops the proxy and every replica (SIGTERM).
     public func stop() async {
-        if haproxy.isRunning {
+        if haproxy.exitStatus == nil {
             haproxy.terminate()
-            haproxy.waitUntilExit()
+            haproxy.waitForExit()
         }
         for runner in replicas.withLock({ $0.values.flatMap { $0.compactMap(\.last) } }) {
             await runner.stop()

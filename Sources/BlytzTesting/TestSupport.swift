@@ -75,10 +75,10 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     process.standardOutput = file
     process.standardError = file
     try process.run()
-    process.waitUntilExit()
+    let status = process.waitForExit()
     try? file.close()
     let output = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    return (status, String(decoding: output, as: UTF8.self))
 }
 
 /// The pids of the worker processes serving `function` for the runner using `dataDirectory`.

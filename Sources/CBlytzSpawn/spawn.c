@@ -68,6 +68,24 @@ int blytz_wait(pid_t pid) {
     }
 }
 
+int blytz_exited(pid_t pid, int *status) {
+    siginfo_t info;
+    info.si_pid = 0;
+    for (;;) {
+        if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0) {
+            break;
+        }
+        if (errno != EINTR) {
+            return -errno;
+        }
+    }
+    if (info.si_pid != pid) {
+        return 0;
+    }
+    *status = info.si_code == CLD_EXITED ? (info.si_status & 0xff) << 8 : (info.si_status & 0x7f);
+    return 1;
+}
+
 int blytz_exit_code(int status) {
     if (WIFEXITED(status)) {
         return WEXITSTATUS(status);

@@ -249,7 +249,7 @@ import Testing
             // Its progress line says a batch of users has committed.
             #expect(await eventually(within: .seconds(60)) { ((try? String(contentsOfFile: progress, encoding: .utf8)) ?? "").contains("users users: ") })
             Self.killTree(process.processIdentifier)
-            process.waitUntilExit()
+            process.waitForExit()
             let before = try await imported()
             #expect(before >= 1000 && before < 6000, "\(before) users imported when the import was killed")
 

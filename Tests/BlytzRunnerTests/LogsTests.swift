@@ -54,10 +54,7 @@ import Testing
             follower.standardOutput = sink
             follower.standardError = sink
             try follower.run()
-            defer {
-                kill(follower.processIdentifier, SIGKILL)
-                follower.waitUntilExit()
-            }
+            defer { follower.kill() }
             #expect(try await runner.get("/api/fx/inspect/99/followed").status == 200)
             #expect(await eventually(within: .seconds(5)) {
                 ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").contains("/fx/inspect/99/followed")

@@ -295,11 +295,8 @@ extension CommunicationTests {
         sink.standardOutput = FileHandle.nullDevice
         sink.standardError = FileHandle.nullDevice
         try sink.run()
-        defer {
-            // SIGKILL: the test process's children may inherit an ignored SIGTERM.
-            kill(sink.processIdentifier, SIGKILL)
-            sink.waitUntilExit()
-        }
+        // SIGKILL: the test process's children may inherit an ignored SIGTERM.
+        defer { sink.kill() }
         func read(_ name: String) -> String { (try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8)) ?? "" }
         #expect(await eventually(within: .seconds(10)) { Int(read("port")) != nil })
         let port = try #require(Int(read("port")))

@@ -15,6 +15,10 @@ int blytz_kill_group(pid_t pid, int sig);
 /// Waits for `pid` to exit and returns its raw wait status, or -errno.
 int blytz_wait(pid_t pid);
 
+/// Whether child `pid` has exited, without reaping it (its status stays for whoever waits on it):
+/// 1 with `*status` its raw wait status, 0 while it runs, or -errno (-ECHILD once it was reaped).
+int blytz_exited(pid_t pid, int *status);
+
 /// The exit code of a wait status: the code itself, or 128 + the signal number.
 int blytz_exit_code(int status);
 
