@@ -55,6 +55,13 @@ import Testing
                 #expect(try await eventually { try await api.call(.POST, "/proposals", token: va, json: proposal).status == 201 })
                 let proposalId = try #require(try await api.call(.GET, "/proposals?jobPostingId=\(jobId)", token: company).json(Page<Item>.self).items.first?.id)
 
+                // A caller that decided not to keep its trace (flags 00): nothing of it is exported, in the runner
+                // or the worker (parent-based sampling, OpenTelemetry's default). Made first, so its spans, were
+                // there any, would have arrived before the spans awaited below.
+                let unsampled = "4bf92f3577b34da6a3ce929d0e0e4736"
+                let listed = try await api.call(.GET, "/proposals?jobPostingId=\(jobId)", token: company, headers: ["traceparent": "00-\(unsampled)-00f067aa0ba902b7-00"])
+                #expect(listed.status == 200)
+
                 // The client's own trace and span: the gateway continues them.
                 let traceId = "0af7651916cd43dd8448eb211c80319c"
                 let clientSpan = "b7ad6b7169203331"
@@ -77,6 +84,8 @@ import Testing
                         return function.map { function in spans.contains { $0.spanId == function.parentSpanId } } ?? false
                     }
                 })
+
+                #expect(!spans.contains { $0.traceId == unsampled }, "\(spans.filter { $0.traceId == unsampled }.map(\.name))")
 
                 // gateway (server, runner) → marketplace's function (server) → its transactions and its call to contracts (client)
                 let gateway = try #require(trace().first { $0.parentSpanId == clientSpan }, "\(trace().map(\.name))")

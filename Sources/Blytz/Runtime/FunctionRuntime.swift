@@ -99,7 +99,8 @@ public enum FunctionRuntime {
             }
             let shared = Shared(
                 functionName: name, logger: logger, configuration: configuration, dependencies: built,
-                connections: built.connections ?? RuntimeConnectionManager(endpoint: environment["BLYTZ_WEBSOCKET_ENDPOINT"], group: group)
+                connections: built.connections ?? RuntimeConnectionManager(endpoint: environment["BLYTZ_WEBSOCKET_ENDPOINT"], group: group),
+                followsCallersSampling: Traces.followsCallersSampling(environment)
             )
             do {
                 try await loop(connection, handler: handler, shared: shared)
@@ -119,6 +120,8 @@ public enum FunctionRuntime {
         var configuration: Configuration
         var dependencies: Dependencies
         var connections: any ConnectionManager
+        /// Whether an invocation whose `traceparent` says "not sampled" runs untraced (a parent-based sampler).
+        var followsCallersSampling: Bool
     }
 
     static func loop(_ connection: HTTPClientConnection, handler: any FunctionHandler, shared: Shared) async throws {
@@ -134,16 +137,17 @@ public enum FunctionRuntime {
                 configuration: shared.configuration, dependencies: shared.dependencies, connections: shared.connections
             )
             let event = Data(buffer: next.body)
-            guard let tracer = shared.dependencies.tracer else {
+            // Untraced when tracing is off, or when the caller decided not to keep this trace: nothing under it
+            // would be kept either, and its calls and events still carry the caller's `traceparent`.
+            guard let tracer = shared.dependencies.tracer, !shared.followsCallersSampling || Traces.isSampled(context.traceparent) else {
                 try await invoke(handler, event, context: context, span: nil, connection: connection, shared: shared)
                 continue
             }
             // Traced: the invocation is a span under the runner's (the traceparent it was handed), and what
-            // the handler does is under it.
+            // the handler does is under it. What it calls and publishes names its own span (the task's
+            // context carries it), so the invocation's own `traceparent` is not worked out here.
             let parent = Traces.context(traceparent: context.traceparent, tracer: tracer) ?? .topLevel
             try await Traces.span(tracer, shared.functionName, kind: .server, parent: parent, attributes: ["faas.invocation_id": requestId]) { span in
-                var context = context
-                if let span, let traceparent = Traces.traceparent(of: span, tracer: tracer) { context.traceparent = traceparent }
                 try await invoke(handler, event, context: context, span: span, connection: connection, shared: shared)
             }
         }

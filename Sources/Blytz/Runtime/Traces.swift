@@ -84,6 +84,19 @@ public enum Traces {
         return context
     }
 
+    /// Whether `traceparent` says its trace is kept (its flags' lowest bit); true when there is none or it
+    /// cannot be read, as a new trace would be decided afresh.
+    public static func isSampled(_ traceparent: String?) -> Bool {
+        guard let traceparent, traceparent.utf8.count == 55, let flags = UInt8(traceparent.suffix(2), radix: 16) else { return true }
+        return flags & 1 == 1
+    }
+
+    /// Whether `environment`'s sampler follows the caller's decision: OpenTelemetry's default
+    /// (`parentbased_always_on`) and every `parentbased_*` sampler do.
+    public static func followsCallersSampling(_ environment: [String: String]) -> Bool {
+        environment["OTEL_TRACES_SAMPLER"].map { $0.isEmpty || $0.lowercased().hasPrefix("parentbased_") } ?? true
+    }
+
     /// What an event envelope's JSON says of where it came from: its type and the span that published it.
     public static func publisher(of envelope: String) -> (type: String, traceparent: String?)? {
         struct Published: Decodable { var type: String; var traceparent: String? }
