@@ -41,6 +41,17 @@ wrk_summary() {
 # The arguments of the search benchmarks: `count duration concurrency [--postgres | --only-postgres]`; sets
 # `count`, `duration`, `concurrency` and `engines`, builds the backend, checks the ports, and makes `work`
 # (removed, with the runner and PostgreSQL stopped, on exit).
+# The filter sets the search benchmarks measure: a common skill, a word with a type, a category with a budget
+# range under the budget sort, two skills of different rarity, three equalities, two words and a category.
+searches=(
+  "skills=skill-1&sort=recent"
+  "q=inbox&jobType=hourly"
+  "category=finance&minBudget=50000&sort=budget"
+  "skills=skill-3,skill-40&remote=true"
+  "experienceLevel=expert&jobType=fixed&maxBudget=100000"
+  "q=support%20calendar&category=customer-support"
+)
+
 search_benchmark() {
   count=${1:-100000}
   duration=${2:-5}

@@ -11,14 +11,6 @@ cd "$(dirname "$0")/.."
 source bench/common.sh
 search_benchmark "$@"
 
-searches=(
-  "skills=skill-1&sort=recent"
-  "q=inbox&jobType=hourly"
-  "category=finance&minBudget=50000&sort=budget"
-  "skills=skill-3,skill-40&remote=true"
-  "experienceLevel=expert&jobType=fixed&maxBudget=100000"
-  "q=support%20calendar&category=customer-support"
-)
 
 measure() { # token url → "rps p50 p99 non2xx" (ms)
   wrk -t1 -c"$concurrency" -d"${duration}s" --latency -H "Authorization: Bearer $1" "$2" | wrk_summary
