@@ -35,7 +35,8 @@ import Testing
             kill(warm.pid, SIGKILL)
             let reply = try await victim
             #expect(reply.status == 502)
-            #expect(ContinuousClock.now - killedAt < .seconds(1))
+            // At once, not after the 5 s the handler would have taken (with room for a loaded machine).
+            #expect(ContinuousClock.now - killedAt < .seconds(3))
             #expect(try await runner.get("/api/fx/inspect/1/x").status == 200)
             #expect(try await runner.get("/api/fx/slow?ms=1").status == 200)
         }
