@@ -29,6 +29,18 @@ extension Process {
         }
     }
 
+    /// Sends SIGTERM, waits up to `seconds` for the process to exit, then SIGKILLs it; answers its exit status.
+    @discardableResult
+    public func terminate(within seconds: TimeInterval) -> Int32 {
+        if exitStatus == nil { terminate() }
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let status = exitStatus { return status }
+            usleep(2_000)
+        }
+        return kill()
+    }
+
     /// Sends SIGKILL and waits until the process has exited; answers its exit status.
     @discardableResult
     public func kill() -> Int32 {

@@ -28,12 +28,7 @@ public enum PythonServer {
         process.standardError = log
         try process.run()
         defer {
-            if process.exitStatus == nil {
-                process.terminate()
-                let deadline = Date().addingTimeInterval(3)
-                while process.exitStatus == nil && Date() < deadline { usleep(20_000) }
-                if process.exitStatus == nil { process.kill() }
-            }
+            process.terminate(within: 3)
             try? FileManager.default.removeItem(atPath: directory)
         }
         let ready = try await eventually(within: .seconds(30)) {

@@ -106,10 +106,7 @@ public final class ServedBackend: Sendable {
 
     /// Stops the proxy and every replica (SIGTERM).
     public func stop() async {
-        if haproxy.exitStatus == nil {
-            haproxy.terminate()
-            haproxy.waitForExit()
-        }
+        haproxy.terminate(within: 10)
         for runner in replicas.withLock({ $0.values.flatMap { $0.compactMap(\.last) } }) {
             await runner.stop()
         }

@@ -36,4 +36,23 @@ import Testing
         #expect(process.kill() == SIGKILL)
         #expect(process.exitStatus == SIGKILL)
     }
+
+    @Test func terminatingEndsWithSIGTERMOrAfterItsBoundWithSIGKILL() throws {
+        // The test process may hand its children a blocked or ignored SIGTERM: each sets its own.
+        func python(_ disposition: String) throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", "import signal, time; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM]); signal.signal(signal.SIGTERM, signal.\(disposition)); print(flush=True); time.sleep(30)"]
+            let ready = Pipe()
+            process.standardOutput = ready
+            try process.run()
+            _ = ready.fileHandleForReading.availableData
+            return process
+        }
+        #expect(try python("SIG_DFL").terminate(within: 5) == SIGTERM)
+        let stubborn = try python("SIG_IGN")
+        let started = ContinuousClock.now
+        #expect(stubborn.terminate(within: 0.5) == SIGKILL)
+        #expect(ContinuousClock.now - started >= .milliseconds(500))
+    }
 }

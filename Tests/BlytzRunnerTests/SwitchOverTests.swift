@@ -130,7 +130,7 @@ import Testing
                 haproxy.standardOutput = FileHandle.nullDevice
                 haproxy.standardError = FileHandle.nullDevice
                 try haproxy.run()
-                defer { haproxy.terminate(); haproxy.waitForExit() }
+                defer { haproxy.terminate(within: 10) }
                 let proxy = "http://127.0.0.1:\(proxyPort)"
                 #expect(await eventually(within: .seconds(10)) { (try? await runner.get("/api/auth/jwks", base: proxy).status) == 200 })
                 let proposal = try await runner.request(.POST, "/api/proposals/p1/withdraw", base: proxy, body: Data("{}".utf8))
