@@ -65,7 +65,7 @@ public enum IdempotencyStore {
                         scope: scope, key: key, fingerprint: fingerprint, status: response.status.code, headers: jsonText(response.headers.gatewayHeaders),
                         body: encoded.map { String(decoding: $0.data, as: UTF8.self) }, createdAt: now.iso, expiresAt: now.adding(ttl).iso
                     )
-                    try await sql.insert(into: table).model(row, keyEncodingStrategy: .convertToSnakeCase).run()
+                    try await sql.insert(into: table).model(row, keyEncodingStrategy: .snakeCase).run()
                     return response
                 }
             } catch where ServiceDatabase.isUniqueViolation(error) && attempt < 3 {
@@ -85,7 +85,7 @@ public enum IdempotencyStore {
 
     static func find(scope: String, key: String, on sql: any SQLDatabase) async throws -> Row? {
         try await sql.select().column("*").from(table).where("scope", .equal, SQLBind(scope)).where("key", .equal, SQLBind(key))
-            .first(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .first(decoding: Row.self, keyDecodingStrategy: .snakeCase)
     }
 
     static func replay<Output: ResponseBody & Decodable>(_ kept: Row, fingerprint: String, as: Output.Type) throws -> FunctionResponse<Output> {

@@ -194,9 +194,13 @@ public struct LegacyImport: Sendable {
     /// Inserts `records`, or updates the rows they already are (by `key`), leaving rows that refer to them in place.
     public static func upsert<Record: Encodable & Sendable>(_ records: [Record], in table: String, key: String = "id", on sql: any SQLDatabase) async throws {
         guard let first = records.first else { return }
-        let columns = try SQLQueryEncoder(keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).encode(first).map(\.0).filter { $0 != key }
-        try await sql.insert(into: table).models(records, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
-            .onConflict(with: [key]) { conflict in columns.reduce(conflict) { $0.set(excludedValueOf: $1) } }.run()
+        let columns = try SQLQueryEncoder(keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).encode(first).map(\.0).filter { $0 != key }
+        // In pieces that stay within the engines' limit on bound values (PostgreSQL's is 65,535 a statement).
+        let perStatement = max(1, 16_000 / (columns.count + 1))
+        for start in stride(from: 0, to: records.count, by: perStatement) {
+            try await sql.insert(into: table).models(Array(records[start..<min(records.count, start + perStatement)]), keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil)
+                .onConflict(with: [key]) { conflict in columns.reduce(conflict) { $0.set(excludedValueOf: $1) } }.run()
+        }
     }
 
     // MARK: Running
@@ -374,7 +378,7 @@ public struct LegacyImport: Sendable {
                 last = try lastRow.decode(column: "legacy_id", as: String.self)
                 let decoded: [(id: String, fingerprint: String, row: Row)] = try rows.map { row in
                     (try row.decode(column: "legacy_id", as: String.self), try row.decode(column: "fingerprint", as: String.self),
-                     try row.decode(model: Row.self, keyDecodingStrategy: .convertFromSnakeCase))
+                     try row.decode(model: Row.self, keyDecodingStrategy: .snakeCase))
                 }
                 report.read += decoded.count
                 for item in decoded { seen.insert(item.id) }

@@ -159,7 +159,7 @@ public enum Reconciler {
         try await database.withConnection { sql in
             var query = sql.select().column("*").from(table).where("state", .equal, SQLBind(State.stuck.rawValue))
             if let kind { query = query.where("kind", .equal, SQLBind(kind)) }
-            return try await query.orderBy("created_at").all(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+            return try await query.orderBy("created_at").all(decoding: Row.self, keyDecodingStrategy: .snakeCase)
         }
     }
 
@@ -203,7 +203,7 @@ public enum Reconciler {
                 .set("updated_at", to: SQLBind(now.iso))
                 .where("id", .equal, SQLBind(id)).where("state", .equal, SQLBind(State.pending.rawValue))
                 .where { $0.where("lease_until", .is, SQLLiteral.null).orWhere("lease_until", .lessThan, SQLBind(now.iso)) }
-                .returning(SQLLiteral.all).first(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .returning(SQLLiteral.all).first(decoding: Row.self, keyDecodingStrategy: .snakeCase)
         }
         guard let claimed else { return nil }
         return Intent(id: claimed.id, kind: claimed.kind, key: claimed.key, payload: try JSON.decoder().decode(Payload.self, from: Data(claimed.payload.utf8)), attempts: claimed.attempts)

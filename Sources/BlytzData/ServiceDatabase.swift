@@ -47,9 +47,10 @@ public final class ServiceDatabase: Sendable {
         self.pool = pool
     }
 
-    /// Opens a pool on `location`; SQLite files get WAL, a busy timeout and foreign keys.
+    /// Opens a pool on `location`; SQLite files get WAL, a busy timeout and foreign keys. `writerCacheKiB`
+    /// bounds the SQLite writer's page cache, for a batch job whose writes touch more than its default 2 MiB.
     public static func open(
-        _ location: DatabaseLocation, maxConnections: Int = 4, logger: Logger,
+        _ location: DatabaseLocation, maxConnections: Int = 4, writerCacheKiB: Int? = nil, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) throws(DatabaseError) -> ServiceDatabase {
         switch location {
@@ -63,8 +64,10 @@ public final class ServiceDatabase: Sendable {
             // writer as long as another process's writer may hold the file (the busy timeout) and then some.
             let loop = group.next()
             let readers = EventLoopGroupConnectionPool(source: source, maxConnectionsPerEventLoop: maxConnections, logger: logger, on: loop)
+            var writerSource = source
+            writerSource.cacheKiB = writerCacheKiB
             let writer = EventLoopGroupConnectionPool(
-                source: source, maxConnectionsPerEventLoop: 1, requestTimeout: .seconds(60), logger: logger, on: loop
+                source: writerSource, maxConnectionsPerEventLoop: 1, requestTimeout: .seconds(60), logger: logger, on: loop
             )
             let lock = try WriterLock(path: path + "-writer.lock", threads: threads)
             return ServiceDatabase(location: location, pool: .sqlite(readers: readers, writer: writer, threads, lock))
@@ -247,12 +250,17 @@ public enum DatabaseError: Error, Sendable, Equatable, CustomStringConvertible {
 /// Opens SQLite connections with the settings every service database uses.
 struct PragmaSQLiteSource: ConnectionPoolSource {
     let inner: SQLiteConnectionSource
+    /// The page cache's bound, when not SQLite's default of 2 MiB.
+    var cacheKiB: Int? = nil
 
     func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
         inner.makeConnection(logger: logger, on: eventLoop).flatMap { connection in
             connection.query("PRAGMA journal_mode=WAL")
                 .flatMap { _ in connection.query("PRAGMA busy_timeout=15000") }
                 .flatMap { _ in connection.query("PRAGMA synchronous=NORMAL") }
+                // Statement journals (a statement that may fail half-way) in memory, not in a temporary file.
+                .flatMap { _ in connection.query("PRAGMA temp_store=MEMORY") }
+                .flatMap { _ in cacheKiB.map { connection.query("PRAGMA cache_size=-\($0)").map { _ in () } } ?? connection.eventLoop.makeSucceededVoidFuture() }
                 .map { _ in connection }
         }
     }

@@ -129,7 +129,8 @@ public enum ServiceMain {
         do {
             let location = try location(configuration)
             try await ServiceDatabase.createIfMissing(location, logger: logger)
-            let database = try ServiceDatabase.open(location, logger: logger)
+            // A command is a batch job (an import, a seed): its writes touch far more pages than a request's.
+            let database = try ServiceDatabase.open(location, writerCacheKiB: 256 * 1024, logger: logger)
             do {
                 _ = try await Migrator(service: configuration["BLYTZ_SERVICE"] ?? "service", migrations: migrations).migrate(database, logger: logger)
                 print(try await command.run(arguments, database, configuration, logger))

@@ -35,6 +35,9 @@ public struct Backend: Sendable {
     public static let environment = [
         "USERS_BCRYPT_COST": "4", "USERS_LOGIN_MAX_FAILURES_PER_EMAIL": "3", "USERS_LOGIN_MAX_FAILURES_PER_ADDRESS": "50", "USERS_LOGIN_LOCK_SECONDS": "60",
         "LOG_LEVEL": "warning",
+        // A service call that starts a cold worker of a debug build on a loaded machine can outlast
+        // production's 2 s; a test of a timeout sets its own.
+        "BLYTZ_CALL_TIMEOUT_MS": "8000",
     ]
 
     /// Starts the runner on `engine` (on PostgreSQL: every service's database and

@@ -43,7 +43,7 @@ enum Import {
             "\(LegacyImport.time("createdAt")) AS created_at",
             // A sender the monolith no longer has cannot be talked to.
             #"EXISTS (SELECT 1 FROM {schema}.users u WHERE u.id = t.data ->> 'senderId') AS sender_exists"#,
-        ], as: NotificationRow.self) { rows, sql, report in
+        ], batch: 5000, as: NotificationRow.self) { rows, sql, report in
             var notifications: [NotificationRecord] = []
             var messages: [MessageRecord] = []
             var conversations: [String: ConversationRecord] = [:]
@@ -78,7 +78,7 @@ enum Import {
             }
             try await LegacyImport.upsert(notifications, in: "notifications", on: sql)
             guard !messages.isEmpty else { return outcomes }
-            try await sql.insert(into: "conversations").models(Array(conversations.values), keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
+            try await sql.insert(into: "conversations").models(Array(conversations.values), keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil)
                 .ignoringConflicts(with: ["id"]).run()
             try await LegacyImport.upsert(messages, in: "messages", on: sql)
             // Each conversation's newest message, whatever order they arrived in.

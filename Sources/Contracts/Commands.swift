@@ -69,7 +69,7 @@ enum DemoContract {
                 id: UUID().uuidString.lowercased(), contractId: contract.id, title: "Twenty posts, scheduled", description: nil, amountCents: 12_000,
                 dueDate: Day.of(now.addingTimeInterval(-2 * 86_400), in: TimeZone(identifier: "UTC")!), status: .funding, fundings: 1, createdAt: signed, updatedAt: now.iso
             )
-            try await sql.insert(into: MilestoneRecord.table).model(milestone, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+            try await sql.insert(into: MilestoneRecord.table).model(milestone, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
             let body = CreatePaymentBody(payerUserId: company, payeeUserId: va, amountCents: 12_000, currency: "USD", contractId: contract.id, milestoneId: milestone.id, paymentMethod: "pm_card_visa")
             return (milestone.id, try await Reconciler.record(kind: Escrow.fundKind, key: Escrow.fundKey(milestone), payload: body, now: now, on: sql))
         }
@@ -119,7 +119,7 @@ enum DemoContract {
                     dueDate: Day.of(now.addingTimeInterval(Double(7 + index * 14) * 86_400), in: TimeZone(identifier: "UTC")!), status: .pending, fundings: 0,
                     createdAt: signed, updatedAt: signed
                 )
-                try await sql.insert(into: MilestoneRecord.table).model(milestone, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+                try await sql.insert(into: MilestoneRecord.table).model(milestone, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
             }
             let zone = TimeZone(identifier: contract.timezone)!
             for day in 1...3 {

@@ -239,7 +239,7 @@ enum Import {
             let contracts = try await LegacyImport.existing(rows.map { LegacyImport.id("contracts", $0.contractLegacyId) }, in: ContractRecord.table, on: sql)
             let ids = rows.map { LegacyImport.id("invoices", $0.legacyId) }
             let known = Dictionary(try await sql.select().column("*").from(InvoiceRecord.table).where("id", .in, SQLBind.group(ids))
-                .all(decoding: InvoiceRecord.Row.self, keyDecodingStrategy: .convertFromSnakeCase).map { ($0.id, InvoiceRecord($0)) }) { first, _ in first }
+                .all(decoding: InvoiceRecord.Row.self, keyDecodingStrategy: .snakeCase).map { ($0.id, InvoiceRecord($0)) }) { first, _ in first }
             var accepted: [(row: InvoiceRow, id: String, status: InvoiceStatus, year: Int)] = []
             let outcomes = zip(rows, ids).map { row, id -> LegacyImport.Outcome in
                 guard contracts.contains(LegacyImport.id("contracts", row.contractLegacyId)) else { return .skipped("orphan: its contract is missing") }

@@ -37,7 +37,7 @@ enum DemoPostings {
         return try await database.transaction { sql in
             let companies = try await sql.select().column("*").from(PersonRecord.table).where("role", .equal, SQLBind(Role.company.rawValue))
                 .where("status", .equal, SQLBind(AccountState.active.rawValue)).where("has_profile", .equal, SQLBind(true))
-                .orderBy("name").all(decoding: PersonRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .orderBy("name").all(decoding: PersonRecord.self, keyDecodingStrategy: .snakeCase)
             guard let company = companies.first(where: { $0.name == "Acme Remote Ops" }) ?? companies.first else {
                 throw DemoPeople.missing()
             }
@@ -59,7 +59,7 @@ enum DemoPostings {
                 views.append(view)
             }
             // Each demo VA proposes on the job that scores best for them.
-            let vas = try await Candidates.activeVAs(sql).orderBy("name").limit(20).all(decoding: PersonRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            let vas = try await Candidates.activeVAs(sql).orderBy("name").limit(20).all(decoding: PersonRecord.self, keyDecodingStrategy: .snakeCase)
             let skills = try await PersonRecord.skills(of: vas.map(\.userId), on: sql)
             var proposals = 0
             for va in vas {
@@ -72,7 +72,7 @@ enum DemoPostings {
                     bidCents: hourly ? nil : best.budgetCents, hourlyRateCents: hourly ? min(va.hourlyRateCents ?? 1000, best.rateMaxCents ?? 1000) : nil,
                     estimatedHours: hourly ? 40 : nil, currency: best.currency, status: .pending, createdAt: now.iso, updatedAt: now.iso
                 )
-                try await sql.insert(into: ProposalRecord.table).model(proposal, keyEncodingStrategy: .convertToSnakeCase).run()
+                try await sql.insert(into: ProposalRecord.table).model(proposal, keyEncodingStrategy: .snakeCase).run()
                 try await sql.update(PostingRecord.table).set(SQLIdentifier("proposal_count"), to: SQLRaw("proposal_count + 1")).where("id", .equal, SQLBind(best.id)).run()
                 proposals += 1
             }
@@ -132,7 +132,7 @@ enum SyntheticMarket {
             let made = views
             try await database.transaction { sql in
                 let views = made
-                try await sql.insert(into: PostingRecord.table).models(views.map(\.posting), keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+                try await sql.insert(into: PostingRecord.table).models(views.map(\.posting), keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
                 try await PostingTerms.insert(views, on: sql)
             }
         }
@@ -166,7 +166,7 @@ enum SyntheticMarket {
             let made = rows
             try await database.transaction { sql in
                 let rows = made
-                try await sql.insert(into: PersonRecord.table).models(rows.map(\.0), keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+                try await sql.insert(into: PersonRecord.table).models(rows.map(\.0), keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
                 try await PersonRecord.insert(skills: rows.map { ($0.0.userId, $0.1) }, on: sql)
             }
         }

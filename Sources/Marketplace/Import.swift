@@ -61,7 +61,7 @@ enum Import {
     static func save(_ people: [ImportedPerson?], otherwise reason: String, on sql: any SQLDatabase) async throws -> [LegacyImport.Outcome] {
         let ids = people.compactMap { $0?.userId }
         let existing = ids.isEmpty ? [] : try await sql.select().column("*").from(PersonRecord.table).where("user_id", .in, SQLBind.group(ids))
-            .all(decoding: PersonRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .all(decoding: PersonRecord.self, keyDecodingStrategy: .snakeCase)
         let known = Dictionary(existing.map { ($0.userId, $0) }) { first, _ in first }
         let now = Date().iso
         var records: [PersonRecord] = []
@@ -85,7 +85,7 @@ enum Import {
         let written = records.map(\.userId)
         try await sql.delete(from: PersonRecord.skillsTable).where("user_id", .in, SQLBind.group(written)).run()
         try await sql.delete(from: PersonRecord.table).where("user_id", .in, SQLBind.group(written)).run()
-        try await sql.insert(into: PersonRecord.table).models(records, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+        try await sql.insert(into: PersonRecord.table).models(records, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
         try await PersonRecord.insert(skills: skills, on: sql)
         try await MatchVersions.stamp(.people, written, on: sql)
         return outcomes

@@ -38,7 +38,7 @@ enum DemoTrust {
         for _ in 0..<60 {
             contracts = try await database.withConnection { sql in
                 let known = try await sql.select().column("*").from(ContractCopy.table).where("company_user_id", .equal, SQLBind(company))
-                    .all(decoding: ContractCopy.self, keyDecodingStrategy: .convertFromSnakeCase)
+                    .all(decoding: ContractCopy.self, keyDecodingStrategy: .snakeCase)
                 guard let ended = known.first(where: { $0.vaUserId == reviewedVA && $0.status == .completed }),
                       let active = known.first(where: { $0.vaUserId == disputedVA && $0.status == .active }) else { return nil }
                 let held = try await Disputes.held(contract: active.id, payment: nil, on: sql)

@@ -95,7 +95,7 @@ enum Import {
             "t.\"refundAmount\" AS refund_amount", "t.metadata ->> 'refundReason' AS refund_reason", "t.metadata ->> 'disputeReason' AS dispute_reason",
             "\(time("refundedAt")) AS refunded_at", "\(time("processedAt")) AS processed_at", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
             #"coalesce((SELECT round(m.amount::numeric * 100)::bigint FROM {schema}.milestones m WHERE m.id = t."milestoneId"), (SELECT round(c.amount::numeric * 100)::bigint FROM {schema}.contracts c WHERE c.id = t."contractId" AND c."contractType" = 'fixed')) AS expected_cents"#,
-        ], as: PaymentRow.self) { rows, sql, report in
+        ], batch: 5000, as: PaymentRow.self) { rows, sql, report in
             // Each payment's row is written with the batch's; its ledger history keeps the payment's own time.
             var records: [PaymentRecord] = []
             var histories: [(PaymentRecord, held: Bool, row: PaymentRow)] = []

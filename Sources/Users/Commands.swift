@@ -126,7 +126,7 @@ enum Commands {
                     users = users.values(SQLBind(user.id), SQLBind(user.email), SQLBind(user.passwordHash), SQLBind("va"), SQLBind("active"), SQLBind(true), SQLBind("{}"), SQLBind(profile.name), SQLBind(user.createdAt), SQLBind(user.createdAt))
                 }
                 try await users.run()
-                try await sql.insert(into: VAProfileRecord.table).models(rows.map(\.1), keyEncodingStrategy: .convertToSnakeCase).run()
+                try await sql.insert(into: VAProfileRecord.table).models(rows.map(\.1), keyEncodingStrategy: .snakeCase).run()
                 var skills = sql.insert(into: "va_skills").columns("skill", "user_id")
                 var terms = sql.insert(into: "profile_terms").columns("kind", "term", "user_id")
                 for (_, profile) in rows {

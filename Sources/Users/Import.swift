@@ -34,20 +34,22 @@ enum Import {
         var vaName: String?
         var vaAvatarUrl: String?
         var companyName: String?
-        var earlierSameEmail: Int
     }
 
     static func users(_ session: LegacyImport.Session) async throws {
+        // The accounts whose address (case and surrounding spaces aside) an earlier account already has, found
+        // once in one pass over the monolith's users rather than for each batch.
+        let shadowed = Set(try await session.monolith.raw("""
+            SELECT id FROM (
+                SELECT id, row_number() OVER (PARTITION BY lower(btrim(email)) ORDER BY "createdAt", id) AS n FROM \(ident: session.schema).users
+            ) ranked WHERE n > 1
+            """).all().map { try $0.decode(column: "id", as: String.self) })
         try await session.copy("users", into: "users", columns: [
             "t.email AS email", "t.role AS role", "\(json("preferences")) AS preferences", "\(time("createdAt")) AS created_at", "\(time("updatedAt")) AS updated_at",
             #"(SELECT v.name FROM {schema}.va_profiles v WHERE v."userId" = t.id) AS va_name"#,
             #"(SELECT v."avatarUrl" FROM {schema}.va_profiles v WHERE v."userId" = t.id) AS va_avatar_url"#,
             #"(SELECT c.name FROM {schema}.companies c WHERE c."userId" = t.id) AS company_name"#,
-            "CASE WHEN same.first = t.id THEN 0 ELSE 1 END AS earlier_same_email",
-        ], joins: """
-            LEFT JOIN (SELECT lower(btrim(email)) AS key, (array_agg(id ORDER BY "createdAt", id))[1] AS first FROM {schema}.users GROUP BY 1) same
-                ON same.key = lower(btrim(t.email))
-            """, as: UserRow.self) { rows, sql, report in
+        ], as: UserRow.self) { rows, sql, report in
             // Who holds each id and each address already.
             let ids = rows.map { userId($0.legacyId) }
             let emails = rows.map(\.email.normalizedEmail)
@@ -67,7 +69,7 @@ enum Import {
                     continue
                 }
                 // Emails compare case-insensitively here: the account made first keeps an address two share.
-                guard row.earlierSameEmail == 0 else { outcomes.append(.skipped("email already used by an earlier account (case-insensitive)")); continue }
+                guard !shadowed.contains(row.legacyId) else { outcomes.append(.skipped("email already used by an earlier account (case-insensitive)")); continue }
                 guard (holders[user.email] ?? user.id) == user.id else { outcomes.append(.skipped("email taken by an account made in the new system")); continue }
                 holders[user.email] = user.id
                 if present.contains(user.id) {
@@ -81,7 +83,7 @@ enum Import {
                 }
                 outcomes.append(.written)
             }
-            if !fresh.isEmpty { try await sql.insert(into: UserRecord.table).models(fresh, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run() }
+            if !fresh.isEmpty { try await sql.insert(into: UserRecord.table).models(fresh, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run() }
             return outcomes
         }
     }
@@ -263,7 +265,7 @@ enum Import {
     static func users(_ ids: [String], on sql: any SQLDatabase) async throws -> [String: UserRecord] {
         guard !ids.isEmpty else { return [:] }
         let found = try await sql.select().column("*").from(UserRecord.table).where("id", .in, SQLBind.group(ids))
-            .all(decoding: UserRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .all(decoding: UserRecord.self, keyDecodingStrategy: .snakeCase)
         return Dictionary(found.map { ($0.id, $0) }) { first, _ in first }
     }
 

@@ -29,9 +29,7 @@ import Testing
 
     @Test(arguments: [ServiceDatabase.Engine.sqlite, .postgres])
     func fromAcceptToPaidWorkAndAnInvoice(engine: ServiceDatabase.Engine) async throws {
-        // The accept's call to the contracts service starts its worker; on a loaded test machine that can
-        // take longer than production's call timeout (2 s), which is not what this test is about.
-        try await Backend.with(engine, environment: ["BLYTZ_CALL_TIMEOUT_MS": "8000"]) { api in
+        try await Backend.with(engine) { api in
                 let (company, _) = try await person(api, "company")
                 let (va, vaId) = try await person(api, "va")
                 let job = #"{"title":"Support on Zendesk","description":"Tickets and email.","jobType":"hourly","rateMinCents":800,"rateMaxCents":1500,"skillsRequired":["zendesk"],"status":"open"}"#

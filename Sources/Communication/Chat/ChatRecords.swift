@@ -1,4 +1,5 @@
 import Blytz
+import BlytzData
 import BlytzEvents
 import BlytzServices
 import Foundation
@@ -17,13 +18,13 @@ struct ConversationRecord: Codable, Sendable {
 
     static func find(_ id: String, on sql: any SQLDatabase) async throws -> ConversationRecord? {
         try await sql.select().column("*").from("conversations").where("id", .equal, SQLBind(id))
-            .first(decoding: ConversationRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .first(decoding: ConversationRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     static func find(between one: String, and other: String, on sql: any SQLDatabase) async throws -> ConversationRecord? {
         let (a, b) = one < other ? (one, other) : (other, one)
         return try await sql.select().column("*").from("conversations").where("user_a", .equal, SQLBind(a)).where("user_b", .equal, SQLBind(b))
-            .first(decoding: ConversationRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .first(decoding: ConversationRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     func includes(_ userId: String) -> Bool { userA == userId || userB == userId }
@@ -66,7 +67,7 @@ struct MessageRecord: Codable, Sendable {
     static func find(_ id: String, on sql: any SQLDatabase) async throws -> MessageRecord? {
         guard id.isUUID else { return nil }
         return try await sql.select().column("*").from("messages").where("id", .equal, SQLBind(id.lowercased()))
-            .first(decoding: MessageRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .first(decoding: MessageRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     var view: MessageView {

@@ -31,7 +31,7 @@ struct OpenConversation: HTTPFunction {
         let (conversation, created) = try await database.transaction { sql -> (ConversationRecord, Bool) in
             if let existing = try await ConversationRecord.find(between: a, and: b, on: sql) { return (existing, false) }
             let record = ConversationRecord(id: UUID().uuidString.lowercased(), userA: a, userB: b, createdAt: now, lastMessageAt: now)
-            try await sql.insert(into: "conversations").model(record, keyEncodingStrategy: .convertToSnakeCase).ignoringConflicts(with: ["user_a", "user_b"]).run()
+            try await sql.insert(into: "conversations").model(record, keyEncodingStrategy: .snakeCase).ignoringConflicts(with: ["user_a", "user_b"]).run()
             // A concurrent request may have made it first; both answer the one that exists.
             let stored = try await ConversationRecord.find(between: a, and: b, on: sql) ?? record
             return (stored, stored.id == record.id)
@@ -60,7 +60,7 @@ struct ListConversations: HTTPFunction {
         let (rows, people, unread) = try await context.database.withConnection { sql in
             var query = sql.select().column("*").from("conversations")
                 .where(group: { $0.where("user_a", .equal, SQLBind(caller.userId)).orWhere("user_b", .equal, SQLBind(caller.userId)) })
-            let rows = try await keyset.select(query, page: page).all(decoding: ConversationRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            let rows = try await keyset.select(query, page: page).all(decoding: ConversationRecord.self, keyDecodingStrategy: .snakeCase)
             let shown = Array(rows.prefix(page.limit))
             return (
                 rows, try await UserDirectory.kept(shown.map { $0.other(than: caller.userId) }, on: sql),
@@ -95,7 +95,7 @@ struct ListMessages: HTTPFunction {
         let rows = try await context.database.withConnection { sql in
             let conversation = try await ConversationRecord.participating(id, userId: caller.userId, on: sql)
             var query = sql.select().column("*").from("messages").where("conversation_id", .equal, SQLBind(conversation.id))
-            return try await keyset.select(query, page: page).all(decoding: MessageRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            return try await keyset.select(query, page: page).all(decoding: MessageRecord.self, keyDecodingStrategy: .snakeCase)
         }
         return .ok(page.page(rows, \.view) { ($0.createdAt, $0.id) })
     }
@@ -132,7 +132,7 @@ struct SendMessage: HTTPFunction {
                 recipientUserId: conversation.other(than: caller.userId), content: input.content, type: input.type ?? "text", status: "sent",
                 metadata: jsonText(input.metadata ?? [:]), createdAt: now
             )
-            try await sql.insert(into: "messages").model(message, keyEncodingStrategy: .convertToSnakeCase).run()
+            try await sql.insert(into: "messages").model(message, keyEncodingStrategy: .snakeCase).run()
             try await sql.update("conversations").set("last_message_at", to: SQLBind(now))
                 .set("last_message_preview", to: SQLBind(String(input.content.prefix(120)))).where("id", .equal, SQLBind(conversation.id)).run()
             return message

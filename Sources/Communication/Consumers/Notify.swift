@@ -32,7 +32,7 @@ struct Notify: EventConsumer {
             for plan in planned {
                 guard let setting = try await Preferences.setting(message.type, of: plan.notification.userId, on: sql) else { continue }
                 if setting.inApp {
-                    try await sql.insert(into: "notifications").model(plan.notification, keyEncodingStrategy: .convertToSnakeCase).run()
+                    try await sql.insert(into: "notifications").model(plan.notification, keyEncodingStrategy: .snakeCase).run()
                     outcome.notified(plan.notification)
                 }
                 var address = plan.note.mailTo

@@ -34,7 +34,7 @@ struct UserDirectory: Sendable {
 
     static func row(_ userId: String, on sql: any SQLDatabase) async throws -> Row? {
         try await sql.select().column("*").from("user_directory").where("user_id", .equal, SQLBind(userId))
-            .first(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .first(decoding: Row.self, keyDecodingStrategy: .snakeCase)
     }
 
     /// `userId`'s details; nil when the user service says there is no such user.
@@ -68,7 +68,7 @@ struct UserDirectory: Sendable {
     static func kept(_ ids: [String], on sql: any SQLDatabase) async throws -> [String: KnownUser] {
         guard !ids.isEmpty else { return [:] }
         let rows = try await sql.select().column("*").from("user_directory").where("user_id", .in, SQLBind.group(Array(Set(ids))))
-            .all(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .all(decoding: Row.self, keyDecodingStrategy: .snakeCase)
         return Dictionary(rows.map { ($0.userId, $0.basic) }) { first, _ in first }
     }
 
@@ -78,7 +78,7 @@ struct UserDirectory: Sendable {
         try await sql.insert(into: "user_directory").columns("user_id", "fetched_at").values(SQLBind(userId), SQLBind(Date().iso))
             .ignoringConflicts(with: ["user_id"]).run()
         guard var row = try await sql.select().column("*").from("user_directory").where("user_id", .equal, SQLBind(userId)).for(.update)
-            .first(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase) else { return nil }
+            .first(decoding: Row.self, keyDecodingStrategy: .snakeCase) else { return nil }
         change(&row)
         row.fetchedAt = Date().iso
         try await sql.update("user_directory").set("role", to: SQLBind(row.role)).set("display_name", to: SQLBind(row.displayName))

@@ -40,7 +40,7 @@ enum Mailer {
 
     static func enqueue(id: String, to recipient: String, subject: String, body: String, eventId: String?, on sql: any SQLDatabase) async throws {
         let row = Row(id: id, recipient: recipient, subject: subject, body: body, eventId: eventId, createdAt: Date().iso, attempts: 0)
-        try await sql.insert(into: "mail_queue").model(row, keyEncodingStrategy: .convertToSnakeCase).run()
+        try await sql.insert(into: "mail_queue").model(row, keyEncodingStrategy: .snakeCase).run()
     }
 
     /// Sends the unsent mails among `ids` (all unsent ones when nil), marking each sent or its error.
@@ -52,7 +52,7 @@ enum Mailer {
             let pending = try await database.withConnection { sql in
                 var query = sql.select().column("*").from("mail_queue").where("sent_at", .is, SQLLiteral.null).where("attempts", .lessThan, SQLBind(20))
                 if let ids { query = query.where("id", .in, SQLBind.group(ids)) }
-                return try await query.orderBy("created_at").limit(200).all(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+                return try await query.orderBy("created_at").limit(200).all(decoding: Row.self, keyDecodingStrategy: .snakeCase)
             }
             for row in pending {
                 let mail = Mail(id: row.id, to: row.recipient, from: from, subject: row.subject, body: row.body, createdAt: row.createdAt)

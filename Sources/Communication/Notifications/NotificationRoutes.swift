@@ -60,7 +60,7 @@ struct ListNotifications: HTTPFunction {
         let rows = try await context.database.withConnection { sql in
             var query = sql.select().column("*").from("notifications").where("user_id", .equal, SQLBind(caller.userId))
             if unread == true { query = query.where("read", .equal, SQLBind(false)) }
-            return try await keyset.select(query, page: page).all(decoding: NotificationRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            return try await keyset.select(query, page: page).all(decoding: NotificationRecord.self, keyDecodingStrategy: .snakeCase)
         }
         return .ok(page.page(rows, \.view) { ($0.createdAt, $0.id) })
     }
@@ -116,7 +116,7 @@ struct DeleteNotification: HTTPFunction {
 /// The notification `id` if it is `userId`'s; a 404 otherwise (another user's notifications are private).
 func owned(_ id: String, by userId: String, on sql: any SQLDatabase) async throws -> NotificationRecord {
     guard id.isUUID, let record = try await sql.select().column("*").from("notifications").where("id", .equal, SQLBind(id.lowercased()))
-        .first(decoding: NotificationRecord.self, keyDecodingStrategy: .convertFromSnakeCase), record.userId == userId
+        .first(decoding: NotificationRecord.self, keyDecodingStrategy: .snakeCase), record.userId == userId
     else { throw HTTPError.notFound("There is no notification \(id).") }
     return record
 }

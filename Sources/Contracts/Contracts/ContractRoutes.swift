@@ -34,7 +34,7 @@ struct CreateContract: HTTPFunction {
         return try await context.idempotent(request, scope: caller.userId) { sql in
             if let proposal = input.proposalId?.lowercased(),
                let existing = try await sql.select().column("*").from(ContractRecord.table).where("proposal_id", .equal, SQLBind(proposal))
-                .first(decoding: ContractRecord.self, keyDecodingStrategy: .convertFromSnakeCase) {
+                .first(decoding: ContractRecord.self, keyDecodingStrategy: .snakeCase) {
                 return .ok(existing)
             }
             let contract = ContractRecord(
@@ -86,7 +86,7 @@ struct ListContracts: HTTPFunction {
             }
             if let status = filters.status { query = query.where("status", .equal, SQLBind(status)) }
             return try await NewestFirst<ContractStatus>.keyset.select(query, page: filters.page)
-                .all(decoding: ContractRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .all(decoding: ContractRecord.self, keyDecodingStrategy: .snakeCase)
         }
         return .ok(filters.page.page(rows, { $0 }) { ($0.createdAt, $0.id) })
     }

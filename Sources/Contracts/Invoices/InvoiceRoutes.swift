@@ -73,11 +73,11 @@ struct InvoiceRecord: Codable, Sendable, Equatable, ResponseBody {
         guard id.isUUID else { return nil }
         var query = sql.select().column("*").from(table).where("id", .equal, SQLBind(id.lowercased()))
         if forUpdate { query = query.for(.update) }
-        return try await query.first(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase).map(InvoiceRecord.init)
+        return try await query.first(decoding: Row.self, keyDecodingStrategy: .snakeCase).map(InvoiceRecord.init)
     }
 
     func save(on sql: any SQLDatabase) async throws {
-        try await sql.update(Self.table).set(model: row, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).where("id", .equal, SQLBind(id)).run()
+        try await sql.update(Self.table).set(model: row, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).where("id", .equal, SQLBind(id)).run()
     }
 
     func isParty(_ caller: Caller) -> Bool { caller.userId == companyUserId || caller.userId == vaUserId }
@@ -133,10 +133,10 @@ struct IssueInvoice: HTTPFunction {
             guard [.active, .completed].contains(contract.status) else { throw IllegalTransition(what: "contract", state: contract.status.rawValue, action: "invoiced") }
             let entries = try await sql.select().column("*").from(TimesheetRecord.table).where("contract_id", .equal, SQLBind(contract.id))
                 .where("status", .equal, SQLBind(TimesheetStatus.approved.rawValue)).where("invoice_id", .is, SQLLiteral.null).orderBy("start_at")
-                .all(decoding: TimesheetRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .all(decoding: TimesheetRecord.self, keyDecodingStrategy: .snakeCase)
             let milestones = try await sql.select().column("*").from(MilestoneRecord.table).where("contract_id", .equal, SQLBind(contract.id))
                 .where("status", .in, SQLBind.group([MilestoneStatus.approved.rawValue, MilestoneStatus.paid.rawValue])).where("invoice_id", .is, SQLLiteral.null)
-                .orderBy("created_at").all(decoding: MilestoneRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .orderBy("created_at").all(decoding: MilestoneRecord.self, keyDecodingStrategy: .snakeCase)
             guard !entries.isEmpty || !milestones.isEmpty else { throw HTTPError(409, detail: "There is no approved work left to bill on this contract.") }
             let rate = contract.hourlyRateCents ?? 0
             let lines = entries.map { entry in
@@ -156,7 +156,7 @@ struct IssueInvoice: HTTPFunction {
                 currency: contract.currency, issuedBy: caller.userId, dueDate: Day.after(now, days: contract.paymentDays), status: totals.due == 0 ? .paid : .issued,
                 createdAt: now.iso, updatedAt: now.iso
             )
-            try await sql.insert(into: InvoiceRecord.table).model(invoice.row, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+            try await sql.insert(into: InvoiceRecord.table).model(invoice.row, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
             try await Invoices.bill(entries.map(\.id), in: TimesheetRecord.table, to: invoice.id, on: sql)
             try await Invoices.bill(milestones.map(\.id), in: MilestoneRecord.table, to: invoice.id, on: sql)
             try await context.publish(InvoiceIssued(
@@ -187,7 +187,7 @@ struct ListInvoices: HTTPFunction {
             }
             if let status = filters.status { query = query.where("status", .equal, SQLBind(status)) }
             return try await NewestFirst<InvoiceStatus>.keyset.select(query, page: filters.page)
-                .all(decoding: InvoiceRecord.Row.self, keyDecodingStrategy: .convertFromSnakeCase).map(InvoiceRecord.init)
+                .all(decoding: InvoiceRecord.Row.self, keyDecodingStrategy: .snakeCase).map(InvoiceRecord.init)
         }
         return .ok(filters.page.page(rows, { $0 }) { ($0.createdAt, $0.id) })
     }

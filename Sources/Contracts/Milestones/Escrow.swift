@@ -204,7 +204,7 @@ enum Escrow {
     static func refundable(of contract: String, on sql: any SQLDatabase) async throws -> [MilestoneRecord] {
         try await sql.select().column("*").from(MilestoneRecord.table).where("contract_id", .equal, SQLBind(contract))
             .where("status", .in, SQLBind.group([MilestoneStatus.funded, .submitted, .rejected].map(\.rawValue)))
-            .all(decoding: MilestoneRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .all(decoding: MilestoneRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     /// Refunds the intent's escrow to the company and marks the milestone refunded.

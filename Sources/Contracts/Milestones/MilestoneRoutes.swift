@@ -29,11 +29,11 @@ struct MilestoneRecord: Codable, Sendable, Equatable, ResponseBody, ContractItem
     static func find(_ id: String, on sql: any SQLDatabase) async throws -> MilestoneRecord? {
         guard id.isUUID else { return nil }
         return try await sql.select().column("*").from(table).where("id", .equal, SQLBind(id.lowercased()))
-            .first(decoding: MilestoneRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .first(decoding: MilestoneRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     func save(on sql: any SQLDatabase) async throws {
-        try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
+        try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil)
             .where("id", .equal, SQLBind(id)).run()
     }
 
@@ -43,7 +43,7 @@ struct MilestoneRecord: Codable, Sendable, Equatable, ResponseBody, ContractItem
     ) async throws {
         let held = try await sql.select().column("*").from(table).where("contract_id", .equal, SQLBind(contract))
             .where("status", .in, SQLBind.group(states.map(\.rawValue)))
-            .first(decoding: MilestoneRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .first(decoding: MilestoneRecord.self, keyDecodingStrategy: .snakeCase)
         if let held {
             throw HTTPError(409, detail: "The contract cannot be \(action) while milestone \(held.id) (\(held.status.rawValue)) holds escrow; settle it first.",
                             errors: [.init(field: "milestones", message: "\(held.id) is \(held.status.rawValue)")])
@@ -88,7 +88,7 @@ struct CreateMilestone: HTTPFunction {
                 id: UUID().uuidString.lowercased(), contractId: contract.id, title: title.trimmingCharacters(in: .whitespacesAndNewlines),
                 description: input.description, amountCents: amount, dueDate: input.dueDate, status: .pending, fundings: 0, createdAt: now, updatedAt: now
             )
-            try await sql.insert(into: MilestoneRecord.table).model(milestone, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+            try await sql.insert(into: MilestoneRecord.table).model(milestone, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
             return milestone
         })
     }
@@ -104,7 +104,7 @@ struct ListMilestones: HTTPFunction {
         let rows = try await context.database.withConnection { sql in
             let contract = try await ContractRecord.seen(id, by: caller, on: sql)
             return try await OldestFirst.keyset.select(sql.select().column("*").from(MilestoneRecord.table).where("contract_id", .equal, SQLBind(contract.id)), page: page)
-                .all(decoding: MilestoneRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .all(decoding: MilestoneRecord.self, keyDecodingStrategy: .snakeCase)
         }
         return .ok(page.page(rows, { $0 }) { ($0.createdAt, $0.id) })
     }

@@ -35,15 +35,15 @@ struct TimesheetRecord: Codable, Sendable, Equatable, ResponseBody, ContractItem
     static func find(_ id: String, on sql: any SQLDatabase) async throws -> TimesheetRecord? {
         guard id.isUUID else { return nil }
         return try await sql.select().column("*").from(table).where("id", .equal, SQLBind(id.lowercased()))
-            .first(decoding: TimesheetRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .first(decoding: TimesheetRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     func insert(on sql: any SQLDatabase) async throws {
-        try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+        try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
     }
 
     func save(on sql: any SQLDatabase) async throws {
-        try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
+        try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil)
             .where("id", .equal, SQLBind(id)).run()
     }
 }
@@ -166,7 +166,7 @@ struct ListTimesheets: HTTPFunction {
             var query = sql.select().column("*").from(TimesheetRecord.table).where("contract_id", .equal, SQLBind(contract.id))
             if let status = filters.status { query = query.where("status", .equal, SQLBind(status)) }
             return try await Keyset(column: "start_at", idColumn: "id", descending: false).select(query, page: filters.page)
-                .all(decoding: TimesheetRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .all(decoding: TimesheetRecord.self, keyDecodingStrategy: .snakeCase)
         }
         return .ok(filters.page.page(rows, { $0 }) { ($0.startAt, $0.id) })
     }

@@ -119,7 +119,7 @@ struct ListFiles: HTTPFunction {
             var query = sql.select().column("*").from(FileRecord.table).where("owner_user_id", .equal, SQLBind(owner))
             if let status = filters.status { query = query.where("status", .equal, SQLBind(status)) }
             let rows = try await NewestFirst<FileStatus>.keyset.select(query, page: filters.page)
-                .all(decoding: FileRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .all(decoding: FileRecord.self, keyDecodingStrategy: .snakeCase)
             var shares: [String: [String]] = [:]
             for row in rows.prefix(filters.page.limit) { shares[row.id] = try await FileRecord.shares(of: row.id, on: sql) }
             return (rows, shares)

@@ -1,4 +1,5 @@
 import Blytz
+import BlytzData
 import BlytzEvents
 import BlytzObjects
 import BlytzServices
@@ -47,7 +48,7 @@ struct FileRecord: Codable, Sendable, Equatable, ResponseBody {
         guard id.isUUID else { return nil }
         var query = sql.select().column("*").from(table).where("id", .equal, SQLBind(id.lowercased()))
         if forUpdate { query = query.for(.update) }
-        return try await query.first(decoding: FileRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        return try await query.first(decoding: FileRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     /// The file `id` as `caller` may read it: a public ready file is anyone's to read; otherwise its
@@ -71,15 +72,15 @@ struct FileRecord: Codable, Sendable, Equatable, ResponseBody {
 
     static func shares(of id: String, on sql: any SQLDatabase) async throws -> [String] {
         try await sql.select().column("user_id").from("file_shares").where("file_id", .equal, SQLBind(id)).orderBy("user_id")
-            .all(decoding: ShareRow.self, keyDecodingStrategy: .convertFromSnakeCase).map(\.userId)
+            .all(decoding: ShareRow.self, keyDecodingStrategy: .snakeCase).map(\.userId)
     }
 
     func insert(on sql: any SQLDatabase) async throws {
-        try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+        try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
     }
 
     func update(on sql: any SQLDatabase) async throws {
-        try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
+        try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil)
             .where("id", .equal, SQLBind(id)).run()
     }
 

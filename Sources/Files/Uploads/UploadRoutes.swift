@@ -198,7 +198,7 @@ struct SweepUploads: ScheduleFunction {
         let expired = try await database.withConnection { sql in
             try await sql.select().column("*").from(FileRecord.table).where("status", .equal, SQLBind(FileStatus.pending.rawValue))
                 .where("expires_at", .lessThan, SQLBind(context.now.iso)).limit(500)
-                .all(decoding: FileRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .all(decoding: FileRecord.self, keyDecodingStrategy: .snakeCase)
         }
         for file in expired {
             try await storage.delete(file.key)

@@ -29,7 +29,7 @@ struct JobRecord: Codable, Sendable, ResponseBody {
     static func find(proposal: String, on sql: any SQLDatabase, forUpdate: Bool = false) async throws -> JobRecord? {
         var query = sql.select().column("*").from(table).where("proposal_id", .equal, SQLBind(proposal))
         if forUpdate { query = query.for(.update) }
-        return try await query.first(decoding: JobRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        return try await query.first(decoding: JobRecord.self, keyDecodingStrategy: .snakeCase)
     }
 }
 
@@ -95,7 +95,7 @@ struct AcceptProposal: HTTPFunction {
                 id: UUID().uuidString.lowercased(), jobPostingId: posting.id, proposalId: proposal.id, companyUserId: posting.companyUserId,
                 vaUserId: proposal.vaUserId, title: posting.title, status: .contracting, createdAt: now.iso, updatedAt: now.iso
             )
-            try await sql.insert(into: JobRecord.table).model(job, keyEncodingStrategy: .convertToSnakeCase).run()
+            try await sql.insert(into: JobRecord.table).model(job, keyEncodingStrategy: .snakeCase).run()
             let contract = CreateContractBody(
                 title: posting.title, companyUserId: posting.companyUserId, vaUserId: proposal.vaUserId, type: proposal.bidType.rawValue,
                 amountCents: proposal.bidType == .fixed ? proposal.bidCents : nil, hourlyRateCents: proposal.bidType == .hourly ? proposal.hourlyRateCents : nil,
@@ -138,7 +138,7 @@ struct ListHires: HTTPFunction {
         let keyset = Keyset(column: "created_at", idColumn: "id", descending: true)
         let rows = try await context.database.withConnection { sql in
             try await keyset.select(sql.select().column("*").from(JobRecord.table).where(column, .equal, SQLBind(caller.userId)), page: page)
-                .all(decoding: JobRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .all(decoding: JobRecord.self, keyDecodingStrategy: .snakeCase)
         }
         return .ok(page.page(rows, { $0 }) { ($0.createdAt, $0.id) })
     }

@@ -59,7 +59,7 @@ struct Recommendations: HTTPFunction {
             let ranked = try await context.matchIndex.vas(for: job, count: query.page.limit + 1, after: query.after, on: sql)
             let ids = ranked.map(\.id)
             let people = try await Candidates.activeVAs(sql).where("user_id", .in, SQLBind.group(ids.isEmpty ? [""] : ids))
-                .all(decoding: PersonRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .all(decoding: PersonRecord.self, keyDecodingStrategy: .snakeCase)
             return (ranked, Dictionary(people.map { ($0.userId, $0) }) { first, _ in first }, try await PersonRecord.skills(of: ids, among: job.skills, on: sql))
         }
         return .ok(query.page(ranked) { item in
@@ -92,7 +92,7 @@ struct RecommendedJobs: HTTPFunction {
             let ranked = try await context.matchIndex.jobs(for: person, count: query.page.limit + 1, after: query.after, on: sql)
             let ids = ranked.map(\.id)
             let postings = try await sql.select().column("*").from(PostingRecord.table).where("id", .in, SQLBind.group(ids.isEmpty ? [""] : ids))
-                .all(decoding: PostingRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .all(decoding: PostingRecord.self, keyDecodingStrategy: .snakeCase)
             let terms = try await PostingTerms.of(ids, on: sql)
             return (ranked, Dictionary(postings.map { ($0.id, PostingView($0, terms: terms[$0.id] ?? PostingTerms())) }) { first, _ in first })
         }
@@ -203,7 +203,7 @@ struct ListMatches: HTTPFunction {
         let rows = try await context.database.withConnection { sql in
             var query = sql.select().column("*").from(MatchRecord.table).where(column, .equal, SQLBind(caller.userId))
             if let status = filters.status { query = query.where("status", .equal, SQLBind(status)) }
-            return try await keyset.select(query, page: filters.page).all(decoding: MatchRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            return try await keyset.select(query, page: filters.page).all(decoding: MatchRecord.self, keyDecodingStrategy: .snakeCase)
         }
         return .ok(filters.page.page(rows, { $0 }) { ($0.createdAt, $0.id) })
     }
@@ -251,7 +251,7 @@ enum Matches {
     static func seen(_ id: String, by caller: Caller, on sql: any SQLDatabase, forUpdate: Bool = false) async throws -> MatchRecord {
         var query = sql.select().column("*").from(MatchRecord.table).where("id", .equal, SQLBind(id.lowercased()))
         if forUpdate { query = query.for(.update) }
-        guard id.isUUID, let match = try await query.first(decoding: MatchRecord.self, keyDecodingStrategy: .convertFromSnakeCase),
+        guard id.isUUID, let match = try await query.first(decoding: MatchRecord.self, keyDecodingStrategy: .snakeCase),
             match.vaUserId == caller.userId || match.companyUserId == caller.userId || caller.isAdmin
         else { throw HTTPError.notFound("There is no match \(id).") }
         return match
@@ -273,7 +273,7 @@ enum Matches {
             id: UUID().uuidString.lowercased(), jobPostingId: posting.id, vaUserId: va.userId, companyUserId: posting.companyUserId, status: .active,
             score: score, createdAt: now.iso, updatedAt: now.iso
         )
-        let inserted = try await sql.insert(into: MatchRecord.table).model(match, keyEncodingStrategy: .convertToSnakeCase)
+        let inserted = try await sql.insert(into: MatchRecord.table).model(match, keyEncodingStrategy: .snakeCase)
             .ignoringConflicts(with: ["job_posting_id", "va_user_id"]).returning("id").all()
         if !inserted.isEmpty {
             try await context.publish(
@@ -283,6 +283,6 @@ enum Matches {
             return match
         }
         return try await sql.select().column("*").from(MatchRecord.table).where("job_posting_id", .equal, SQLBind(posting.id))
-            .where("va_user_id", .equal, SQLBind(va.userId)).first(decoding: MatchRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .where("va_user_id", .equal, SQLBind(va.userId)).first(decoding: MatchRecord.self, keyDecodingStrategy: .snakeCase)
     }
 }

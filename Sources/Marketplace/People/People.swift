@@ -45,7 +45,7 @@ struct PersonRecord: Codable, Sendable, Equatable {
     static func find(_ userId: String, on sql: any SQLDatabase, forUpdate: Bool = false) async throws -> PersonRecord? {
         var query = sql.select().column("*").from(table).where("user_id", .equal, SQLBind(userId))
         if forUpdate { query = query.for(.update) }
-        return try await query.first(decoding: PersonRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        return try await query.first(decoding: PersonRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     /// The skills of `userIds`, by user.
@@ -95,7 +95,7 @@ struct PersonRecord: Codable, Sendable, Equatable {
 
     /// Writes the row, and the skills when given, as a new version for matching.
     func save(skills: [String]?, on sql: any SQLDatabase) async throws {
-        try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
+        try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil)
             .where("user_id", .equal, SQLBind(userId)).run()
         if let skills {
             try await sql.delete(from: Self.skillsTable).where("user_id", .equal, SQLBind(userId)).run()
@@ -124,7 +124,7 @@ enum PersonChange: Sendable {
     @discardableResult
     static func apply(_ change: PersonChange, to userId: String, version: String, now: Date, on sql: any SQLDatabase) async throws -> Bool {
         // The row is created first so concurrent changes to one person queue on its lock.
-        try await sql.insert(into: PersonRecord.table).model(PersonRecord(userId: userId, now: now.iso), keyEncodingStrategy: .convertToSnakeCase)
+        try await sql.insert(into: PersonRecord.table).model(PersonRecord(userId: userId, now: now.iso), keyEncodingStrategy: .snakeCase)
             .ignoringConflicts(with: ["user_id"]).run()
         guard var person = try await PersonRecord.find(userId, on: sql, forUpdate: true), person.status != .deleted else { return false }
         var skills: [String]?

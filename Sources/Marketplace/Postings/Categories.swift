@@ -44,7 +44,7 @@ struct ListCategories: HTTPFunction {
     func handle(_ request: FunctionRequest<Empty>, caller _: Anyone, context: FunctionContext) async throws -> FunctionResponse<Output> {
         let rows = try await context.database.withConnection { sql in
             try await sql.select().columns("category", "open_jobs").from(CategoryCounts.table).where("open_jobs", .greaterThan, SQLBind(0))
-                .orderBy("open_jobs", .descending).orderBy("category").all(decoding: Category.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .orderBy("open_jobs", .descending).orderBy("category").all(decoding: Category.self, keyDecodingStrategy: .snakeCase)
         }
         return .ok(Output(items: rows))
     }

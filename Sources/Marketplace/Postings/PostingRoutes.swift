@@ -123,7 +123,7 @@ struct ListOwnPostings: HTTPFunction {
         let (rows, terms) = try await context.database.withConnection { sql -> ([PostingRecord], [String: PostingTerms]) in
             var query = sql.select().column("*").from(PostingRecord.table).where("company_user_id", .equal, SQLBind(caller.userId))
             if let status = filters.status { query = query.where("status", .equal, SQLBind(status)) }
-            let rows = try await keyset.select(query, page: filters.page).all(decoding: PostingRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            let rows = try await keyset.select(query, page: filters.page).all(decoding: PostingRecord.self, keyDecodingStrategy: .snakeCase)
             return (rows, try await PostingTerms.of(rows.map(\.id), on: sql))
         }
         return .ok(filters.page.page(rows, { PostingView($0, terms: terms[$0.id] ?? PostingTerms()) }) { ($0.createdAt, $0.id) })
@@ -138,7 +138,7 @@ enum Postings {
     static func closeAll(of userId: String, now: Date, on sql: any SQLDatabase) async throws {
         let postings = try await sql.select().column("*").from(PostingRecord.table).where("company_user_id", .equal, SQLBind(userId))
             .where("status", .in, SQLBind.group([PostingStatus.draft.rawValue, PostingStatus.open.rawValue])).orderBy("id").for(.update)
-            .all(decoding: PostingRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .all(decoding: PostingRecord.self, keyDecodingStrategy: .snakeCase)
         for before in postings {
             var after = before
             after.status = try after.status.after(.close)

@@ -1,4 +1,5 @@
 import Blytz
+import BlytzData
 import BlytzEvents
 import BlytzServices
 import Foundation
@@ -25,7 +26,7 @@ struct ProposalRecord: Codable, Sendable {
     static func find(_ id: String, on sql: any SQLDatabase) async throws -> ProposalRecord? {
         guard id.isUUID else { return nil }
         return try await sql.select().column("*").from(table).where("id", .equal, SQLBind(id.lowercased()))
-            .first(decoding: ProposalRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .first(decoding: ProposalRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     mutating func apply(_ input: ProposalInput) {

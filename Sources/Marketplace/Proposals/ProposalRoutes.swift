@@ -33,7 +33,7 @@ struct SubmitProposal: HTTPFunction {
             record.apply(input)
             guard record.bidProblems.isEmpty else { throw HTTPError.unprocessable(record.bidProblems) }
             // The unique (posting, VA) pair decides between concurrent submissions: a loser inserts nothing.
-            let inserted = try await sql.insert(into: ProposalRecord.table).model(record, keyEncodingStrategy: .convertToSnakeCase)
+            let inserted = try await sql.insert(into: ProposalRecord.table).model(record, keyEncodingStrategy: .snakeCase)
                 .ignoringConflicts(with: ["job_posting_id", "va_user_id"]).returning("id").all()
             guard !inserted.isEmpty else { return nil }
             try await sql.update(PostingRecord.table).set(SQLIdentifier("proposal_count"), to: SQLRaw("proposal_count + 1"))
@@ -109,7 +109,7 @@ struct ListProposals: HTTPFunction {
                 query = query.where("va_user_id", .equal, SQLBind(caller.userId))
             }
             if let status = filters.status { query = query.where("status", .equal, SQLBind(status)) }
-            let rows = try await keyset.select(query, page: filters.page).all(decoding: ProposalRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            let rows = try await keyset.select(query, page: filters.page).all(decoding: ProposalRecord.self, keyDecodingStrategy: .snakeCase)
             return (rows, try await Proposals.titles(of: rows, on: sql))
         }
         return .ok(filters.page.page(rows, { $0.view(jobTitle: titles[$0.jobPostingId]) }) { ($0.createdAt, $0.id) })
@@ -164,7 +164,7 @@ enum Proposals {
     /// Withdraws every pending proposal of `userId` (whose account was deleted).
     static func withdrawAll(of userId: String, now: Date, on sql: any SQLDatabase) async throws {
         let pending = try await sql.select().column("*").from(ProposalRecord.table).where("va_user_id", .equal, SQLBind(userId))
-            .where("status", .equal, SQLBind(ProposalStatus.pending.rawValue)).all(decoding: ProposalRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .where("status", .equal, SQLBind(ProposalStatus.pending.rawValue)).all(decoding: ProposalRecord.self, keyDecodingStrategy: .snakeCase)
         for var proposal in pending {
             proposal.status = try proposal.status.after(.withdraw)
             proposal.updatedAt = now.iso

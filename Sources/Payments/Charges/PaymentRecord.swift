@@ -1,4 +1,5 @@
 import Blytz
+import BlytzData
 import BlytzEvents
 import BlytzServices
 import Foundation
@@ -42,7 +43,7 @@ struct PaymentRecord: Codable, Sendable, Equatable, ResponseBody {
         guard id.isUUID else { return nil }
         var query = sql.select().column("*").from(table).where("id", .equal, SQLBind(id.lowercased()))
         if forUpdate { query = query.for(.update) }
-        return try await query.first(decoding: PaymentRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        return try await query.first(decoding: PaymentRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     /// The payment `id` as `caller` may see it — its payer's, its payee's, an admin's or the contracts
@@ -59,11 +60,11 @@ struct PaymentRecord: Codable, Sendable, Equatable, ResponseBody {
     }
 
     func insert(on sql: any SQLDatabase) async throws {
-        try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+        try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
     }
 
     func update(on sql: any SQLDatabase) async throws {
-        try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
+        try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil)
             .where("id", .equal, SQLBind(id)).run()
     }
 

@@ -167,7 +167,7 @@ struct ListPayments: HTTPFunction {
             if let status = filters.status { query = query.where("status", .equal, SQLBind(status)) }
             if let contract = filters.contractId { query = query.where("contract_id", .equal, SQLBind(contract)) }
             return try await NewestFirst<PaymentStatus>.keyset.select(query, page: filters.page)
-                .all(decoding: PaymentRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .all(decoding: PaymentRecord.self, keyDecodingStrategy: .snakeCase)
         }
         return .ok(filters.page.page(rows, { $0 }) { ($0.createdAt, $0.id) })
     }

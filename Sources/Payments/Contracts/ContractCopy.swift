@@ -19,7 +19,7 @@ struct ContractCopy: Codable, Sendable, Equatable {
         guard id.isUUID else { return nil }
         var query = sql.select().column("*").from(table).where("id", .equal, SQLBind(id.lowercased()))
         if forUpdate { query = query.for(.update) }
-        return try await query.first(decoding: ContractCopy.self, keyDecodingStrategy: .convertFromSnakeCase)
+        return try await query.first(decoding: ContractCopy.self, keyDecodingStrategy: .snakeCase)
     }
 
     func isParty(_ userId: String) -> Bool { userId == companyUserId || userId == vaUserId }
@@ -34,7 +34,7 @@ struct ContractCopy: Codable, Sendable, Equatable {
             try await sql.update(table).set("status", to: SQLBind(state.rawValue)).set("updated_at", to: SQLBind(now)).where("id", .equal, SQLBind(known.id)).run()
         } else {
             let copy = ContractCopy(id: id.lowercased(), companyUserId: company.lowercased(), vaUserId: va.lowercased(), title: title, status: state, updatedAt: now)
-            try await sql.insert(into: table).model(copy, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+            try await sql.insert(into: table).model(copy, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
         }
     }
 }

@@ -1,4 +1,5 @@
 import Blytz
+import BlytzData
 import BlytzEvents
 import BlytzServices
 import Foundation
@@ -32,7 +33,7 @@ struct DisputeRecord: Codable, Sendable, Equatable, ResponseBody {
         guard id.isUUID else { return nil }
         var query = sql.select().column("*").from(table).where("id", .equal, SQLBind(id.lowercased()))
         if forUpdate { query = query.for(.update) }
-        return try await query.first(decoding: DisputeRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        return try await query.first(decoding: DisputeRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     /// The dispute `id` as `caller` may see it: its parties' and admins'; 404 for anyone else.
@@ -49,11 +50,11 @@ struct DisputeRecord: Codable, Sendable, Equatable, ResponseBody {
     func other(than userId: String) -> String { userId == companyUserId ? vaUserId : companyUserId }
 
     func insert(on sql: any SQLDatabase) async throws {
-        try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+        try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
     }
 
     func update(on sql: any SQLDatabase) async throws {
-        try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
+        try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil)
             .where("id", .equal, SQLBind(id)).run()
     }
 }
@@ -72,7 +73,7 @@ struct Evidence: Codable, Sendable, Equatable {
 
     static func of(_ disputeId: String, on sql: any SQLDatabase) async throws -> [Evidence] {
         try await sql.select().column("*").from(table).where("dispute_id", .equal, SQLBind(disputeId)).orderBy("created_at").orderBy("id")
-            .all(decoding: Evidence.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .all(decoding: Evidence.self, keyDecodingStrategy: .snakeCase)
     }
 
     /// Records `input` for `dispute` by `userId`: its text and each file, one row each.
@@ -81,7 +82,7 @@ struct Evidence: Codable, Sendable, Equatable {
             + (input.fileIds ?? []).map { Evidence(id: "", disputeId: dispute, addedBy: userId, text: nil, fileId: $0.lowercased(), createdAt: now) }
         for var item in items {
             item.id = UUID().uuidString.lowercased()
-            try await sql.insert(into: table).model(item, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+            try await sql.insert(into: table).model(item, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
         }
     }
 }

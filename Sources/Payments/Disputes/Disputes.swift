@@ -13,7 +13,7 @@ enum Disputes {
         guard let contract = payment.contractId else { return }
         let open = try await sql.select().column("*").from(DisputeRecord.table).where("contract_id", .equal, SQLBind(contract))
             .where("status", .notEqual, SQLBind(DisputeStatus.resolved.rawValue))
-            .all(decoding: DisputeRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .all(decoding: DisputeRecord.self, keyDecodingStrategy: .snakeCase)
         if let dispute = open.first(where: { $0.paymentId == nil || $0.paymentId == payment.id }) {
             throw HTTPError(409, detail: "The contract is in dispute (\(dispute.id)); its escrow is frozen until an admin resolves it.",
                             errors: [.init(field: "contractId", message: "is in dispute")])
@@ -25,7 +25,7 @@ enum Disputes {
     static func held(contract: String, payment: String?, on sql: any SQLDatabase) async throws -> [(payment: PaymentRecord, held: Int)] {
         var query = sql.select().column("*").from(PaymentRecord.table).where("contract_id", .equal, SQLBind(contract)).where("escrow", .equal, SQLBind(true))
         if let payment { query = query.where("id", .equal, SQLBind(payment.lowercased())) }
-        let payments = try await query.orderBy("created_at").orderBy("id").for(.update).all(decoding: PaymentRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        let payments = try await query.orderBy("created_at").orderBy("id").for(.update).all(decoding: PaymentRecord.self, keyDecodingStrategy: .snakeCase)
         var holding: [(PaymentRecord, Int)] = []
         for payment in payments {
             let held = try await Ledger.held(payment.id, currency: payment.currency, on: sql)
@@ -294,7 +294,7 @@ struct ListDisputes: HTTPFunction {
             }
             if let status = filters.status { query = query.where("status", .equal, SQLBind(status)) }
             if let contract = filters.contractId { query = query.where("contract_id", .equal, SQLBind(contract.lowercased())) }
-            return try await Keyset.newestFirst.select(query, page: filters.page).all(decoding: DisputeRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            return try await Keyset.newestFirst.select(query, page: filters.page).all(decoding: DisputeRecord.self, keyDecodingStrategy: .snakeCase)
         }
         return .ok(filters.page.page(rows, { $0 }) { ($0.createdAt, $0.id) })
     }

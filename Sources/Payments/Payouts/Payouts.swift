@@ -34,7 +34,7 @@ struct PayoutAccount: Codable, Sendable, Equatable {
     static func find(_ userId: String, on sql: any SQLDatabase, forUpdate: Bool = false) async throws -> PayoutAccount? {
         var query = sql.select().column("*").from(table).where("user_id", .equal, SQLBind(userId))
         if forUpdate { query = query.for(.update) }
-        return try await query.first(decoding: PayoutAccount.self, keyDecodingStrategy: .convertFromSnakeCase)
+        return try await query.first(decoding: PayoutAccount.self, keyDecodingStrategy: .snakeCase)
     }
 }
 
@@ -61,7 +61,7 @@ enum Payouts {
                 id: UUID().uuidString.lowercased(), userId: userId, accountRef: account.accountRef, amountCents: amount, currency: currency,
                 status: .pending, providerRef: nil, createdAt: now.iso, updatedAt: now.iso
             )
-            try await sql.insert(into: TransferRecord.table).model(transfer, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+            try await sql.insert(into: TransferRecord.table).model(transfer, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
             try await Ledger.post(.transfer, key: "transfer:\(transfer.id)", currency: currency, subject: .init(transferId: transfer.id), entries: [
                 (.payable(userId), -amount), (.inTransit(userId), amount),
             ], now: now, on: sql)
@@ -110,7 +110,7 @@ enum Payouts {
                 ], now: now, on: sql)
             }
             transfer.updatedAt = now.iso
-            try await sql.update(TransferRecord.table).set(model: transfer, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil)
+            try await sql.update(TransferRecord.table).set(model: transfer, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil)
                 .where("id", .equal, SQLBind(id)).run()
         }
     }
@@ -118,7 +118,7 @@ enum Payouts {
     static func find(_ id: String, on sql: any SQLDatabase, forUpdate: Bool = false) async throws -> TransferRecord? {
         var query = sql.select().column("*").from(TransferRecord.table).where("id", .equal, SQLBind(id))
         if forUpdate { query = query.for(.update) }
-        return try await query.first(decoding: TransferRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        return try await query.first(decoding: TransferRecord.self, keyDecodingStrategy: .snakeCase)
     }
 }
 
@@ -152,7 +152,7 @@ struct PayoutView: Codable, Sendable, Equatable, ResponseBody {
         let paid = try await Ledger.balances(.paidOut(userId), on: sql)
         let currencies = Set(payable.keys).union(transit.keys).union(paid.keys).sorted()
         let transfers = try await sql.select().column("*").from(TransferRecord.table).where("user_id", .equal, SQLBind(userId))
-            .orderBy("created_at", .descending).orderBy("id", .descending).limit(20).all(decoding: TransferRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .orderBy("created_at", .descending).orderBy("id", .descending).limit(20).all(decoding: TransferRecord.self, keyDecodingStrategy: .snakeCase)
         return PayoutView(
             userId: userId, accountId: account?.accountRef,
             balances: currencies.map { Balance(currency: $0, payableCents: payable[$0] ?? 0, inTransitCents: transit[$0] ?? 0, paidOutCents: paid[$0] ?? 0) },
@@ -196,7 +196,7 @@ struct SetPayoutAccount: HTTPFunction {
         let intents = try await context.database.transaction { sql -> [String] in
             // One account per VA: a registration replaces the last, even when two arrive at once.
             try await sql.insert(into: PayoutAccount.table)
-                .model(PayoutAccount(userId: caller.userId, provider: provider.name, accountRef: account, createdAt: now, updatedAt: now), keyEncodingStrategy: .convertToSnakeCase)
+                .model(PayoutAccount(userId: caller.userId, provider: provider.name, accountRef: account, createdAt: now, updatedAt: now), keyEncodingStrategy: .snakeCase)
                 .onConflict(with: ["user_id"]) { $0.set(excludedValueOf: "provider").set(excludedValueOf: "account_ref").set(excludedValueOf: "updated_at") }
                 .run()
             return try await Payouts.schedule(caller.userId, context: context, on: sql)

@@ -45,7 +45,7 @@ struct SimulatedProvider: PaymentProvider {
         let now = context.now
         let intent = try await context.database.transaction { sql -> Intent in
             if var kept = try await sql.select().column("*").from(Intent.table).where("idempotency_key", .equal, SQLBind(request.idempotencyKey))
-                .first(decoding: Intent.self, keyDecodingStrategy: .convertFromSnakeCase) {
+                .first(decoding: Intent.self, keyDecodingStrategy: .snakeCase) {
                 if kept.status == "unreachable" {
                     kept.status = "succeeded"
                     kept.attempts += 1
@@ -66,7 +66,7 @@ struct SimulatedProvider: PaymentProvider {
                 amountCents: request.amountCents, currency: request.currency, paymentMethod: request.paymentMethod, status: status, attempts: 1,
                 refundedCents: 0, createdAt: now.iso
             )
-            try await sql.insert(into: Intent.table).model(intent, keyEncodingStrategy: .convertToSnakeCase).run()
+            try await sql.insert(into: Intent.table).model(intent, keyEncodingStrategy: .snakeCase).run()
             try await Self.send(intent, now: now, on: sql)
             return intent
         }
@@ -100,7 +100,7 @@ struct SimulatedProvider: PaymentProvider {
             // The refund's own row keeps the key, so a repeat refunds nothing more.
             let record = Intent(id: id, idempotencyKey: keyed, amountCents: amountCents, currency: currency, paymentMethod: "refund", status: "succeeded",
                                 attempts: 1, refundedCents: 0, createdAt: context.now.iso)
-            try await sql.insert(into: Intent.table).model(record, keyEncodingStrategy: .convertToSnakeCase).run()
+            try await sql.insert(into: Intent.table).model(record, keyEncodingStrategy: .snakeCase).run()
         }
         return id
     }
@@ -188,11 +188,11 @@ struct SimulatedProvider: PaymentProvider {
     }
 
     static func find(_ id: String, on sql: any SQLDatabase) async throws -> Intent? {
-        try await sql.select().column("*").from(Intent.table).where("id", .equal, SQLBind(id)).first(decoding: Intent.self, keyDecodingStrategy: .convertFromSnakeCase)
+        try await sql.select().column("*").from(Intent.table).where("id", .equal, SQLBind(id)).first(decoding: Intent.self, keyDecodingStrategy: .snakeCase)
     }
 
     static func save(_ intent: Intent, on sql: any SQLDatabase) async throws {
-        try await sql.update(Intent.table).set(model: intent, keyEncodingStrategy: .convertToSnakeCase).where("id", .equal, SQLBind(intent.id)).run()
+        try await sql.update(Intent.table).set(model: intent, keyEncodingStrategy: .snakeCase).where("id", .equal, SQLBind(intent.id)).run()
     }
 
     /// An id that is the same for the same idempotency key.

@@ -25,11 +25,11 @@ struct RefundRecord: Codable, Sendable, Equatable, ResponseBody {
         guard id.isUUID else { return nil }
         var query = sql.select().column("*").from(table).where("id", .equal, SQLBind(id.lowercased()))
         if forUpdate { query = query.for(.update) }
-        return try await query.first(decoding: RefundRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        return try await query.first(decoding: RefundRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     func save(on sql: any SQLDatabase) async throws {
-        try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).where("id", .equal, SQLBind(id)).run()
+        try await sql.update(Self.table).set(model: self, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).where("id", .equal, SQLBind(id)).run()
     }
 }
 
@@ -67,7 +67,7 @@ enum Refunds {
             id: UUID().uuidString.lowercased(), paymentId: payment.id, requestedBy: requester, amountCents: amount, currency: payment.currency,
             reason: reason, status: .pending, providerRef: nil, failureReason: nil, createdAt: now.iso, updatedAt: now.iso
         )
-        try await sql.insert(into: RefundRecord.table).model(refund, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+        try await sql.insert(into: RefundRecord.table).model(refund, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
         payment.refundedCents += amount
         payment.updatedAt = now.iso
         try await payment.update(on: sql)
@@ -227,7 +227,7 @@ struct ListRefunds: HTTPFunction {
             if let payment = filters.paymentId { query = query.where("payment_id", .equal, SQLBind(payment)) }
             if let status = filters.status { query = query.where("status", .equal, SQLBind(status)) }
             return try await NewestFirst<RefundStatus>.keyset.select(query, page: filters.page)
-                .all(decoding: RefundRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .all(decoding: RefundRecord.self, keyDecodingStrategy: .snakeCase)
         }
         return .ok(filters.page.page(rows, { $0 }) { ($0.createdAt, $0.id) })
     }

@@ -32,7 +32,7 @@ struct ListUsers: HTTPFunction {
             var query = sql.select().column("*").from(UserRecord.table)
             if let role { query = query.where("role", .equal, SQLBind(role)) }
             if let status { query = query.where("status", .equal, SQLBind(status)) }
-            return try await keyset.select(query, page: page).all(decoding: UserRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            return try await keyset.select(query, page: page).all(decoding: UserRecord.self, keyDecodingStrategy: .snakeCase)
         }
         return .ok(page.page(rows, \.view) { ($0.createdAt, $0.id) })
     }

@@ -27,7 +27,7 @@ struct CompanyRecord: Codable, Sendable {
 
     static func find(_ userId: String, on sql: any SQLDatabase) async throws -> CompanyRecord? {
         try await sql.select().column("*").from(table).where("user_id", .equal, SQLBind(userId))
-            .first(decoding: CompanyRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .first(decoding: CompanyRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     mutating func apply(_ input: CompanyInput) {
@@ -43,7 +43,7 @@ struct CompanyRecord: Codable, Sendable {
 
     func save(on sql: any SQLDatabase, inserting: Bool) async throws {
         if inserting {
-            try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .convertToSnakeCase).run()
+            try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .snakeCase).run()
         } else {
             // Only what an update may change: the spending total belongs to the payment consumer.
             try await sql.update(Self.table)
@@ -59,7 +59,7 @@ struct CompanyRecord: Codable, Sendable {
     /// Inserts new rows (or rows whose old row and words were removed) with their search words, a few statements for all.
     static func insert(_ companies: [CompanyRecord], on sql: any SQLDatabase) async throws {
         guard !companies.isEmpty else { return }
-        try await sql.insert(into: table).models(companies, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+        try await sql.insert(into: table).models(companies, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
         try await ProfileTerms.insert(kind: "company", companies.map { ($0.userId, $0.searchWords) }, on: sql)
     }
 

@@ -43,7 +43,7 @@ struct SearchCompanies: HTTPFunction {
             if let industry { query = query.where("industry", .equal, SQLBind(industry)) }
             if let country { query = query.where("country", .equal, SQLBind(country)) }
             for word in words { query = query.where("user_id", .in, ProfileTerms.matching(kind: "company", word: word)) }
-            return try await keyset.select(query, page: page).all(decoding: CompanyRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            return try await keyset.select(query, page: page).all(decoding: CompanyRecord.self, keyDecodingStrategy: .snakeCase)
         }
         return .ok(page.page(rows, { $0.view(for: caller.audience(of: $0.userId)) }, cursor: { (sort == "name" ? $0.name : $0.createdAt, $0.userId) }))
     }

@@ -76,7 +76,7 @@ struct SearchVAProfiles: HTTPFunction {
             default: { $0 }
             }
             return try await keyset.select(query, page: page, value: cursorValue)
-                .all(decoding: VAProfileRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .all(decoding: VAProfileRecord.self, keyDecodingStrategy: .snakeCase)
         }
         return .ok(page.page(rows, { $0.view(for: caller.audience(of: $0.userId)) }, cursor: { last in
             let value = switch sort {

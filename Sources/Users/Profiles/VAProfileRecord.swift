@@ -38,7 +38,7 @@ struct VAProfileRecord: Codable, Sendable {
 
     static func find(_ userId: String, on sql: any SQLDatabase) async throws -> VAProfileRecord? {
         try await sql.select().column("*").from(table).where("user_id", .equal, SQLBind(userId))
-            .first(decoding: VAProfileRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .first(decoding: VAProfileRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     var skillList: [String] { fromJSONText(skills, fallback: []) }
@@ -66,7 +66,7 @@ struct VAProfileRecord: Codable, Sendable {
     /// Writes the row, its skills and its search terms (replacing what was there).
     func save(on sql: any SQLDatabase, inserting: Bool) async throws {
         if inserting {
-            try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .convertToSnakeCase).run()
+            try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .snakeCase).run()
         } else {
             // Only what an update may change: the counters belong to the consumers.
             try await sql.update(Self.table)
@@ -91,7 +91,7 @@ struct VAProfileRecord: Codable, Sendable {
     /// Inserts new profiles with their skills and search terms, a few statements for all of them (an import).
     static func insert(_ profiles: [VAProfileRecord], on sql: any SQLDatabase) async throws {
         guard !profiles.isEmpty else { return }
-        try await sql.insert(into: table).models(profiles, keyEncodingStrategy: .convertToSnakeCase, nilEncodingStrategy: .asNil).run()
+        try await sql.insert(into: table).models(profiles, keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).run()
         let skills = profiles.flatMap { profile in Set(profile.skillList.map { $0.lowercased() }).sorted().map { [SQLBind($0), SQLBind(profile.userId)] as [any SQLExpression] } }
         try await sql.insert(into: "va_skills", columns: ["skill", "user_id"], rows: skills)
         try await ProfileTerms.insert(kind: "va", profiles.map { ($0.userId, $0.searchWords) }, on: sql)

@@ -1,7 +1,8 @@
-import Foundation
 import Blytz
+import BlytzData
 import BlytzEvents
 import BlytzServices
+import Foundation
 import SQLKit
 
 /// Counts failed sign-ins per email and per client address. Past the limit within the window, the key
@@ -25,7 +26,7 @@ struct LoginThrottle: Sendable {
     func retryAfter(email: String, address: String, on sql: any SQLDatabase, now: Date = Date()) async throws -> Int? {
         let names = keys(email: email, address: address).map(\.key)
         let rows = try await sql.select().column("*").from("login_throttle").where("key", .in, SQLBind.group(names))
-            .all(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .all(decoding: Row.self, keyDecodingStrategy: .snakeCase)
         let waits = rows.compactMap { $0.lockedUntil.flatMap(Date.init(iso:)) }.filter { $0 > now }.map { Int($0.timeIntervalSince(now).rounded(.up)) }
         return waits.max()
     }
@@ -33,10 +34,10 @@ struct LoginThrottle: Sendable {
     func recordFailure(email: String, address: String, on sql: any SQLDatabase, now: Date = Date()) async throws {
         for (key, limit) in keys(email: email, address: address) {
             // Concurrent first failures of one key must not collide: make the row, then lock it.
-            try await sql.insert(into: "login_throttle").model(Row(key: key, failures: 0, windowStartedAt: now.iso, locks: 0), keyEncodingStrategy: .convertToSnakeCase)
+            try await sql.insert(into: "login_throttle").model(Row(key: key, failures: 0, windowStartedAt: now.iso, locks: 0), keyEncodingStrategy: .snakeCase)
                 .ignoringConflicts(with: ["key"]).run()
             guard var row = try await sql.select().column("*").from("login_throttle").where("key", .equal, SQLBind(key)).for(.update)
-                .first(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+                .first(decoding: Row.self, keyDecodingStrategy: .snakeCase)
             else { continue }
             if let started = Date(iso: row.windowStartedAt), now.timeIntervalSince(started) > settings.lockDuration / .seconds(1) {
                 row.failures = 0

@@ -1,7 +1,8 @@
-import Foundation
 import Blytz
+import BlytzData
 import BlytzEvents
 import BlytzServices
+import Foundation
 import JWTKit
 import SQLKit
 
@@ -93,7 +94,7 @@ enum Sessions {
             id: UUID().uuidString.lowercased(), userId: userId, familyId: family ?? UUID().uuidString.lowercased(),
             tokenHash: token.hash, createdAt: now.iso, expiresAt: now.adding(ttl).iso
         )
-        try await sql.insert(into: "refresh_tokens").model(row, keyEncodingStrategy: .convertToSnakeCase).run()
+        try await sql.insert(into: "refresh_tokens").model(row, keyEncodingStrategy: .snakeCase).run()
         return token
     }
 
@@ -101,7 +102,7 @@ enum Sessions {
     /// revokes its family.
     static func consume(_ token: String, now: Date, on sql: any SQLDatabase) async throws -> Outcome {
         guard let row = try await sql.select().column("*").from("refresh_tokens").where("token_hash", .equal, SQLBind(SecretToken.hash(token)))
-            .for(.update).first(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .for(.update).first(decoding: Row.self, keyDecodingStrategy: .snakeCase)
         else { return .unknown }
         if row.rotatedAt != nil || row.revokedAt != nil {
             try await revoke(family: row.familyId, reason: row.revokedAt == nil ? "reuse" : "reuse-after-revoke", on: sql)
@@ -127,7 +128,7 @@ enum Sessions {
     /// Revokes the family of `token` if it belongs to `userId`; returns whether it did.
     static func logout(_ token: String, userId: String, on sql: any SQLDatabase) async throws -> Bool {
         guard let row = try await sql.select().column("*").from("refresh_tokens").where("token_hash", .equal, SQLBind(SecretToken.hash(token)))
-            .first(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase), row.userId == userId
+            .first(decoding: Row.self, keyDecodingStrategy: .snakeCase), row.userId == userId
         else { return false }
         try await revoke(family: row.familyId, reason: "logout", on: sql)
         return true
@@ -153,14 +154,14 @@ enum OneTimeTokens {
     static func issue(_ purpose: Purpose, userId: String, ttl: Duration, now: Date, on sql: any SQLDatabase) async throws -> (token: SecretToken, expiresAt: String) {
         let token = SecretToken.generate()
         let row = Row(tokenHash: token.hash, userId: userId, purpose: purpose.rawValue, createdAt: now.iso, expiresAt: now.adding(ttl).iso)
-        try await sql.insert(into: "one_time_tokens").model(row, keyEncodingStrategy: .convertToSnakeCase).run()
+        try await sql.insert(into: "one_time_tokens").model(row, keyEncodingStrategy: .snakeCase).run()
         return (token, row.expiresAt)
     }
 
     /// Marks `token` used and returns its user, if it is a live token for `purpose`.
     static func redeem(_ token: String, _ purpose: Purpose, now: Date, on sql: any SQLDatabase) async throws -> String? {
         guard let row = try await sql.select().column("*").from("one_time_tokens").where("token_hash", .equal, SQLBind(SecretToken.hash(token)))
-            .for(.update).first(decoding: Row.self, keyDecodingStrategy: .convertFromSnakeCase),
+            .for(.update).first(decoding: Row.self, keyDecodingStrategy: .snakeCase),
             row.purpose == purpose.rawValue, row.usedAt == nil, let expires = Date(iso: row.expiresAt), expires > now
         else { return nil }
         try await sql.update("one_time_tokens").set("used_at", to: SQLBind(now.iso)).where("token_hash", .equal, SQLBind(row.tokenHash)).run()

@@ -1,7 +1,8 @@
-import Foundation
 import Blytz
+import BlytzData
 import BlytzEvents
 import BlytzServices
+import Foundation
 import SQLKit
 
 /// A row of `users`.
@@ -24,15 +25,15 @@ struct UserRecord: Codable, Sendable {
     static let table = "users"
 
     static func find(_ id: String, on sql: any SQLDatabase) async throws -> UserRecord? {
-        try await sql.select().column("*").from(table).where("id", .equal, SQLBind(id)).first(decoding: UserRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        try await sql.select().column("*").from(table).where("id", .equal, SQLBind(id)).first(decoding: UserRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     static func find(email: String, on sql: any SQLDatabase) async throws -> UserRecord? {
-        try await sql.select().column("*").from(table).where("email", .equal, SQLBind(email.normalizedEmail)).first(decoding: UserRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+        try await sql.select().column("*").from(table).where("email", .equal, SQLBind(email.normalizedEmail)).first(decoding: UserRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     func insert(on sql: any SQLDatabase) async throws {
-        try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .convertToSnakeCase).run()
+        try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .snakeCase).run()
     }
 
     /// The user as they themself (or an admin) see it.
