@@ -38,7 +38,8 @@ public struct Keyset: Sendable {
         return order(query).limit(page.limit + 1)
     }
 
-    func order(_ builder: SQLSelectBuilder) -> SQLSelectBuilder {
+    /// `builder` in this order.
+    public func order(_ builder: SQLSelectBuilder) -> SQLSelectBuilder {
         let direction: SQLDirection = descending ? .descending : .ascending
         return builder.orderBy(SQLIdentifier(column), direction).orderBy(SQLIdentifier(idColumn), direction)
     }

@@ -38,8 +38,8 @@ public struct TermFilter: Sendable {
     /// (an intersection over the terms' indexes, before any searched row is read). Otherwise each is probed
     /// row by row.
     public static func conditions(_ filters: [TermFilter], on sql: any SQLDatabase, rowId: SQLColumn, rare: Int) async throws -> [any SQLExpression] {
-        var counted: [(filter: TermFilter, count: Int)] = []
-        for filter in filters { counted.append((filter, try await filter.count(on: sql, upTo: rare))) }
+        let counts = try await count(filters, on: sql, upTo: rare)
+        let counted = Array(zip(filters, counts)).map { (filter: $0.0, count: $0.1) }
         guard let driver = counted.indices.min(by: { counted[$0].count < counted[$1].count }), counted[driver].count < rare else {
             return filters.map { $0.probe(rowId) }
         }
@@ -57,12 +57,17 @@ public struct TermFilter: Sendable {
         })]
     }
 
-    /// Its matches, counted up to `limit` over its index.
-    func count(on sql: any SQLDatabase, upTo limit: Int) async throws -> Int {
-        struct Count: Decodable { var n: Int }
-        let limited = SQLSubquery.select { candidates(in: $0).limit(limit) }
-        return try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
-            .from(SQLAlias(limited, as: SQLIdentifier("candidates"))).first(decoding: Count.self)?.n ?? 0
+    /// Each filter's matches, counted up to `limit` over its index, in one statement.
+    static func count(_ filters: [TermFilter], on sql: any SQLDatabase, upTo limit: Int) async throws -> [Int] {
+        guard !filters.isEmpty else { return [] }
+        var select = sql.select()
+        for (index, filter) in filters.enumerated() {
+            let limited = SQLSubquery.select { filter.candidates(in: $0).limit(limit) }
+            let count = SQLSubquery.select { $0.column(SQLFunction("COUNT", args: SQLLiteral.all)).from(SQLAlias(limited, as: SQLIdentifier("candidates"))) }
+            select = select.column(count, as: "n\(index)")
+        }
+        guard let row = try await select.first() else { return filters.map { _ in 0 } }
+        return try filters.indices.map { try row.decode(column: "n\($0)", as: Int.self) }
     }
 
     /// `EXISTS (SELECT id FROM <table> AS matched WHERE … AND matched.id = rowId)`.

@@ -38,7 +38,7 @@ struct PostingRecord: Codable, Sendable {
     static func find(_ id: String, on sql: any SQLDatabase) async throws -> PostingRecord? {
         guard id.isUUID else { return nil }
         return try await sql.select().column("*").from(table).where("id", .equal, SQLBind(id.lowercased()))
-            .first(decoding: PostingRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
+            .first(decoding: PostingRecord.self, keyDecodingStrategy: .snakeCase)
     }
 
     mutating func apply(_ input: PostingInput) {
@@ -75,7 +75,7 @@ struct PostingRecord: Codable, Sendable {
     }
 
     func insert(on sql: any SQLDatabase) async throws {
-        try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .convertToSnakeCase).run()
+        try await sql.insert(into: Self.table).model(self, keyEncodingStrategy: .snakeCase).run()
     }
 
     /// Writes what an owner's edit may change, and the status.
@@ -154,15 +154,18 @@ struct PostingTerms: Sendable, Equatable {
 
     /// The terms of `postings`, by posting id.
     static func of(_ postings: [String], on sql: any SQLDatabase) async throws -> [String: PostingTerms] {
-        struct Row: Decodable { var posting_id: String; var term: String; var position: Int }
+        struct Row: Decodable { var kind: Int; var posting_id: String; var term: String }
         guard !postings.isEmpty else { return [:] }
         var terms: [String: PostingTerms] = [:]
-        for kind in [Kind.skill, .tag] {
-            let rows = try await sql.select().columns("posting_id", "term", "position").from(kind.table)
-                .where("posting_id", .in, SQLBind.group(postings)).orderBy("position").all(decoding: Row.self)
-            for row in rows {
-                if kind == .skill { terms[row.posting_id, default: PostingTerms()].skills.append(row.term) } else { terms[row.posting_id, default: PostingTerms()].tags.append(row.term) }
-            }
+        // Both kinds in one statement.
+        let ids = SQLBind.group(postings)
+        let rows = try await sql.raw("""
+            SELECT 0 AS kind, posting_id, term, position FROM \(ident: Kind.skill.table) WHERE posting_id IN \(ids)
+            UNION ALL SELECT 1, posting_id, term, position FROM \(ident: Kind.tag.table) WHERE posting_id IN \(ids)
+            ORDER BY position
+            """).all(decoding: Row.self)
+        for row in rows {
+            if row.kind == 0 { terms[row.posting_id, default: PostingTerms()].skills.append(row.term) } else { terms[row.posting_id, default: PostingTerms()].tags.append(row.term) }
         }
         return terms
     }

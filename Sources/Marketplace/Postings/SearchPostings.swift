@@ -54,7 +54,6 @@ struct SearchPostings: HTTPFunction {
         let keyset = Self.sorts[sort]!
         let rare = Settings(context.configuration).rareFilter
         let (rows, terms) = try await context.database.withConnection { sql -> ([PostingRecord], [String: PostingTerms]) in
-            // The page's ids first (a sort of narrow rows when a rare filter drives), then their rows.
             var query = sql.select().column("id").from(PostingRecord.table).where("status", .equal, SQLBind(filters.status))
             if let category = filters.category { query = query.where("category", .equal, SQLBind(category)) }
             if let jobType = filters.jobType { query = query.where("job_type", .equal, SQLBind(jobType)) }
@@ -70,13 +69,13 @@ struct SearchPostings: HTTPFunction {
                 + filters.words.map { TermFilter(table: PostingTerms.wordsTable, idColumn: "posting_id", match: .prefix($0)) }
             for condition in try await TermFilter.conditions(termFilters, on: sql, rowId: rowId, rare: rare) { query = query.where(condition) }
             let value: (String) -> any Encodable & Sendable = sort == "budget" ? { Int($0) ?? 0 } : { $0 }
-            struct Found: Decodable { var id: String }
-            let ids = try await keyset.select(query, page: filters.page, value: value).all(decoding: Found.self).map(\.id)
-            guard !ids.isEmpty else { return ([], [:]) }
-            let found = try await sql.select().column("*").from(PostingRecord.table).where("id", .in, SQLBind.group(ids))
-                .all(decoding: PostingRecord.self, keyDecodingStrategy: .convertFromSnakeCase)
-            let byId = Dictionary(found.map { ($0.id, $0) }) { first, _ in first }
-            return (ids.compactMap { byId[$0] }, try await PostingTerms.of(ids, on: sql))
+            // The page's ids are chosen over narrow rows (sorted narrow when a rare filter drives), and
+            // their rows read by id in the same statement.
+            let page = keyset.select(query, page: filters.page, value: value)
+            let rows = try await keyset.order(sql.select().column("*").from(PostingRecord.table).where("id", .in, SQLGroupExpression(page.select)))
+                .all(decoding: PostingRecord.self, keyDecodingStrategy: .snakeCase)
+            guard !rows.isEmpty else { return ([], [:]) }
+            return (rows, try await PostingTerms.of(rows.map(\.id), on: sql))
         }
         return .ok(filters.page.page(rows, { PostingView($0, terms: terms[$0.id] ?? PostingTerms()) }) { last in
             (sort == "budget" ? "\(last.payCents ?? 0)" : last.publishedAt ?? "", last.id)
