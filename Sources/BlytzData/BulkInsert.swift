@@ -2,14 +2,20 @@ import SQLKit
 
 extension SQLDatabase {
     /// Inserts `rows` (values for `columns`, in order) in as few statements as the engines' limit on bound
-    /// values allows (SQLite's is 32,766 a statement).
+    /// values allows.
     public func insert(into table: String, columns: [String], rows: [[any SQLExpression]]) async throws {
-        guard !rows.isEmpty, !columns.isEmpty else { return }
-        let perStatement = Swift.max(1, 16_000 / columns.count)
-        for start in stride(from: 0, to: rows.count, by: perStatement) {
+        guard !columns.isEmpty else { return }
+        for piece in boundPieces(rows, columns: columns.count) {
             var insert = self.insert(into: table).columns(columns)
-            for row in rows[start..<Swift.min(rows.count, start + perStatement)] { insert = insert.values(row) }
+            for row in piece { insert = insert.values(row) }
             try await insert.run()
         }
     }
+}
+
+/// `rows` in pieces of at most 16,000 bound values for `columns` values a row: within SQLite's limit
+/// (32,766 a statement) and PostgreSQL's (65,535).
+public func boundPieces<Row>(_ rows: [Row], columns: Int) -> [ArraySlice<Row>] {
+    let perStatement = max(1, 16_000 / max(1, columns))
+    return stride(from: 0, to: rows.count, by: perStatement).map { rows[$0..<min(rows.count, $0 + perStatement)] }
 }

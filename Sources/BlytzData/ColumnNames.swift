@@ -6,20 +6,26 @@ import SQLKit
 /// import's and a request's decoding time. These strategies give the same names from the key's ASCII bytes,
 /// and leave a key without capitals as it is.
 extension SQLRowDecoder.KeyDecodingStrategy {
-    public static let snakeCase = Self.custom { path in SomeCodingKey(stringValue: ColumnName.snakeCased(path.last!.stringValue)) }
+    public static let snakeCase = Self.custom(ColumnName.of)
 }
 
 extension SQLQueryEncoder.KeyEncodingStrategy {
-    public static let snakeCase = Self.custom { path in SomeCodingKey(stringValue: ColumnName.snakeCased(path.last!.stringValue)) }
+    public static let snakeCase = Self.custom(ColumnName.of)
 }
 
 public enum ColumnName {
+    /// The column of the last key of `path` (SQLKit's custom strategies pass the path, whose last key is
+    /// the one to name).
+    @Sendable static func of(_ path: [any CodingKey]) -> any CodingKey {
+        SomeCodingKey(stringValue: snakeCased(path.last?.stringValue ?? ""))
+    }
+
     /// `contractId` → `contract_id`, `myURLValue` → `my_uRL_value`: the words SQLKit's `convertedToSnakeCase`
     /// finds (a capital starts a word; a run of capitals is one word, whose last capital starts the next word
     /// when a lower-case letter follows), each with its first letter lowered, joined by `_`. Keys are ASCII.
     public static func snakeCased(_ key: String) -> String {
+        guard key.utf8.contains(where: isUpper) else { return key }
         let chars = Array(key.utf8)
-        guard chars.contains(where: isUpper) else { return key }
         var words: [Range<Int>] = []
         var wordStart = 0, searchIndex = 1
         while searchIndex < chars.count, let upper = chars[searchIndex...].firstIndex(where: isUpper) {

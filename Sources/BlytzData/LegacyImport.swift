@@ -195,10 +195,8 @@ public struct LegacyImport: Sendable {
     public static func upsert<Record: Encodable & Sendable>(_ records: [Record], in table: String, key: String = "id", on sql: any SQLDatabase) async throws {
         guard let first = records.first else { return }
         let columns = try SQLQueryEncoder(keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil).encode(first).map(\.0).filter { $0 != key }
-        // In pieces that stay within the engines' limit on bound values (PostgreSQL's is 65,535 a statement).
-        let perStatement = max(1, 16_000 / (columns.count + 1))
-        for start in stride(from: 0, to: records.count, by: perStatement) {
-            try await sql.insert(into: table).models(Array(records[start..<min(records.count, start + perStatement)]), keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil)
+        for piece in boundPieces(records, columns: columns.count + 1) {
+            try await sql.insert(into: table).models(Array(piece), keyEncodingStrategy: .snakeCase, nilEncodingStrategy: .asNil)
                 .onConflict(with: [key]) { conflict in columns.reduce(conflict) { $0.set(excludedValueOf: $1) } }.run()
         }
     }

@@ -45,8 +45,7 @@ import Testing
 
     @Test func oneRequestAcrossTwoServicesAndAnEventIsOneTraceAndItsDeliveriesLinkToIt() async throws {
         try await Self.withReceiver { port in
-            // A longer call timeout than production's: the accept's call starts the contracts worker.
-            let otel = ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(port)", "OTEL_BSP_SCHEDULE_DELAY": "100", "BLYTZ_CALL_TIMEOUT_MS": "8000"]
+            let otel = ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(port)", "OTEL_BSP_SCHEDULE_DELAY": "100"]
             try await Backend.with(.sqlite, environment: otel) { api in
                 let company = try await person(api, "company")
                 let va = try await person(api, "va")

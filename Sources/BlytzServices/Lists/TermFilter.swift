@@ -39,12 +39,11 @@ public struct TermFilter: Sendable {
     /// row by row.
     public static func conditions(_ filters: [TermFilter], on sql: any SQLDatabase, rowId: SQLColumn, rare: Int) async throws -> [any SQLExpression] {
         let counts = try await count(filters, on: sql, upTo: rare)
-        let counted = Array(zip(filters, counts)).map { (filter: $0.0, count: $0.1) }
-        guard let driver = counted.indices.min(by: { counted[$0].count < counted[$1].count }), counted[driver].count < rare else {
+        guard let driver = counts.indices.min(by: { counts[$0] < counts[$1] }), counts[driver] < rare else {
             return filters.map { $0.probe(rowId) }
         }
-        let lead = counted[driver].filter
-        let others = counted.indices.filter { $0 != driver }.map { counted[$0].filter }
+        let lead = filters[driver]
+        let others = filters.indices.filter { $0 != driver }.map { filters[$0] }
         return [SQLBinaryExpression(rowId, .in, SQLSubquery.select { builder in
             var builder = lead.candidates(in: builder)
             for (index, other) in others.enumerated() {

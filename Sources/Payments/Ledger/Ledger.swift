@@ -98,10 +98,11 @@ enum Ledger {
         let ids = postings.map { _ in UUID().uuidString.lowercased() }
         // In pieces that stay within the engines' limit on bound values.
         var posted = Set<String>()
-        for start in stride(from: 0, to: postings.count, by: 2000) {
-            var transaction = sql.insert(into: transactions).columns("id", "key", "kind", "payment_id", "refund_id", "transfer_id", "created_at")
-            for index in start..<min(postings.count, start + 2000) {
-                let (id, posting, subject) = (ids[index], postings[index], postings[index].subject)
+        let columns = ["id", "key", "kind", "payment_id", "refund_id", "transfer_id", "created_at"]
+        for piece in boundPieces(Array(zip(ids, postings)), columns: columns.count) {
+            var transaction = sql.insert(into: transactions).columns(columns)
+            for (id, posting) in piece {
+                let subject = posting.subject
                 transaction = transaction.values(SQLBind(id), SQLBind(posting.key), SQLBind(posting.kind.rawValue), SQLBind(subject.paymentId), SQLBind(subject.refundId),
                                                  SQLBind(subject.transferId), SQLBind((posting.time ?? now).iso))
             }
