@@ -117,8 +117,15 @@ public struct APIGatewayV2Response: Codable, Sendable, Equatable {
 
     /// Whether a body of this content type travels as text.
     public static func isTextual(_ contentType: String) -> Bool {
-        let type = contentType.lowercased()
-        return type.hasPrefix("text/") || type.contains("json") || type.contains("xml")
-            || type.hasPrefix("application/x-www-form-urlencoded") || type.hasPrefix("application/javascript")
+        // Compared as ASCII bytes, ignoring case: this runs for every request and answer with a body.
+        let type = contentType.utf8.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 | 0x20 : $0 }
+        func contains(_ word: StaticString) -> Bool {
+            let needle = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+            return type.count >= needle.count && (0...(type.count - needle.count)).contains { type[$0..<($0 + needle.count)].elementsEqual(needle) }
+        }
+        func starts(_ word: StaticString) -> Bool {
+            type.starts(with: UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
+        }
+        return starts("text/") || contains("json") || contains("xml") || starts("application/x-www-form-urlencoded") || starts("application/javascript")
     }
 }

@@ -28,9 +28,27 @@ public struct FunctionContext: Sendable {
 
     /// The trace id of a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`).
     public static func traceId(_ traceparent: String) -> String? {
+        guard let parts = traceparentParts(traceparent), parts.traceId.utf8.count == 32 else { return nil }
+        return String(parts.traceId)
+    }
+
+    /// The fields of a `traceparent` after its version, when it has exactly four separated by dashes.
+    public static func traceparentParts(_ traceparent: String) -> (traceId: Substring, spanId: Substring, flags: Substring)? {
+        let utf8 = traceparent.utf8
+        let dash = UInt8(ascii: "-")
+        // The version-00 form, by position: `vv-<32>-<16>-ff`.
+        if utf8.count == 55 {
+            let first = utf8.index(utf8.startIndex, offsetBy: 2)
+            let second = utf8.index(first, offsetBy: 33)
+            let third = utf8.index(second, offsetBy: 17)
+            if utf8[first] == dash, utf8[second] == dash, utf8[third] == dash {
+                guard utf8.count(where: { $0 == dash }) == 3 else { return nil }
+                return (traceparent[utf8.index(after: first)..<second], traceparent[utf8.index(after: second)..<third], traceparent[utf8.index(after: third)...])
+            }
+        }
         let parts = traceparent.split(separator: "-")
-        guard parts.count == 4, parts[1].count == 32 else { return nil }
-        return String(parts[1])
+        guard parts.count == 4 else { return nil }
+        return (parts[1], parts[2], parts[3])
     }
 
     public init(

@@ -104,9 +104,9 @@ extension HTTPFunction {
     }
 
     public func invoke(_ event: Data, context: FunctionContext) async throws -> Data {
-        let request = try JSON.decoder().decode(APIGatewayV2Request.self, from: event)
+        let request = try APIGatewayV2Request(json: event)
         let response = await respond(to: request, context: context)
-        return try JSON.encoder().encode(response)
+        return Data(buffer: response.json)
     }
 
     /// Admits, decodes, handles and encodes one API Gateway request; never throws, every failure is a response.

@@ -124,9 +124,12 @@ public enum FunctionRuntime {
         var followsCallersSampling: Bool
     }
 
+    /// Serves invocations until the Runtime API closes. Each answer goes out together with the next
+    /// `GET …/invocation/next` (HTTP/1.1 pipelining), so the worker wakes once per invocation.
     static func loop(_ connection: HTTPClientConnection, handler: any FunctionHandler, shared: Shared) async throws {
+        let nextPath = "\(base)/invocation/next"
+        var next = try await connection.request(.GET, nextPath)
         while true {
-            let next = try await connection.request(.GET, "\(base)/invocation/next")
             guard next.status == 200, let requestId = next.headers.first(name: "Lambda-Runtime-Aws-Request-Id") else {
                 throw HTTPClientConnection.Closed()
             }
@@ -137,39 +140,46 @@ public enum FunctionRuntime {
                 configuration: shared.configuration, dependencies: shared.dependencies, connections: shared.connections
             )
             let event = Data(buffer: next.body)
+            let answer: Answer
             // Untraced when tracing is off, or when the caller decided not to keep this trace: nothing under it
             // would be kept either, and its calls and events still carry the caller's `traceparent`.
-            guard let tracer = shared.dependencies.tracer, !shared.followsCallersSampling || Traces.isSampled(context.traceparent) else {
-                try await invoke(handler, event, context: context, span: nil, connection: connection, shared: shared)
-                continue
+            if let tracer = shared.dependencies.tracer, !shared.followsCallersSampling || Traces.isSampled(context.traceparent) {
+                // Traced: the invocation is a span under the runner's (the traceparent it was handed), and what
+                // the handler does is under it. What it calls and publishes names its own span (the task's
+                // context carries it), so the invocation's own `traceparent` is not worked out here.
+                let parent = Traces.context(traceparent: context.traceparent, tracer: tracer) ?? .topLevel
+                answer = await Traces.span(tracer, shared.functionName, kind: .server, parent: parent, attributes: ["faas.invocation_id": requestId]) { span in
+                    await invoke(handler, event, context: context, span: span, shared: shared)
+                }
+            } else {
+                answer = await invoke(handler, event, context: context, span: nil, shared: shared)
             }
-            // Traced: the invocation is a span under the runner's (the traceparent it was handed), and what
-            // the handler does is under it. What it calls and publishes names its own span (the task's
-            // context carries it), so the invocation's own `traceparent` is not worked out here.
-            let parent = Traces.context(traceparent: context.traceparent, tracer: tracer) ?? .topLevel
-            try await Traces.span(tracer, shared.functionName, kind: .server, parent: parent, attributes: ["faas.invocation_id": requestId]) { span in
-                try await invoke(handler, event, context: context, span: span, connection: connection, shared: shared)
-            }
+            (_, next) = try await connection.pipelined(.POST, answer.path, headers: answer.headers, body: answer.body, then: .GET, nextPath)
         }
     }
 
-    /// Runs one invocation and answers it (`/response`, or `/error` with what it threw).
-    static func invoke(
-        _ handler: any FunctionHandler, _ event: Data, context: FunctionContext, span: (any Span)?, connection: HTTPClientConnection, shared: Shared
-    ) async throws {
+    /// What a worker posts for one invocation: `/response` with the output, or `/error` with what was thrown.
+    struct Answer {
+        var path: String
+        var headers: HTTPHeaders
+        var body: ByteBuffer
+    }
+
+    /// Runs one invocation and works out its answer.
+    static func invoke(_ handler: any FunctionHandler, _ event: Data, context: FunctionContext, span: (any Span)?, shared: Shared) async -> Answer {
         let requestId = context.requestId
         do {
             let output = try await handler.invoke(event, context: context)
             if context.effects.didPublish { await shared.dependencies.published() }
             let headers: HTTPHeaders = context.effects.didPublish ? [Self.publishedHeader: "1"] : [:]
-            _ = try await connection.request(.POST, "\(base)/invocation/\(requestId)/response", headers: headers, body: ByteBuffer(data: output))
+            return Answer(path: "\(base)/invocation/\(requestId)/response", headers: headers, body: ByteBuffer(data: output))
         } catch {
             let type = "\(Swift.type(of: error))"
             span?.recordError(error)
             span?.setStatus(.init(code: .error))
             context.logger.error("invocation failed", metadata: ["error": "\(String(reflecting: error))"])
-            _ = try await connection.request(
-                .POST, "\(base)/invocation/\(requestId)/error", headers: ["Lambda-Runtime-Function-Error-Type": "Unhandled"],
+            return Answer(
+                path: "\(base)/invocation/\(requestId)/error", headers: ["Lambda-Runtime-Function-Error-Type": "Unhandled"],
                 body: errorBody("\(error)", type: type)
             )
         }

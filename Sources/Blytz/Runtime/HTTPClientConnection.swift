@@ -2,8 +2,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// One persistent HTTP/1.1 connection making sequential requests: what the Runtime API loop needs,
-/// with none of a pooled client's per-request cost.
+/// One persistent HTTP/1.1 connection making sequential requests, or two at once with HTTP/1.1
+/// pipelining: what the Runtime API loop needs, with none of a pooled client's per-request cost.
 public final class HTTPClientConnection: Sendable {
     public struct Response: Sendable {
         public var status: Int
@@ -27,7 +27,8 @@ public final class HTTPClientConnection: Sendable {
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // The callers' headers are fixed names with values they made; NIO's per-write validation is off.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(ResponseHandler())
                 }
             }
@@ -37,12 +38,30 @@ public final class HTTPClientConnection: Sendable {
     }
 
     public func request(_ method: HTTPMethod, _ uri: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) async throws -> Response {
+        let (outbound, response) = outbound(method, uri, headers: headers, body: body)
+        channel.writeAndFlush(outbound, promise: nil)
+        return try await response.get()
+    }
+
+    /// Sends two requests in one write, the second without waiting for the first's response (HTTP/1.1
+    /// pipelining; the server answers them in order), and returns both responses.
+    public func pipelined(
+        _ method: HTTPMethod, _ uri: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil,
+        then secondMethod: HTTPMethod, _ secondURI: String
+    ) async throws -> (Response, Response) {
+        let (first, firstResponse) = outbound(method, uri, headers: headers, body: body)
+        let (second, secondResponse) = outbound(secondMethod, secondURI, headers: [:], body: nil)
+        channel.write(first, promise: nil)
+        channel.writeAndFlush(second, promise: nil)
+        return (try await firstResponse.get(), try await secondResponse.get())
+    }
+
+    private func outbound(_ method: HTTPMethod, _ uri: String, headers: HTTPHeaders, body: ByteBuffer?) -> (ResponseHandler.Outbound, EventLoopFuture<Response>) {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)
         head.headers.replaceOrAdd(name: "Host", value: host)
         head.headers.replaceOrAdd(name: "Content-Length", value: "\(body?.readableBytes ?? 0)")
         let promise = channel.eventLoop.makePromise(of: Response.self)
-        channel.writeAndFlush(ResponseHandler.Outbound(head: head, body: body, promise: promise), promise: nil)
-        return try await promise.futureResult.get()
+        return (ResponseHandler.Outbound(head: head, body: body, promise: promise), promise.futureResult)
     }
 
     public func close() async {

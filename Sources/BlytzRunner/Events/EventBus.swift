@@ -78,7 +78,7 @@ final class EventBus: Service, Sendable {
             json.field("data", raw: String(decoding: data, as: UTF8.self))
             json.field("traceparent", TraceContext.child(of: nil))
         }
-        return (id, String(buffer: writer.buffer))
+        return (id, String(decoding: writer.bytes, as: UTF8.self))
     }
 
     /// Queues an event directly (`blytz events publish`), bypassing any outbox.

@@ -63,43 +63,6 @@ enum EventMapping {
         return query
     }
 
-    /// The event as JSON, written directly (this runs for every request).
-    static func encode(_ event: APIGatewayV2Request) -> ByteBuffer {
-        var writer = JSONWriter(capacity: 1024 + (event.body?.utf8.count ?? 0))
-        writer.object { json in
-            json.field("version", event.version)
-            json.field("routeKey", event.routeKey)
-            json.field("rawPath", event.rawPath)
-            json.field("rawQueryString", event.rawQueryString)
-            if let cookies = event.cookies { json.field("cookies", cookies) }
-            json.field("headers", event.headers)
-            if let query = event.queryStringParameters { json.field("queryStringParameters", query) }
-            if let parameters = event.pathParameters { json.field("pathParameters", parameters) }
-            let context = event.requestContext
-            json.object("requestContext") { json in
-                json.field("accountId", context.accountId)
-                json.field("apiId", context.apiId)
-                json.field("domainName", context.domainName)
-                json.field("domainPrefix", context.domainPrefix)
-                json.object("http") { json in
-                    json.field("method", context.http.method)
-                    json.field("path", context.http.path)
-                    json.field("protocol", context.http.protocol)
-                    json.field("sourceIp", context.http.sourceIp)
-                    json.field("userAgent", context.http.userAgent)
-                }
-                json.field("requestId", context.requestId)
-                json.field("routeKey", context.routeKey)
-                json.field("stage", context.stage)
-                json.field("time", context.time)
-                json.field("timeEpoch", context.timeEpoch)
-            }
-            if let body = event.body { json.field("body", body) }
-            json.field("isBase64Encoded", event.isBase64Encoded)
-        }
-        return writer.buffer
-    }
-
     private static func decode(_ text: Substring) -> String {
         let plus = text.replacingOccurrences(of: "+", with: " ")
         return plus.removingPercentEncoding ?? plus
@@ -108,8 +71,7 @@ enum EventMapping {
     /// A function's output as an HTTP response. Output that is not an API Gateway response object but is
     /// valid JSON is answered as a 200 JSON body, as API Gateway does; anything else is a 502.
     static func response(from output: ByteBuffer) -> Response? {
-        let data = Data(output.readableBytesView)
-        if let decoded = try? JSONDecoder().decode(APIGatewayV2Response.self, from: data) {
+        if let decoded = try? output.withUnsafeReadableBytes({ try APIGatewayV2Response(json: $0) }) {
             guard (100...599).contains(decoded.statusCode) else { return nil }
             var fields = HTTPFields()
             for (name, value) in decoded.headers ?? [:] {
@@ -119,7 +81,7 @@ enum EventMapping {
             let body = decoded.bodyData
             return Response(status: .init(code: decoded.statusCode), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
-        guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else { return nil }
+        guard (try? JSONSerialization.jsonObject(with: Data(output.readableBytesView), options: [.fragmentsAllowed])) != nil else { return nil }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: output))
     }
 

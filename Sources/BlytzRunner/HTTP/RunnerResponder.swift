@@ -144,7 +144,7 @@ struct RunnerResponder: HTTPResponder {
                 traceparent: traceparent, sourceIP: context.channel.remoteAddress?.ipAddress ?? "127.0.0.1",
                 host: request.head.authority ?? "127.0.0.1"
             )
-            let payload = EventMapping.encode(event)
+            let payload = event.json
             let (result, milliseconds) = await core.invoke(function, payload: payload, requestID: requestID, traceparent: traceparent)
             let response: Response
             switch result {

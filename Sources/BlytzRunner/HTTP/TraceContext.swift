@@ -1,3 +1,4 @@
+import Blytz
 import W3CTraceContext
 
 /// W3C trace context (parsed and written by swift-w3c-trace-context): an incoming `traceparent` is
@@ -13,16 +14,15 @@ enum TraceContext {
 
     /// The span id of a valid `traceparent`.
     static func spanID(_ traceparent: String) -> String? {
-        let parts = traceparent.split(separator: "-")
-        return parts.count == 4 && parts[2].count == 16 ? String(parts[2]) : nil
+        guard let parts = FunctionContext.traceparentParts(traceparent), parts.spanId.utf8.count == 16 else { return nil }
+        return String(parts.spanId)
     }
 
     /// The same trace in the X-Ray form Lambda's `Lambda-Runtime-Trace-Id` carries.
     static func xrayHeader(_ traceparent: String) -> String {
-        let parts = traceparent.split(separator: "-")
-        guard parts.count == 4 else { return "" }
-        let trace = parts[1]
-        return "Root=1-\(trace.prefix(8))-\(trace.dropFirst(8));Parent=\(parts[2]);Sampled=\(parts[3] == "01" ? 1 : 0)"
+        guard let parts = FunctionContext.traceparentParts(traceparent) else { return "" }
+        let trace = parts.traceId
+        return "Root=1-\(trace.prefix(8))-\(trace.dropFirst(8));Parent=\(parts.spanId);Sampled=\(parts.flags == "01" ? 1 : 0)"
     }
 
     static func hex(_ value: UInt64, digits: Int) -> String {

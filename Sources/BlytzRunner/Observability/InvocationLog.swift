@@ -56,10 +56,10 @@ final class InvocationLog: Sendable {
             json.field("trigger", trigger)
             if let events { json.field("events", events) }
         }
-        writer.buffer.writeInteger(UInt8(ascii: "\n"))
-        let line = writer.buffer
+        writer.append(UInt8(ascii: "\n"))
+        let line = writer.bytes
         let full = buffer.withLock { buffer -> [UInt8]? in
-            buffer.append(contentsOf: line.readableBytesView)
+            buffer.append(contentsOf: line)
             guard buffer.count > 32 * 1024 else { return nil }
             defer { buffer.removeAll(keepingCapacity: true) }
             return buffer

@@ -20,7 +20,9 @@ struct RuntimeAPIServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    // Every header this server writes is built here from checked values (ids it made, the
+                    // function's name, a traceparent it wrote), so NIO's per-write header validation is off.
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true, withOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(RuntimeAPIHandler(pool: pool, worker: worker, functionName: functionName))
                 }
             }
@@ -38,8 +40,6 @@ struct RuntimeAPIServer: Sendable {
 final class RuntimeAPIHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
-
-    static let prefix = "/2018-06-01/runtime/"
 
     let pool: FunctionPool
     let worker: Int
@@ -68,11 +68,8 @@ final class RuntimeAPIHandler: ChannelInboundHandler {
     }
 
     private func route(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-        guard path.hasPrefix(Self.prefix) else { return reply(context, 404, error: "Not found", type: "NotFound") }
-        let parts = path.dropFirst(Self.prefix.count).split(separator: "/")
-        switch (head.method, parts.count, parts.first, parts.last) {
-        case (.GET, 2, "invocation", "next"):
+        switch (head.method, RuntimeAPIPath(head.uri)) {
+        case (.GET, .next):
             let promise = context.eventLoop.makePromise(of: NextInvocation.self)
             pool.next(worker: worker, promise: promise)
             promise.futureResult.assumeIsolated().whenComplete { [self] result in
@@ -81,9 +78,9 @@ final class RuntimeAPIHandler: ChannelInboundHandler {
                 case .failure: context.close(promise: nil)
                 }
             }
-        case (.POST, 3, "invocation", "response"), (.POST, 3, "invocation", "error"):
+        case (.POST, .answer(let invocation, let isError)):
             let accepted = pool.respond(
-                worker: worker, invocation: String(parts[1]), body: body, isError: parts[2] == "error",
+                worker: worker, invocation: invocation, body: body, isError: isError,
                 published: head.headers.first(name: FunctionRuntime.publishedHeader) != nil
             )
             if accepted {
@@ -91,7 +88,7 @@ final class RuntimeAPIHandler: ChannelInboundHandler {
             } else {
                 reply(context, 400, error: "Invalid request ID", type: "InvalidRequestID")
             }
-        case (.POST, 2, "init", "error"):
+        case (.POST, .initError):
             pool.initFailed(worker: worker, reason: Self.errorMessage(body))
             reply(context, 202, json: #"{"status":"OK"}"#)
         default:
@@ -133,5 +130,42 @@ final class RuntimeAPIHandler: ChannelInboundHandler {
         let text = String(buffer: body)
         let decoded = try? JSONDecoder().decode(RuntimeError.self, from: Data(text.utf8))
         return decoded?.errorMessage ?? (text.isEmpty ? "no reason given" : text)
+    }
+}
+
+/// The Runtime API paths a worker may ask for, read from a request's URI (its query ignored).
+enum RuntimeAPIPath: Equatable {
+    /// `/2018-06-01/runtime/invocation/next`
+    case next
+    /// `/2018-06-01/runtime/invocation/{id}/response` or `…/{id}/error`
+    case answer(invocation: String, isError: Bool)
+    /// `/2018-06-01/runtime/init/error`
+    case initError
+    case unknown
+
+    init(_ uri: String) {
+        var path = Substring(uri).utf8
+        if let query = path.firstIndex(of: UInt8(ascii: "?")) { path = path[..<query] }
+        guard path.starts(with: "/2018-06-01/runtime/".utf8) else {
+            self = .unknown
+            return
+        }
+        let rest = path.dropFirst("/2018-06-01/runtime/".utf8.count)
+        if rest.elementsEqual("invocation/next".utf8) {
+            self = .next
+        } else if rest.elementsEqual("init/error".utf8) {
+            self = .initError
+        } else if rest.starts(with: "invocation/".utf8), let slash = rest.lastIndex(of: UInt8(ascii: "/")) {
+            let id = rest[rest.index(rest.startIndex, offsetBy: "invocation/".utf8.count)..<slash]
+            let action = rest[rest.index(after: slash)...]
+            let isError = action.elementsEqual("error".utf8)
+            guard !id.isEmpty, !id.contains(UInt8(ascii: "/")), isError || action.elementsEqual("response".utf8) else {
+                self = .unknown
+                return
+            }
+            self = .answer(invocation: String(Substring(id)), isError: isError)
+        } else {
+            self = .unknown
+        }
     }
 }
