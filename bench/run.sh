@@ -62,3 +62,23 @@ curl -sf localhost:3000/_local/functions | python3 -c '
 import json, sys
 f = [f for f in json.load(sys.stdin)["functions"] if f["name"] == "users-cold"][0]
 print("cold start, spawn to first Runtime API poll (ms, last %d): p50 %.1f  p90 %.1f" % (min(f["workersStarted"], 64), f["coldStartMs"]["p50"], f["coldStartMs"]["p90"]))'
+
+# The floor, in the same run: a statically linked Swift hello-world spawned and waited for, beside the
+# service executable started with an unknown command (loading, relocation and static set-up; no database,
+# no Runtime API), and /bin/true.
+printf 'print("hello")\n' > "$data/hello.swift"
+swiftc -O -static-executable "$data/hello.swift" -o "$data/hello" 2>/dev/null
+python3 - "$data/hello" "$bin/users" <<'PY'
+import subprocess, sys, time
+def spawn(command, n=40):
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return "p50 %.1f  p90 %.1f  max %.1f" % (times[n // 2], times[int(n * 0.9)], times[-1])
+print("spawn to exit (ms, n=40): static Swift hello-world %s" % spawn([sys.argv[1]]))
+print("spawn to exit (ms, n=40): users with an unknown command %s" % spawn([sys.argv[2], "unknown"]))
+print("spawn to exit (ms, n=40): /bin/true %s" % spawn(["/bin/true"]))
+PY

@@ -17,6 +17,21 @@ final class RunnerMetrics: Sendable {
     private let services: [String: String]
     /// What the pools have counted so far, as last copied into the registry's counters.
     private let copied = Mutex<[String: Int]>([:])
+    /// The series an invocation records, made once per function, trigger and status: making them is a
+    /// lookup in the registry with its labels checked, which costs more than recording.
+    private let series = Mutex<[InvocationKey: InvocationSeries]>([:])
+
+    private struct InvocationKey: Hashable {
+        var function: String
+        var trigger: String
+        var status: Int
+    }
+
+    private struct InvocationSeries {
+        var invocations: CoreMetrics.Counter
+        var duration: CoreMetrics.Timer
+        var coldStarts: CoreMetrics.Counter
+    }
 
     /// Histogram buckets from 1 ms to 30 s.
     static let buckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000].map { .microseconds(Int64($0 * 1000)) }
@@ -35,9 +50,20 @@ final class RunnerMetrics: Sendable {
     /// One invocation as the invocation log records it: `status` is the HTTP status answered (for a queue
     /// batch 200, 207 partly failed or 502; for a schedule 200 or 502).
     func invoked(function: String, trigger: String, status: Int, milliseconds: Double, coldStart: Bool) {
-        Counter(label: "blytz_function_invocations_total", dimensions: labels(function, ("trigger", trigger), ("code", "\(status)")), factory: factory).increment()
-        Timer(label: "blytz_function_duration_seconds", dimensions: labels(function), factory: factory).recordNanoseconds(Int64(milliseconds * 1_000_000))
-        if coldStart { Counter(label: "blytz_function_cold_starts_total", dimensions: labels(function), factory: factory).increment() }
+        let key = InvocationKey(function: function, trigger: trigger, status: status)
+        let series = self.series.withLock { known in
+            if let series = known[key] { return series }
+            let series = InvocationSeries(
+                invocations: Counter(label: "blytz_function_invocations_total", dimensions: labels(function, ("trigger", trigger), ("code", "\(status)")), factory: factory),
+                duration: Timer(label: "blytz_function_duration_seconds", dimensions: labels(function), factory: factory),
+                coldStarts: Counter(label: "blytz_function_cold_starts_total", dimensions: labels(function), factory: factory)
+            )
+            known[key] = series
+            return series
+        }
+        series.invocations.increment()
+        series.duration.recordNanoseconds(Int64(milliseconds * 1_000_000))
+        if coldStart { series.coldStarts.increment() }
     }
 
     /// A worker's start, from its spawn to its first request for work.

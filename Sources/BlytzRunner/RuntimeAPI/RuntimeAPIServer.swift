@@ -155,8 +155,13 @@ enum RuntimeAPIPath: Equatable {
             self = .next
         } else if rest.elementsEqual("init/error".utf8) {
             self = .initError
-        } else if rest.starts(with: "invocation/".utf8), let slash = rest.lastIndex(of: UInt8(ascii: "/")) {
-            let id = rest[rest.index(rest.startIndex, offsetBy: "invocation/".utf8.count)..<slash]
+        } else if rest.starts(with: "invocation/".utf8) {
+            let idStart = rest.index(rest.startIndex, offsetBy: "invocation/".utf8.count)
+            guard let slash = rest[idStart...].lastIndex(of: UInt8(ascii: "/")) else {
+                self = .unknown
+                return
+            }
+            let id = rest[idStart..<slash]
             let action = rest[rest.index(after: slash)...]
             let isError = action.elementsEqual("error".utf8)
             guard !id.isEmpty, !id.contains(UInt8(ascii: "/")), isError || action.elementsEqual("response".utf8) else {
