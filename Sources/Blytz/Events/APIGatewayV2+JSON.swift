@@ -22,7 +22,7 @@ extension APIGatewayV2Request {
             case "rawPath": rawPath = try reader.string()
             case "rawQueryString": rawQueryString = try reader.string()
             case "cookies": cookies = try reader.stringArray()
-            case "headers": headers = try reader.stringMap().orMissing(key)
+            case "headers": headers = try reader.stringMap()
             case "queryStringParameters": queryStringParameters = try reader.stringMap()
             case "pathParameters": pathParameters = try reader.stringMap()
             case "requestContext": context = try Context(reading: &reader)

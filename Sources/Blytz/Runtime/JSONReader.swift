@@ -114,26 +114,24 @@ public struct JSONReader {
     public mutating func int() throws -> Int64 {
         skipSpace()
         let start = index
-        let negative = peek() == UInt8(ascii: "-")
-        if negative { index += 1 }
-        var value: Int64 = 0
-        var overflow = false
-        while let byte = peek(), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
-            let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
-            overflow = overflow || overflow1 || overflow2
-            value = sum
-            index += 1
-        }
-        index = start
         try number()
-        if index - start == (negative ? 1 : 0) + String(value).utf8.count, !overflow {
-            return negative ? -value : value
+        let text = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
+        let negative = text.first == UInt8(ascii: "-")
+        let digits = text.dropFirst(negative ? 1 : 0)
+        if digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) {
+            var value: Int64 = 0
+            for digit in digits {
+                let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+                let (sum, carry) = times.addingReportingOverflow(Int64(digit - UInt8(ascii: "0")) * (negative ? -1 : 1))
+                guard !overflow, !carry else { throw Malformed(offset: start, reason: "an integer out of range") }
+                value = sum
+            }
+            return value
         }
         // A fraction or an exponent: whole and in range, or refused.
-        guard let double = Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)),
-            double.rounded() == double, let whole = Int64(exactly: double)
-        else { throw Malformed(offset: start, reason: "expected an integer") }
+        guard let double = Double(String(decoding: text, as: UTF8.self)), double.rounded() == double, let whole = Int64(exactly: double) else {
+            throw Malformed(offset: start, reason: "expected an integer")
+        }
         return whole
     }
 

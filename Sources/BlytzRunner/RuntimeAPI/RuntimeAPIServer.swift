@@ -144,33 +144,24 @@ enum RuntimeAPIPath: Equatable {
     case unknown
 
     init(_ uri: String) {
+        self = Self.read(uri) ?? .unknown
+    }
+
+    private static func read(_ uri: String) -> Self? {
         var path = Substring(uri).utf8
         if let query = path.firstIndex(of: UInt8(ascii: "?")) { path = path[..<query] }
-        guard path.starts(with: "/2018-06-01/runtime/".utf8) else {
-            self = .unknown
-            return
-        }
+        guard path.starts(with: "/2018-06-01/runtime/".utf8) else { return nil }
         let rest = path.dropFirst("/2018-06-01/runtime/".utf8.count)
-        if rest.elementsEqual("invocation/next".utf8) {
-            self = .next
-        } else if rest.elementsEqual("init/error".utf8) {
-            self = .initError
-        } else if rest.starts(with: "invocation/".utf8) {
-            let idStart = rest.index(rest.startIndex, offsetBy: "invocation/".utf8.count)
-            guard let slash = rest[idStart...].lastIndex(of: UInt8(ascii: "/")) else {
-                self = .unknown
-                return
-            }
-            let id = rest[idStart..<slash]
-            let action = rest[rest.index(after: slash)...]
-            let isError = action.elementsEqual("error".utf8)
-            guard !id.isEmpty, !id.contains(UInt8(ascii: "/")), isError || action.elementsEqual("response".utf8) else {
-                self = .unknown
-                return
-            }
-            self = .answer(invocation: String(Substring(id)), isError: isError)
-        } else {
-            self = .unknown
-        }
+        if rest.elementsEqual("invocation/next".utf8) { return .next }
+        if rest.elementsEqual("init/error".utf8) { return .initError }
+        guard rest.starts(with: "invocation/".utf8) else { return nil }
+        // invocation/{id}/response or invocation/{id}/error, the id non-empty and without a slash.
+        let tail = rest.dropFirst("invocation/".utf8.count)
+        guard let slash = tail.firstIndex(of: UInt8(ascii: "/")), slash != tail.startIndex else { return nil }
+        let id = String(Substring(tail[..<slash]))
+        let action = tail[tail.index(after: slash)...]
+        if action.elementsEqual("response".utf8) { return .answer(invocation: id, isError: false) }
+        if action.elementsEqual("error".utf8) { return .answer(invocation: id, isError: true) }
+        return nil
     }
 }
