@@ -83,6 +83,11 @@ struct Local: AsyncParsableCommand {
     @Flag(name: .long, help: "Rebuild a service when its sources change and replace its workers.")
     var watch = false
 
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
+        "Flags of `swift build` that --watch adds to a service's default build command: the ones the executables were built with.",
+        valueName: "flags"))
+    var swiftBuildFlags = ""
+
     @Option(name: .long, help: "Largest request body accepted, in bytes.")
     var maxBodyBytes = 6 * 1024 * 1024
 
@@ -98,6 +103,7 @@ struct Local: AsyncParsableCommand {
         options.ephemeralPorts = ephemeralPorts
         options.gatewayPort = port
         options.watch = watch
+        options.swiftBuildFlags = swiftBuildFlags.split(separator: " ").map(String.init)
         options.maxBodyBytes = maxBodyBytes
         options.dashboard = dashboard
         try await Runner.serve(options, label: "blytz")

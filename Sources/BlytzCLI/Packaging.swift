@@ -75,9 +75,11 @@ struct PackageCommand: AsyncParsableCommand {
         print("\(built.count) packages in \(output) (packages.json)")
     }
 
-    /// Builds `executable` for Lambda and zips its bootstrap; answers the zip, its size and digest.
+    /// Builds `executable` for Lambda and zips its bootstrap; answers the zip, its size and digest. The build
+    /// has a folder of its own (`.build/static`): sharing `.build/release` with `./local/run`'s dynamically
+    /// linked build would rebuild every module at each switch.
     static func build(_ executable: String, service: String, in directory: String, compat: String, output: String) throws -> (service: String, zip: String, size: Int, sha256: String) {
-        let flags = ["-c", "release", "--static-swift-stdlib", "--product", executable, "-Xlinker", compat]
+        let flags = ["-c", "release", "--static-swift-stdlib", "--scratch-path", ".build/static", "--product", executable, "-Xlinker", compat]
             + wrapped.flatMap { ["-Xlinker", "--wrap=\($0)"] }
         try run("swift", ["build"] + flags, in: directory)
         let binPath = try run("swift", ["build"] + flags + ["--show-bin-path"], in: directory).trimmingCharacters(in: .whitespacesAndNewlines)

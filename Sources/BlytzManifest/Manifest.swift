@@ -34,14 +34,21 @@ public struct ServiceSpec: Sendable, Equatable {
     public var database: String
     /// Folders whose changes rebuild this service under `blytz local --watch`.
     public var sources: [String]
-    /// The command that rebuilds the executable; defaults to `swift build --product <executable>`.
-    public var build: [String]
+    /// The command that rebuilds the executable, when the manifest names one (`build:`); see `buildCommand`.
+    public var build: [String]?
     /// The path where this service accepts WebSocket upgrades, if it has WebSocket functions.
     public var websocketPath: String?
     /// The settings of this service that are secrets (`STRIPE_SECRET_KEY`): given to its functions from
     /// the environment (locally `<SERVICE>_<NAME>`), and in a deploy template each a parameter never echoed.
     public var secrets: [String]
     public var line: Int
+
+    /// The command that rebuilds the executable: the manifest's `build:`, or else
+    /// `swift build --product <executable>` with `swiftBuildFlags` (the flags the running executables were
+    /// built with, so that the rebuild lands where they are).
+    public func buildCommand(swiftBuildFlags: [String]) -> [String] {
+        build ?? ["swift", "build", "--product", executable] + swiftBuildFlags
+    }
 }
 
 /// One function: a handler, its trigger, its limits and how it scales.

@@ -269,7 +269,7 @@ struct ManifestReader {
         guard let port, let executable, let database else { return nil }
         return ServiceSpec(
             name: name, port: port, executable: executable, database: database,
-            sources: sources ?? [], build: build ?? ["swift", "build", "--product", executable],
+            sources: sources ?? [], build: build,
             websocketPath: websocket, secrets: secrets ?? [], line: line
         )
     }

@@ -47,6 +47,9 @@ public struct Runner {
         public var ephemeralPorts = false
         public var gatewayPort = 3000
         public var watch = false
+        /// Flags of `swift build` that `watch` adds to a service's default build command: the ones the
+        /// executables in `binDirectory` were built with (`./local/run` passes its own).
+        public var swiftBuildFlags: [String] = []
         public var maxBodyBytes = 6 * 1024 * 1024
         /// How long shutdown waits for in-flight invocations.
         public var drainTimeout: Duration = .seconds(10)
@@ -168,7 +171,7 @@ public struct Runner {
             services.append(ConnectionService(registry: connections, hub: core.hub))
         }
         if options.watch {
-            services.append(SourceWatcher(core: core, spawner: spawner, lookup: lookup, dataDirectory: dataDirectory, inherited: inherited, logger: logger))
+            services.append(SourceWatcher(core: core, spawner: spawner, lookup: lookup, dataDirectory: dataDirectory, inherited: inherited, swiftBuildFlags: options.swiftBuildFlags, logger: logger))
         }
         switch options.scope {
         case .everything:

@@ -30,6 +30,21 @@ import Testing
         #expect(manifest.function(named: "users-jwks")?.scaling.min == 1)
     }
 
+    @Test func aServiceRebuildsWithTheRunnersBuildFlagsUnlessItNamesItsOwnCommand() throws {
+        let manifest = try Manifest.parse("""
+            version: 1
+            services:
+              users: { port: 3001, executable: users, database: users_db }
+              market: { port: 3002, executable: market, database: market_db, build: [make, market] }
+            functions:
+              a: { service: users, http: GET /users/a }
+            """, file: "t.yaml")
+        let flags = ["--scratch-path", ".build/optimized", "-Xswiftc", "-O"]
+        #expect(manifest.services[0].buildCommand(swiftBuildFlags: flags) == ["swift", "build", "--product", "users"] + flags)
+        #expect(manifest.services[0].buildCommand(swiftBuildFlags: []) == ["swift", "build", "--product", "users"])
+        #expect(manifest.services[1].buildCommand(swiftBuildFlags: flags) == ["make", "market"])
+    }
+
     @Test func aLegacyMonolithOwnsWholeSegmentsOfItsPrefixes() throws {
         let text = Self.base + "\n  a: { service: users, http: GET /users/a }\nlegacy:\n  upstream: http://monolith:4000/\n  prefixes: [/api/jobs, /api/proposals/]\n"
         let legacy = try #require(try Manifest.parse(text, file: "t.yaml").legacy)

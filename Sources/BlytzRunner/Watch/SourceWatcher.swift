@@ -13,6 +13,8 @@ struct SourceWatcher: Service {
     let lookup: ExecutableLookup
     let dataDirectory: String
     let inherited: [String: String]
+    /// Added to a service's default build command (`Runner.Options.swiftBuildFlags`).
+    let swiftBuildFlags: [String]
     let logger: Logger
     /// How often sources are scanned.
     var interval: Duration = .milliseconds(300)
@@ -37,9 +39,10 @@ struct SourceWatcher: Service {
     private func rebuild(_ service: ServiceSpec) async {
         logger.info("sources changed; rebuilding", metadata: ["service": "\(service.name)"])
         let start = ContinuousClock.now
+        let build = service.buildCommand(swiftBuildFlags: swiftBuildFlags)
         do {
-            guard let command = lookup.command(service.build) else {
-                logger.error("build command not found", metadata: ["service": "\(service.name)", "command": "\(service.build.joined(separator: " "))"])
+            guard let command = lookup.command(build) else {
+                logger.error("build command not found", metadata: ["service": "\(service.name)", "command": "\(build.joined(separator: " "))"])
                 return
             }
             let build = try await spawner.spawn(
