@@ -142,6 +142,29 @@ import Testing
         }
     }
 
+    @Test func stoppingTheRunnerStopsABuildUnderWay() async throws {
+        let directory = NSTemporaryDirectory() + "blytz-watch-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory + "/src", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "Tests/Fixtures/python_worker.py", toPath: directory + "/worker.py")
+        try "v1".write(toFile: directory + "/src/version.txt", atomically: true, encoding: .utf8)
+        try """
+            version: 1
+            services:
+              live: { port: 4201, executable: blytz-fixtures, database: live_db, sources: [src], build: [/bin/sh, -c, "echo $$ > building.pid; exec sleep 60"] }
+            functions:
+              live-hello: { service: live, http: GET /live/hello, command: [python3, worker.py] }
+            """.write(toFile: directory + "/functions.yaml", atomically: true, encoding: .utf8)
+        let runner = try await LocalRunner.start(manifest: directory + "/functions.yaml", arguments: ["--watch"])
+        try "v2".write(toFile: directory + "/src/version.txt", atomically: true, encoding: .utf8)
+        #expect(await eventually(within: .seconds(10)) { FileManager.default.fileExists(atPath: directory + "/building.pid") })
+        let build = try #require(Int32(try String(contentsOfFile: directory + "/building.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(isAlive(build))
+        let start = ContinuousClock.now
+        #expect(await runner.stop() == 0)
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(await eventually(within: .seconds(5)) { !isAlive(build) })
+    }
+
     @Test func validateRefusesABadManifestWithFileLineAndStatus1() throws {
         let path = NSTemporaryDirectory() + "bad-\(UUID().uuidString).yaml"
         try """

@@ -48,7 +48,13 @@ struct SourceWatcher: Service {
             let build = try await spawner.spawn(
                 command, environment: inherited, directory: lookup.manifestDirectory, logPath: "\(dataDirectory)/logs/build-\(service.name).log"
             )
-            let code = try await build.exit.get()
+            // Stopping the runner stops a build under way rather than waiting for it.
+            let code = try await withTaskCancellationHandler {
+                try await build.exit.get()
+            } onCancel: {
+                spawner.kill(build.pid, SIGTERM)
+            }
+            if Task.isCancelled { return }
             guard code == 0 else {
                 logger.error("build failed; keeping the running workers", metadata: ["service": "\(service.name)", "exit": "\(code)", "log": "\(dataDirectory)/logs/build-\(service.name).log"])
                 return
