@@ -1,7 +1,5 @@
+import CoreFoundation
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Blytz
 import BlytzEvents
 import BlytzServices
@@ -151,10 +149,13 @@ actor SigningKeyStore: SigningKeySource {
         return state
     }
 
-    /// The file's identity and change time; a rotation replaces the file, so its inode changes.
+    /// The file's identity and change time; a rotation replaces the file, so its inode changes. One `stat`:
+    /// `FileManager.attributesOfItem` also reads the password and group databases for the owner's names,
+    /// on every request that signs or publishes keys.
     static func fileStamp(_ path: String) -> String? {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
-        return "\(attributes[.systemFileNumber] ?? 0)-\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return "\(status.st_ino)-\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)"
     }
 
     /// Writes a one-key ring; of several processes starting at once, the first to link its file wins.
