@@ -39,10 +39,10 @@ struct SourceWatcher: Service {
     private func rebuild(_ service: ServiceSpec) async {
         logger.info("sources changed; rebuilding", metadata: ["service": "\(service.name)"])
         let start = ContinuousClock.now
-        let build = service.buildCommand(swiftBuildFlags: swiftBuildFlags)
+        let buildCommand = service.buildCommand(swiftBuildFlags: swiftBuildFlags)
         do {
-            guard let command = lookup.command(build) else {
-                logger.error("build command not found", metadata: ["service": "\(service.name)", "command": "\(build.joined(separator: " "))"])
+            guard let command = lookup.command(buildCommand) else {
+                logger.error("build command not found", metadata: ["service": "\(service.name)", "command": "\(buildCommand.joined(separator: " "))"])
                 return
             }
             let build = try await spawner.spawn(
