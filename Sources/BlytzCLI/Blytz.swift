@@ -83,8 +83,8 @@ struct Local: AsyncParsableCommand {
     @Flag(name: .long, help: "Rebuild a service when its sources change and replace its workers.")
     var watch = false
 
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
-        "Flags of `swift build` that --watch adds to a service's default build command: the ones the executables were built with.",
+    @Option(name: .long, help: ArgumentHelp(
+        "Flags of `swift build` that --watch adds to a service's default build command: the ones the executables were built with. Give them after `=`, e.g. --swift-build-flags='-c release'.",
         valueName: "flags"))
     var swiftBuildFlags = ""
 
