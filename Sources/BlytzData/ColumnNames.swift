@@ -25,27 +25,37 @@ public enum ColumnName {
     /// when a lower-case letter follows), each with its first letter lowered, joined by `_`. Keys are ASCII.
     public static func snakeCased(_ key: String) -> String {
         guard key.utf8.contains(where: isUpper) else { return key }
-        let chars = Array(key.utf8)
-        var words: [Range<Int>] = []
-        var wordStart = 0, searchIndex = 1
-        while searchIndex < chars.count, let upper = chars[searchIndex...].firstIndex(where: isUpper) {
-            words.append(wordStart..<upper)
-            wordStart = upper
-            guard let lower = chars[upper...].firstIndex(where: isLower) else { break }
-            searchIndex = lower
-            if lower != upper + 1 {
-                words.append(upper..<lower - 1)
-                wordStart = lower - 1
+        var key = key
+        // Written straight into the new string: no array per call, and none at all for a name that fits
+        // in a small string.
+        return key.withUTF8 { chars in
+            String(unsafeUninitializedCapacity: chars.count * 2) { out in
+                var written = 0
+                func append(_ word: Range<Int>) {
+                    if written > 0 {
+                        out[written] = UInt8(ascii: "_")
+                        written += 1
+                    }
+                    for position in word {
+                        out[written] = position == word.lowerBound && isUpper(chars[position]) ? chars[position] + 32 : chars[position]
+                        written += 1
+                    }
+                }
+                var wordStart = 0, searchIndex = 1
+                while searchIndex < chars.count, let upper = chars[searchIndex...].firstIndex(where: isUpper) {
+                    append(wordStart..<upper)
+                    wordStart = upper
+                    guard let lower = chars[upper...].firstIndex(where: isLower) else { break }
+                    searchIndex = lower
+                    if lower != upper + 1 {
+                        append(upper..<lower - 1)
+                        wordStart = lower - 1
+                    }
+                }
+                append(wordStart..<chars.count)
+                return written
             }
         }
-        words.append(wordStart..<chars.count)
-        var out: [UInt8] = []
-        out.reserveCapacity(chars.count + words.count)
-        for (index, word) in words.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: "_")) }
-            for position in word { out.append(position == word.lowerBound && isUpper(chars[position]) ? chars[position] + 32 : chars[position]) }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private static func isUpper(_ byte: UInt8) -> Bool { byte >= 65 && byte <= 90 }

@@ -55,11 +55,23 @@ struct GuardedPostgres: SQLDatabase {
                 return connection.eventLoop.makeFailedFuture(ConnectionLost(detail: "the server closed the connection"))
             }
             session.record(text)
-            let result = inner.execute(sql: query, onRow)
+            let result = Self.run(query, on: connection, inner: inner, onRow)
             let timer = connection.eventLoop.scheduleTask(in: deadline) { _ = connection.close() as EventLoopFuture<Void> }
             result.whenComplete { _ in timer.cancel() }
             return result.flatMapErrorThrowing { error in throw ConnectionLost(error) ?? error }
         }
+    }
+
+    /// Runs `query` with postgres-nio's own coding of the binds and rows when every bind is a value it
+    /// encodes itself (`PostgresRows`), else through postgres-kit.
+    private static func run(_ query: any SQLExpression, on connection: PostgresConnection, inner: any SQLDatabase,
+                            _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
+        let (sql, binds) = inner.serialize(query)
+        guard let bindings = try? PostgresRows.bindings(binds) else { return inner.execute(sql: query, onRow) }
+        if let level = inner.queryLogLevel {
+            inner.logger.log(level: level, "Executing query", metadata: ["sql": .string(sql), "binds": .array(binds.map { .string("\($0)") })])
+        }
+        return connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: inner.logger) { onRow(PostgresSQLRow($0)) }.map { _ in }
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {

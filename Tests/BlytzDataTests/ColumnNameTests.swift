@@ -17,6 +17,9 @@ import Testing
         var A = "h"
         var ID = "i"
         var isPaidOut = true
+        var abc1D2e = "j"
+        var aBCdEF = "k"
+        var zZ = "l"
         var stripePaymentIntentId: String? = nil
     }
 
