@@ -194,5 +194,35 @@ enum Schema {
                 try await sql.raw("INSERT INTO match_versions (name, version) VALUES (\(bind: kind.rawValue), 1)").run()
             }
         },
+        Migration(6, "postings' skills under a GIN index on PostgreSQL") { sql in
+            // On PostgreSQL each posting's skills are also an array beside its row, under a GIN index, so
+            // postings holding all of several skills are found by intersecting the index's lists of each
+            // (SearchPostings) instead of joining the terms' ranges. Statement triggers on `posting_skills`
+            // keep the array equal to its rows, whoever writes them (the API, the seeds, the import's COPY).
+            // SQLite has no such index; it intersects the terms' B-tree ranges.
+            guard sql.dialect.name == "postgresql" else { return }
+            try await sql.raw("ALTER TABLE job_postings ADD COLUMN skill_terms TEXT[] NOT NULL DEFAULT '{}'").run()
+            try await sql.raw("""
+                UPDATE job_postings SET skill_terms = ARRAY(SELECT term FROM posting_skills WHERE posting_id = job_postings.id)
+                WHERE id IN (SELECT posting_id FROM posting_skills)
+                """).run()
+            try await sql.raw("CREATE INDEX job_postings_skill_terms ON job_postings USING gin (skill_terms)").run()
+            try await sql.raw("""
+                CREATE FUNCTION posting_skill_terms_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    UPDATE job_postings SET skill_terms = ARRAY(SELECT term FROM posting_skills WHERE posting_id = job_postings.id)
+                    WHERE id IN (SELECT posting_id FROM changed);
+                    RETURN NULL;
+                END
+                $$
+                """).run()
+            // A trigger with a transition table takes one event.
+            for (event, table) in [("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")] {
+                try await sql.raw("""
+                    CREATE TRIGGER posting_skill_terms_on_\(unsafeRaw: event.lowercased()) AFTER \(unsafeRaw: event) ON posting_skills
+                    REFERENCING \(unsafeRaw: table) TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION posting_skill_terms_sync()
+                    """).run()
+            }
+        },
     ]
 }

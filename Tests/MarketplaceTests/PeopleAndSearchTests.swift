@@ -5,6 +5,7 @@ import BlytzServices
 import BlytzTesting
 import Foundation
 import HTTPTypes
+import SQLKit
 import Testing
 
 @testable import Marketplace
@@ -99,6 +100,22 @@ import Testing
             #expect(try await search("skills=excel") == [sheets, books])
             #expect(try await search("skills=excel,quickbooks") == [books])
             #expect(try await search("skills=zendesk,email&experienceLevel=entry") == [support])
+            // A posting's skills edited: searched by the new ones only (on PostgreSQL, the array the GIN
+            // index holds follows its rows).
+            let edited = try await market.call(.patch, "/jobs/\(sheets)", json: #"{"skillsRequired":["excel","quickbooks"]}"#, as: .person(company, .company))
+            #expect(edited.status == .ok)
+            #expect(try await search("skills=excel,quickbooks") == [sheets, books])
+            #expect(try await search("skills=quickbooks&q=spreadsheet") == [sheets])
+            _ = try await market.call(.patch, "/jobs/\(sheets)", json: #"{"skillsRequired":["excel"]}"#, as: .person(company, .company))
+            #expect(try await search("skills=excel,quickbooks") == [books])
+            if engine == .postgres {
+                // The two skills' postings come from the GIN index, where a scan of every row is not an option.
+                let plan = try await market.database.transaction { sql in
+                    try await sql.raw("SET LOCAL enable_seqscan = off").run()
+                    return try await sql.raw("EXPLAIN SELECT id FROM job_postings WHERE skill_terms @> \(bind: ["excel", "quickbooks"])").all().map { try $0.decode(column: "QUERY PLAN", as: String.self) }
+                }
+                #expect(plan.contains { $0.contains("job_postings_skill_terms") }, "\(plan)")
+            }
             #expect(try await search("category=support&jobType=hourly") == [inbox, support])
             #expect(try await search("remote=false") == [books])
             #expect(try await search("minBudget=1000&maxBudget=30000") == [sheets, support])

@@ -6,7 +6,8 @@ import Foundation
 import SQLKit
 
 /// `GET /jobs` (signed in): searches postings in SQL over indexes: `q` (each word a prefix of a word of the
-/// title, description or tags), `skills` (comma-separated, all of them), `category`, `jobType`,
+/// title, description or tags), `skills` (comma-separated, all of them: a GIN index on PostgreSQL, the
+/// terms' index on SQLite), `category`, `jobType`,
 /// `experienceLevel`, `minBudget`/`maxBudget` (cents: the fixed budget, or the top of an hourly range),
 /// `remote`, `status` (`open` by default, `closed` or `filled`; drafts are their owners'); `sort` = `recent`
 /// (newest published first, the default) or `budget` (highest first); keyset pages.
@@ -65,8 +66,14 @@ struct SearchPostings: HTTPFunction {
             if let low = filters.minBudget { query = query.where(pay, .greaterThanOrEqual, SQLBind(low)) }
             if let high = filters.maxBudget { query = query.where(pay, .lessThanOrEqual, SQLBind(high)) }
             let rowId = SQLColumn("id", table: PostingRecord.table)
-            let termFilters = filters.skills.map { TermFilter(table: PostingTerms.Kind.skill.table, idColumn: "posting_id", match: .exact($0)) }
-                + filters.words.map { TermFilter(table: PostingTerms.wordsTable, idColumn: "posting_id", match: .prefix($0)) }
+            var termFilters = filters.words.map { TermFilter(table: PostingTerms.wordsTable, idColumn: "posting_id", match: .prefix($0)) }
+            if sql.dialect.name == "postgresql" {
+                // The skills' GIN index (Schema, migration 6): the planner intersects it, or checks the array
+                // row by row while it walks the sort's index, by what it knows of each skill's postings.
+                if !filters.skills.isEmpty { query = query.where(SQLBinaryExpression(left: SQLIdentifier("skill_terms"), op: SQLRaw("@>"), right: SQLBind(filters.skills))) }
+            } else {
+                termFilters += filters.skills.map { TermFilter(table: PostingTerms.Kind.skill.table, idColumn: "posting_id", match: .exact($0)) }
+            }
             for condition in try await TermFilter.conditions(termFilters, on: sql, rowId: rowId, rare: rare) { query = query.where(condition) }
             let value: (String) -> any Encodable & Sendable = sort == "budget" ? { Int($0) ?? 0 } : { $0 }
             // The page's ids are chosen over narrow rows (sorted narrow when a rare filter drives), and
