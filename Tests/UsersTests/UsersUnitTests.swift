@@ -99,6 +99,7 @@ import Testing
         #expect(searchTerms(["Data Entry", "data-entry & Excel!"]) == ["data", "entry", "excel"])
         let cursor = Cursor(sort: "rating", value: "4.25", id: "abc")
         #expect(Cursor(cursor.encoded) == cursor)
+        #expect(Data(base64URL: cursor.encoded).map { String(decoding: $0, as: UTF8.self) } == #"{"id":"abc","sort":"rating","value":"4.25"}"#)
         #expect(Cursor("not-base64!") == nil)
     }
 

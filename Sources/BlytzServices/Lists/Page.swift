@@ -50,5 +50,10 @@ public struct Cursor: Codable, Sendable, Equatable {
         self = cursor
     }
 
-    public var encoded: String { (try? JSONEncoder().encode(self))?.base64URL ?? "" }
+    /// The same text for the same cursor from any process (keys in order), so a page's answer is too.
+    public var encoded: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(self))?.base64URL ?? ""
+    }
 }
