@@ -109,7 +109,7 @@ enum SyntheticMarket {
     static func seedPostings(count: Int, seed: UInt64, database: ServiceDatabase) async throws -> String {
         let started = ContinuousClock.now
         var generator = SplitMix(seed: seed)
-        let batch = 100
+        let batch = 1_000
         for start in stride(from: 0, to: count, by: batch) {
             var views: [PostingView] = []
             for index in start..<min(count, start + batch) {
@@ -145,7 +145,7 @@ enum SyntheticMarket {
     static func seedPeople(count: Int, seed: UInt64, database: ServiceDatabase) async throws -> String {
         let started = ContinuousClock.now
         var generator = SplitMix(seed: seed)
-        let batch = 200
+        let batch = 2_000
         let now = Date().iso
         for start in stride(from: 0, to: count, by: batch) {
             var rows: [(PersonRecord, [String])] = []

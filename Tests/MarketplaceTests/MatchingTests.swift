@@ -75,8 +75,11 @@ import Testing
             }
             let expected = bruteForce(candidates, count: 20)
             let first = try await market.call(.get, "/matches/jobs?limit=10", as: .person(person.userId, .va)).json(Page<JobRecommendation>.self)
-            let second = try await market.call(.get, "/matches/jobs?limit=10&cursor=\(first.nextCursor ?? "")", as: .person(person.userId, .va)).json(Page<JobRecommendation>.self)
-            let ranked = first.items + second.items
+            var ranked = first.items
+            // A VA with ten jobs or fewer has one page.
+            if let cursor = first.nextCursor {
+                ranked += try await market.call(.get, "/matches/jobs?limit=10&cursor=\(cursor)", as: .person(person.userId, .va)).json(Page<JobRecommendation>.self).items
+            }
             #expect(ranked.map(\.job.id) == expected.map(\.id), "VA \(person.userId) skills \(candidate.skills)")
             #expect(ranked.map(\.score) == expected.map(\.score.score))
         }
