@@ -65,12 +65,15 @@ search_benchmark() {
   work=$(mktemp -d)
   chmod 755 "$work"
   trap search_benchmark_cleanup EXIT
+  started=$SECONDS
+  echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) before the run"
 }
 
 search_benchmark_cleanup() {
   kill "${runner_pid:-0}" 2>/dev/null || true; wait 2>/dev/null || true
   [ -d "$work/pg" ] && ./local/postgres stop "$work/pg" >/dev/null 2>&1 || true
   rm -rf "$work"
+  echo "load $(cut -d' ' -f1-3 /proc/loadavg) after the run; $((SECONDS - started)) s in all, data included"
 }
 
 # One engine's setup in a benchmark run: makes `data` and sets `env` (the user service's cheap bcrypt and
