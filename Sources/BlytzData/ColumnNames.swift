@@ -26,8 +26,7 @@ public enum ColumnName {
     public static func snakeCased(_ key: String) -> String {
         guard key.utf8.contains(where: isUpper) else { return key }
         var key = key
-        // Written straight into the new string: no array per call, and none at all for a name that fits
-        // in a small string.
+        // Written straight into the new string: its one allocation instead of three arrays and the string.
         return key.withUTF8 { chars in
             String(unsafeUninitializedCapacity: chars.count * 2) { out in
                 var written = 0
