@@ -198,7 +198,7 @@ enum Schema {
             // On PostgreSQL each posting's skills are also an array beside its row, under a GIN index, so
             // postings holding all of several skills are found by intersecting the index's lists of each
             // (SearchPostings) instead of joining the terms' ranges. Statement triggers on `posting_skills`
-            // keep the array equal to its rows, whoever writes them (the API, the seeds, the import's COPY).
+            // keep the array equal to its rows, whoever writes them (the API, the seeds, the import).
             // SQLite has no such index; it intersects the terms' B-tree ranges.
             guard sql.dialect.name == "postgresql" else { return }
             try await sql.raw("ALTER TABLE job_postings ADD COLUMN skill_terms TEXT[] NOT NULL DEFAULT '{}'").run()
