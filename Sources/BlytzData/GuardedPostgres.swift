@@ -48,25 +48,24 @@ struct GuardedPostgres: SQLDatabase {
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
         let (connection, inner, session, deadline) = (connection, inner, session, deadline)
-        // Only a raw statement can be a `COMMIT`; a builder's query is never one.
-        let text = query is SQLQueryString ? serialize(query).sql : ""
+        let (sql, binds) = inner.serialize(query)
         return connection.eventLoop.flatSubmit {
             guard !connection.isClosed else {
                 return connection.eventLoop.makeFailedFuture(ConnectionLost(detail: "the server closed the connection"))
             }
-            session.record(text)
-            let result = Self.run(query, on: connection, inner: inner, onRow)
+            // Only a raw statement can be a `COMMIT`; a builder's query is never one.
+            session.record(query is SQLQueryString ? sql : "")
+            let result = Self.run(query, sql: sql, binds: binds, on: connection, inner: inner, onRow)
             let timer = connection.eventLoop.scheduleTask(in: deadline) { _ = connection.close() as EventLoopFuture<Void> }
             result.whenComplete { _ in timer.cancel() }
             return result.flatMapErrorThrowing { error in throw ConnectionLost(error) ?? error }
         }
     }
 
-    /// Runs `query` with postgres-nio's own coding of the binds and rows when every bind is a value it
-    /// encodes itself (`PostgresRows`), else through postgres-kit.
-    private static func run(_ query: any SQLExpression, on connection: PostgresConnection, inner: any SQLDatabase,
-                            _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
-        let (sql, binds) = inner.serialize(query)
+    /// Runs `query` (serialized as `sql` and `binds`) with postgres-nio's own coding of the binds and rows
+    /// when every bind is a value it encodes itself (`PostgresRows`), else through postgres-kit.
+    private static func run(_ query: any SQLExpression, sql: String, binds: [any Encodable & Sendable], on connection: PostgresConnection,
+                            inner: any SQLDatabase, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
         guard let bindings = try? PostgresRows.bindings(binds) else { return inner.execute(sql: query, onRow) }
         if let level = inner.queryLogLevel {
             inner.logger.log(level: level, "Executing query", metadata: ["sql": .string(sql), "binds": .array(binds.map { .string("\($0)") })])
